@@ -1,0 +1,27 @@
+import type { Command } from '@commander-js/extra-typings';
+import { getStatus } from '../../sync/status.js';
+import { action, configFromFlags, withStore } from '../context.js';
+import { renderStatus } from '../render.js';
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description(
+      'active totals per entity (schools, students, staff by role, contacts, sections, enrollments) and the last runs',
+    )
+    .option('--database <db>', 'SQLite file or postgres:// URL (default ./rostersync.db)')
+    .option('--district <id>', 'only this district')
+    .option('--json', 'print one JSON object')
+    .action(
+      action(async (opts) => {
+        const config = configFromFlags(opts);
+        await withStore(config, async ({ store }) => {
+          const status = await getStatus(
+            store,
+            opts.district !== undefined ? { district: opts.district } : {},
+          );
+          process.stdout.write(opts.json ? JSON.stringify(status) + '\n' : renderStatus(status));
+        });
+      }),
+    );
+}

@@ -1,0 +1,60 @@
+import { loadConfig } from '../config.js';
+import type { Config } from '../config.js';
+import { errorMessage, isRostersyncError } from '../shared/errors.js';
+import { createLogger } from '../shared/logger.js';
+import type { Logger } from '../shared/logger.js';
+import { Store } from '../store/store.js';
+
+export interface CliContext {
+  config: Config;
+  logger: Logger;
+  store: Store;
+}
+
+export interface GlobalFlags {
+  database?: string;
+  config?: string;
+  logLevel?: string;
+}
+
+/** Loads configuration (flags override env override file override defaults). */
+export function configFromFlags(flags: GlobalFlags, extra: Record<string, unknown> = {}): Config {
+  return loadConfig({
+    env: process.env,
+    ...(flags.config !== undefined ? { file: flags.config } : {}),
+    overrides: { database: flags.database, logLevel: flags.logLevel, ...extra },
+  });
+}
+
+/** Opens the configured store for one command and closes it afterwards, whatever happens. */
+export async function withStore<T>(config: Config, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const logger = createLogger(config.logLevel);
+  const store = await Store.open({ location: config.database });
+  try {
+    return await fn({ config, logger, store });
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Runs a command action: known errors print one clear line (`error: …`) and exit 1; anything else
+ * is a bug and prints its stack.
+ */
+export function action<A extends unknown[]>(
+  fn: (...args: A) => Promise<number | void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      process.exitCode = typeof code === 'number' ? code : 0;
+    } catch (err) {
+      if (isRostersyncError(err)) {
+        process.stderr.write(`error: ${errorMessage(err)}\n`);
+      } else {
+        process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      }
+      process.exitCode = 1;
+    }
+  };
+}

@@ -1,0 +1,174 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { districtConfigSchema } from './model/district-config.js';
+import { RostersyncError } from './shared/errors.js';
+
+/**
+ * The one configuration schema. Values come from, lowest precedence first:
+ * the defaults below ← `rostersync.yaml` in the working directory (or `ROSTERSYNC_CONFIG`) ← environment
+ * variables `ROSTERSYNC_*` ← command-line flags (applied by the CLI). It is validated once at start
+ * and passed in; nothing reads the environment at import time.
+ */
+export const configSchema = z
+  .object({
+    /** SQLite file path or `postgres://` URL. Default `./rostersync.db`. */
+    database: z.string().min(1).default('./rostersync.db'),
+    /** pino level: fatal, error, warn, info, debug, trace, silent. Default `info`. */
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * 32-byte key (base64 or 64 hex chars) that encrypts stored district tokens (AES-256-GCM).
+     * Required only to store tokens. No default.
+     */
+    secretKey: z.string().optional(),
+    clever: z
+      .object({
+        /** API host. Default `https://api.clever.com`. */
+        url: z.string().url().default('https://api.clever.com'),
+        /** `v3.0` or `v3.1`. Default `v3.0` (v3.1 access may need to be requested from Clever). */
+        apiVersion: z.enum(['v3.0', 'v3.1']).default('v3.0'),
+        /** District bearer token; usually given per run with --clever-token. */
+        token: z.string().optional(),
+        /** Records per page, 1–10000 (Clever's maximum). Default 10000: fewest requests. */
+        pageSize: z.number().int().min(1).max(10_000).default(10_000),
+        /**
+         * Our own budget per token per minute. Clever allows 1200; we keep headroom for other
+         * callers of the same token (SSO lookups, a second tool). Default 1000.
+         */
+        requestsPerMinute: z.number().int().min(1).max(1200).default(1000),
+        /** Requests in flight per token. Default 4. */
+        concurrency: z.number().int().min(1).max(32).default(4),
+        /** Per-request timeout in ms (headers and body). Default 60000. */
+        timeoutMs: z.number().int().min(100).default(60_000),
+        /** Retries of one request (5xx, 429, resets, timeouts, truncated bodies). Default 8. */
+        maxRetries: z.number().int().min(0).max(50).default(8),
+      })
+      .strict()
+      .default({
+        url: 'https://api.clever.com',
+        apiVersion: 'v3.0',
+        pageSize: 10_000,
+        requestsPerMinute: 1000,
+        concurrency: 4,
+        timeoutMs: 60_000,
+        maxRetries: 8,
+      }),
+    sync: z
+      .object({
+        /** A district lock whose holder has not written for this long (ms) is taken over. Default 600000. */
+        lockStaleMs: z.number().int().min(1000).default(600_000),
+      })
+      .strict()
+      .default({ lockStaleMs: 600_000 }),
+    /** Per-district settings keyed by district id, applied to the store at start. */
+    districts: z.record(z.string(), districtConfigSchema).default({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Environment variables and the key each sets. Numbers are parsed; anything else stays text. */
+const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
+  ['ROSTERSYNC_DATABASE_URL', ['database'], 'string'],
+  ['ROSTERSYNC_DATABASE', ['database'], 'string'],
+  ['ROSTERSYNC_LOG_LEVEL', ['logLevel'], 'string'],
+  ['ROSTERSYNC_SECRET_KEY', ['secretKey'], 'string'],
+  ['ROSTERSYNC_CLEVER_URL', ['clever', 'url'], 'string'],
+  ['ROSTERSYNC_CLEVER_API_VERSION', ['clever', 'apiVersion'], 'string'],
+  ['ROSTERSYNC_CLEVER_TOKEN', ['clever', 'token'], 'string'],
+  ['ROSTERSYNC_CLEVER_PAGE_SIZE', ['clever', 'pageSize'], 'number'],
+  ['ROSTERSYNC_CLEVER_REQUESTS_PER_MINUTE', ['clever', 'requestsPerMinute'], 'number'],
+  ['ROSTERSYNC_CLEVER_CONCURRENCY', ['clever', 'concurrency'], 'number'],
+  ['ROSTERSYNC_CLEVER_TIMEOUT_MS', ['clever', 'timeoutMs'], 'number'],
+  ['ROSTERSYNC_CLEVER_MAX_RETRIES', ['clever', 'maxRetries'], 'number'],
+  ['ROSTERSYNC_SYNC_LOCK_STALE_MS', ['sync', 'lockStaleMs'], 'number'],
+];
+
+/** Variables whose value may instead be read from a file named by `<NAME>_FILE` (container secrets). */
+const FILE_VARIANTS = new Set([
+  'ROSTERSYNC_SECRET_KEY',
+  'ROSTERSYNC_CLEVER_TOKEN',
+  'ROSTERSYNC_DATABASE_URL',
+]);
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+export interface LoadConfigOptions {
+  /** Environment to read. Pass `process.env` from the entry point. */
+  env: Record<string, string | undefined>;
+  /** Explicit YAML path; default `ROSTERSYNC_CONFIG` or `./rostersync.yaml` when present. */
+  file?: string;
+  /** Highest-precedence values (command-line flags), as a partial config object. */
+  overrides?: Record<string, unknown>;
+}
+
+/**
+ * Builds the configuration: defaults ← YAML file ← environment ← overrides, then validates it once.
+ * Throws a `config` error whose message names every bad key (e.g. `clever.pageSize: …`).
+ */
+export function loadConfig(opts: LoadConfigOptions): Config {
+  const raw: Record<string, unknown> = {};
+  const file =
+    opts.file ??
+    opts.env.ROSTERSYNC_CONFIG ??
+    (existsSync('rostersync.yaml') ? 'rostersync.yaml' : undefined);
+  if (file !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(readFileSync(file, 'utf8'));
+    } catch (err) {
+      throw new RostersyncError('config', `${file}: cannot read configuration: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (parsed !== null && parsed !== undefined) {
+      if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+        throw new RostersyncError('config', `${file}: the top level must be a mapping of keys`);
+      }
+      Object.assign(raw, parsed);
+    }
+  }
+  for (const [name, path, type] of ENV_KEYS) {
+    let value = opts.env[name];
+    const fileVar = opts.env[`${name}_FILE`];
+    if (value === undefined && fileVar !== undefined && FILE_VARIANTS.has(name)) {
+      try {
+        value = readFileSync(fileVar, 'utf8').trim();
+      } catch (err) {
+        throw new RostersyncError('config', `${name}_FILE: cannot read ${fileVar}`, { cause: err });
+      }
+    }
+    if (value === undefined || value === '') continue;
+    if (type === 'number') {
+      const n = Number(value);
+      if (!Number.isFinite(n))
+        throw new RostersyncError('config', `${name} (${path.join('.')}): "${value}" is not a number`);
+      setPath(raw, path, n);
+    } else {
+      setPath(raw, path, value);
+    }
+  }
+  for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+    if (value !== undefined) setPath(raw, key.split('.'), value);
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => {
+      const key = i.path.length > 0 ? i.path.join('.') : '(top level)';
+      return `${key}: ${i.message}`;
+    });
+    throw new RostersyncError(
+      'config',
+      `invalid configuration${file ? ` (${file} and environment)` : ''}:\n  ${lines.join('\n  ')}`,
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { accessTypeSchema, personNameSchema, sourceSchema, staffRoleSchema } from './entities.js';
+
+/**
+ * Accounts are what people sign in to. Roster records are what the district says; an account is
+ * derived from a record by the provisioning rules and then lives on its own: it is deactivated, never
+ * deleted, and keeps its id (and history) when its record comes back.
+ */
+
+export const ACCOUNT_KINDS = ['student', 'staff', 'guardian'] as const;
+export type AccountKind = (typeof ACCOUNT_KINDS)[number];
+export const accountKindSchema = z.enum(ACCOUNT_KINDS);
+
+export const ACCOUNT_STATUSES = ['active', 'inactive'] as const;
+export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
+
+/** `sync`: provisioned from a roster record; `manual`: created by hand, never touched by a sync. */
+export const ACCOUNT_ORIGINS = ['sync', 'manual'] as const;
+export type AccountOrigin = (typeof ACCOUNT_ORIGINS)[number];
+
+/** Login identity types an account may hold. One value per type per account. */
+export const IDENTITY_TYPES = [
+  'clever_id',
+  'email',
+  'sis_id',
+  'student_number',
+  'state_id',
+  'staff_id',
+  'teacher_number',
+] as const;
+export type IdentityType = (typeof IDENTITY_TYPES)[number];
+export const identityTypeSchema = z.enum(IDENTITY_TYPES);
+
+export const accessSchema = z.object({
+  type: accessTypeSchema,
+  /** Schools the access covers (for `school` access); source ids of school records. */
+  schoolIds: z.array(z.string()),
+  /** Grades the access is limited to; empty = all grades. */
+  grades: z.array(z.string()),
+});
+export type Access = z.infer<typeof accessSchema>;
+
+export const accountSchema = z.object({
+  id: z.string(),
+  district: z.string(),
+  kind: accountKindSchema,
+  status: z.enum(ACCOUNT_STATUSES),
+  origin: z.enum(ACCOUNT_ORIGINS),
+  /** The roster record the account is provisioned from (null for manual accounts). */
+  recordSource: sourceSchema.nullable(),
+  recordSourceId: z.string().nullable(),
+  name: personNameSchema,
+  email: z.string().nullable(),
+  roles: z.array(staffRoleSchema),
+  access: accessSchema.nullable(),
+  identities: z.array(z.object({ type: identityTypeSchema, value: z.string() })),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  deactivatedAt: z.string().nullable(),
+});
+export type Account = z.infer<typeof accountSchema>;
+
+export const ACCOUNT_CHANGE_KINDS = ['created', 'updated', 'deactivated', 'reactivated', 'linked'] as const;
+export type AccountChangeKind = (typeof ACCOUNT_CHANGE_KINDS)[number];
+
+/** One entry of the ordered account change feed. */
+export interface AccountChange {
+  seq: number;
+  district: string;
+  accountId: string;
+  kind: AccountChangeKind;
+  /** Changed field names (for `updated`), or context such as the linked source id. */
+  fields: string[];
+  runId: string | null;
+  at: string;
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * JSON with object keys sorted at every level, `undefined` members dropped, arrays kept in order.
+ * Two records with the same content always give the same text, whatever order a source sent their
+ * fields in, so the hash of this text is a cheap "did anything change" test.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    return value === undefined ? 'null' : JSON.stringify(value);
+  }
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += canonicalJson(value[i]);
+    }
+    return out + ']';
+  }
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += JSON.stringify(k) + ':' + canonicalJson(v);
+  }
+  return out + '}';
+}
+
+/**
+ * Content hash of a record's data: SHA-1 of its canonical JSON, base64url, 27 characters.
+ * SHA-1 is used as a change detector, not for security; it is the fastest digest node:crypto offers
+ * and collisions between two versions of one record are not a practical concern.
+ */
+export function contentHash(value: unknown): string {
+  return createHash('sha1').update(canonicalJson(value)).digest('base64url');
+}
+
+/** What a stored row looks like to the reconcile step: its hash and whether it is archived. */
+export interface StoredState {
+  hash: string;
+  archived: boolean;
+}
+
+export type UpsertKind = 'created' | 'updated' | 'unchanged' | 'restored';
+
+/**
+ * How an incoming record relates to what is stored: new, changed, the same, or back after being
+ * archived (a restore also applies any change in the same write).
+ */
+export function upsertKind(stored: StoredState | undefined, hash: string): UpsertKind {
+  if (!stored) return 'created';
+  if (stored.archived) return 'restored';
+  return stored.hash === hash ? 'unchanged' : 'updated';
+}

@@ -1,0 +1,92 @@
+import type { Entity } from './entities.js';
+
+export const RUN_STATUSES = ['running', 'succeeded', 'failed', 'held', 'rejected'] as const;
+/**
+ * - `running`: in progress (or interrupted: a crashed process leaves this until the next run)
+ * - `succeeded`: every change applied
+ * - `failed`: stopped by an infrastructure problem; what committed before stays, nothing was archived
+ * - `held`: the safety valve stopped archives/deactivations; `runs approve` or `runs reject` resolves it
+ * - `rejected`: a held run an operator rejected; its archives/deactivations were dropped
+ */
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export type RunMode = 'sync' | 'plan' | 'import';
+
+export interface EntityCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+  archived: number;
+  restored: number;
+  skipped: number;
+}
+
+export function emptyEntityCounts(): EntityCounts {
+  return { created: 0, updated: 0, unchanged: 0, archived: 0, restored: 0, skipped: 0 };
+}
+
+export interface AccountCounts {
+  provisioned: number;
+  linked: number;
+  updated: number;
+  deactivated: number;
+  reactivated: number;
+  /** Deactivations the safety valve held back. */
+  held: number;
+  conflicts: number;
+  /** Records not provisioned by rule (e.g. a grade outside the contracted grades). */
+  notProvisioned: number;
+}
+
+export function emptyAccountCounts(): AccountCounts {
+  return {
+    provisioned: 0,
+    linked: 0,
+    updated: 0,
+    deactivated: 0,
+    reactivated: 0,
+    held: 0,
+    conflicts: 0,
+    notProvisioned: 0,
+  };
+}
+
+export interface RunCounts {
+  entities: Record<Entity, EntityCounts>;
+  accounts: AccountCounts;
+}
+
+export interface RunProblem {
+  severity: 'error' | 'warning';
+  /** The entity or file the problem is about (`students`, `students.csv`, …). */
+  entity: string;
+  /** Source id, or `line N` for files. Never a name or a date of birth. */
+  recordId: string | null;
+  field: string | null;
+  reason: string;
+}
+
+export interface RunStats {
+  requests: number;
+  retries: number;
+  pages: number;
+  /** Milliseconds per phase (`schools`, `users`, `archive`, …). */
+  timings: Record<string, number>;
+  [key: string]: unknown;
+}
+
+export interface SyncRun {
+  id: string;
+  district: string;
+  source: string;
+  mode: RunMode;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  heartbeatAt: string;
+  reason: string | null;
+  counts: RunCounts;
+  stats: RunStats;
+  problemCount: number;
+  resolution: 'approved' | 'rejected' | null;
+  resolvedAt: string | null;
+}

@@ -1,0 +1,129 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { RawBuilder } from 'kysely';
+import pg from 'pg';
+import { RostersyncError } from '../shared/errors.js';
+import type { DB } from './schema.js';
+
+/**
+ * The few differences between SQLite and PostgreSQL, in one place. Code that needs a dialect
+ * difference asks this object; nothing else branches on the dialect name.
+ */
+export interface Capabilities {
+  readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Bind parameters allowed in one statement. SQLite (compiled default since 3.32) allows 32766,
+   * PostgreSQL's wire protocol 65535; we stay a little under both so a chunk never fails on the limit.
+   */
+  readonly maxBindParameters: number;
+  /** SQL type of an auto-incrementing 64-bit key (the change feed's sequence). */
+  readonly autoIncrementKeyType: 'integer' | 'bigserial';
+  /**
+   * Collation clause for id columns. Cursor ranges (`source_id > ?`) must compare bytewise, the way
+   * Clever orders its ids; PostgreSQL's default collation follows the locale, so ids get `COLLATE "C"`.
+   */
+  readonly binaryCollation: RawBuilder<unknown> | null;
+  /** COPY FROM STDIN is available (PostgreSQL) for bulk loads into staging tables. */
+  readonly copy: boolean;
+}
+
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly caps: Capabilities;
+  /** Where the data lives, with any password removed; safe to print. */
+  readonly location: string;
+  /** The raw PostgreSQL pool, for the COPY fast path; null on SQLite. */
+  readonly pgPool: pg.Pool | null;
+  close(): Promise<void>;
+}
+
+const SQLITE_CAPS: Capabilities = {
+  dialect: 'sqlite',
+  maxBindParameters: 32_000,
+  autoIncrementKeyType: 'integer',
+  binaryCollation: null,
+  copy: false,
+};
+
+const POSTGRES_CAPS: Capabilities = {
+  dialect: 'postgres',
+  maxBindParameters: 65_000,
+  autoIncrementKeyType: 'bigserial',
+  binaryCollation: sql`collate "C"`,
+  copy: true,
+};
+
+export function isPostgresUrl(location: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(location);
+}
+
+/** Removes a password from a connection URL so it can be printed or logged. */
+export function redactUrl(location: string): string {
+  if (!isPostgresUrl(location)) return location;
+  try {
+    const u = new URL(location);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparseable url)';
+  }
+}
+
+export interface OpenDatabaseOptions {
+  /** A SQLite file path (`:memory:` allowed) or a `postgres://` URL. */
+  location: string;
+  /** PostgreSQL pool size. Default 4: one sync writes on one connection; the rest serve readers. */
+  poolSize?: number;
+}
+
+/**
+ * Opens the database without running migrations (see `openStore` for the usual entry point).
+ * SQLite runs in WAL mode with a 5 s busy timeout so a status reader never blocks a running sync.
+ */
+export function openDatabase(opts: OpenDatabaseOptions): Database {
+  const { location } = opts;
+  if (isPostgresUrl(location)) {
+    const int8 = 20;
+    const pool = new pg.Pool({
+      connectionString: location,
+      max: opts.poolSize ?? 4,
+      // bigint (count(*), the change feed sequence) as a JS number: our values stay far below 2^53.
+      types: {
+        getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+          oid === int8
+            ? (v: string) => Number(v)
+            : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser,
+      },
+    });
+    // An idle client that errors (server restart) must not crash the process; the next query reconnects.
+    pool.on('error', () => undefined);
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return {
+      db,
+      caps: POSTGRES_CAPS,
+      location: redactUrl(location),
+      pgPool: pool,
+      close: () => db.destroy(),
+    };
+  }
+  if (location.includes('://')) {
+    throw new RostersyncError(
+      'config',
+      `database: "${redactUrl(location)}" is neither a SQLite file path nor a postgres:// URL`,
+    );
+  }
+  if (location !== ':memory:') mkdirSync(dirname(resolve(location)), { recursive: true });
+  let sqlite: SQLite.Database;
+  try {
+    sqlite = new SQLite(location);
+  } catch (err) {
+    throw new RostersyncError('config', `database: cannot open SQLite file "${location}"`, { cause: err });
+  }
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, caps: SQLITE_CAPS, location, pgPool: null, close: () => db.destroy() };
+}

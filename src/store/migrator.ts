@@ -1,0 +1,47 @@
+import { Migrator } from 'kysely';
+import type { Kysely, Migration, MigrationResultSet } from 'kysely';
+import { RostersyncError } from '../shared/errors.js';
+import type { Capabilities } from './db.js';
+import * as m0001 from './migrations/0001-init.js';
+import type { DB } from './schema.js';
+
+/**
+ * Numbered, append-only migrations. Each module exports `up(db, caps)`; the capabilities object is
+ * bound here so a migration can ask for dialect differences without naming the dialect.
+ * Never edit a migration that has shipped; add the next number.
+ */
+const MIGRATIONS: ReadonlyArray<[string, { up: (db: Kysely<any>, caps: Capabilities) => Promise<void> }]> = [
+  // eslint-disable-line @typescript-eslint/no-explicit-any
+  ['0001-init', m0001],
+];
+
+export interface MigrationOutcome {
+  applied: string[];
+  current: string | null;
+}
+
+/**
+ * Brings the schema to the latest version. Safe to call on every open and from several processes at
+ * once: Kysely's migrator takes a lock table row (PostgreSQL: row lock; SQLite: single writer).
+ */
+export async function migrateToLatest(db: Kysely<DB>, caps: Capabilities): Promise<MigrationOutcome> {
+  const migrations: Record<string, Migration> = {};
+  for (const [name, mod] of MIGRATIONS) {
+    migrations[name] = { up: (d) => mod.up(d, caps) };
+  }
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: () => Promise.resolve(migrations) },
+    migrationTableName: 'rostersync_migrations',
+    migrationLockTableName: 'rostersync_migrations_lock',
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new RostersyncError('config', `database migration ${failed} failed`, { cause: result.error });
+  }
+  const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return { applied, current: MIGRATIONS[MIGRATIONS.length - 1]?.[0] ?? null };
+}
+
+export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.[0] ?? null;

@@ -1,0 +1,520 @@
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/entities.js';
+import { upsertKind } from '../../model/hash.js';
+import type { StoredState, UpsertKind } from '../../model/hash.js';
+import type { Capabilities } from '../db.js';
+import type { DB } from '../schema.js';
+
+/** A record ready to write: its source id, canonical data and content hash. */
+export interface RecordWrite<E extends Entity = Entity> {
+  sourceId: string;
+  data: EntityData[E];
+  hash: string;
+}
+
+export interface RecordScope {
+  district: string;
+  source: SourceKind;
+}
+
+export type UpsertCounts = Record<UpsertKind, number>;
+
+/** Indexed columns derived from a record's data, per entity (everything else lives in `data`). */
+function indexColumns(entity: Entity, data: EntityData[Entity]): Record<string, string | null> {
+  const lower = (v: string | undefined) => (v && v.trim() !== '' ? v.trim().toLowerCase() : null);
+  const opt = (v: string | undefined) => (v && v.trim() !== '' ? v : null);
+  switch (entity) {
+    case 'schools': {
+      const d = data as EntityData['schools'];
+      return {
+        name: d.name,
+        sis_id: opt(d.sisId),
+        state_id: opt(d.stateId),
+        school_number: opt(d.schoolNumber),
+      };
+    }
+    case 'sections': {
+      const d = data as EntityData['sections'];
+      return { school_id: d.schoolId, term_id: opt(d.termId), course_id: opt(d.courseId) };
+    }
+    case 'students': {
+      const d = data as EntityData['students'];
+      return {
+        sis_id: opt(d.sisId),
+        state_id: opt(d.stateId),
+        student_number: opt(d.studentNumber),
+        email: lower(d.email),
+        school_id: d.schoolId,
+        grade: d.grade ?? null,
+      };
+    }
+    case 'staff': {
+      const d = data as EntityData['staff'];
+      return {
+        sis_id: opt(d.sisId),
+        state_id: opt(d.stateId),
+        staff_id: opt(d.staffId),
+        teacher_number: opt(d.teacherNumber),
+        email: lower(d.email),
+        roles: [...d.roles].sort().join(','),
+      };
+    }
+    case 'contacts': {
+      const d = data as EntityData['contacts'];
+      return { sis_id: opt(d.sisId), email: lower(d.email) };
+    }
+    case 'terms':
+    case 'courses':
+      return {};
+  }
+}
+
+const BASE_COLUMNS = 9;
+const INDEX_COLUMN_COUNT: Record<Entity, number> = {
+  schools: 4,
+  terms: 0,
+  courses: 0,
+  sections: 3,
+  students: 6,
+  staff: 6,
+  contacts: 2,
+};
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Roster records: read states for reconcile, write changed rows in bulk, archive, list.
+ * Every method works inside or outside a transaction (pass a `Transaction` as `db`).
+ */
+export class RecordsRepo {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly caps: Capabilities,
+    private readonly now: () => string,
+  ) {}
+
+  /** Stored hash and archived flag for the given ids (missing ids are not in the map). */
+  async states(
+    scope: RecordScope,
+    entity: Entity,
+    ids: readonly string[],
+  ): Promise<Map<string, StoredState>> {
+    const out = new Map<string, StoredState>();
+    const table = entity;
+    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+      if (part.length === 0) continue;
+      const rows = await this.db
+        .selectFrom(table)
+        .select(['source_id', 'hash', 'archived_at'])
+        .where('district_id', '=', scope.district)
+        .where('source', '=', scope.source)
+        .where('source_id', 'in', part)
+        .execute();
+      for (const r of rows) out.set(r.source_id, { hash: r.hash, archived: r.archived_at !== null });
+    }
+    return out;
+  }
+
+  /**
+   * Inserts or overwrites rows (created, updated or restored records). A row is only rewritten when
+   * its hash differs or it was archived, so replaying a batch is harmless. Memberships derived from
+   * sections and contacts are replaced for the written rows.
+   */
+  async write(
+    scope: RecordScope,
+    entity: Entity,
+    rows: readonly RecordWrite[],
+    runId: string | null,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    const table = entity;
+    const now = this.now();
+    const perRow = BASE_COLUMNS + INDEX_COLUMN_COUNT[entity];
+    const size = Math.max(1, Math.floor(this.caps.maxBindParameters / perRow));
+    for (const part of chunk(rows, size)) {
+      const values = part.map((r) => ({
+        district_id: scope.district,
+        source: scope.source,
+        source_id: r.sourceId,
+        hash: r.hash,
+        data: JSON.stringify(r.data),
+        archived_at: null,
+        created_at: now,
+        updated_at: now,
+        run_id: runId,
+        ...indexColumns(entity, r.data),
+      }));
+      const indexCols = Object.keys(indexColumns(entity, part[0]!.data));
+      await this.db
+        .insertInto(table)
+        .values(values)
+        .onConflict((oc) =>
+          oc
+            .columns(['district_id', 'source', 'source_id'])
+            .doUpdateSet((eb) => {
+              const set: Record<string, unknown> = {
+                hash: eb.ref('excluded.hash'),
+                data: eb.ref('excluded.data'),
+                archived_at: null,
+                updated_at: eb.ref('excluded.updated_at'),
+                run_id: eb.ref('excluded.run_id'),
+              };
+              for (const c of indexCols) set[c] = eb.ref(`excluded.${c}` as never);
+              return set;
+            })
+            .where(
+              sql<boolean>`${sql.ref(`${table}.hash`)} <> excluded.hash or ${sql.ref(`${table}.archived_at`)} is not null`,
+            ),
+        )
+        .execute();
+    }
+    if (entity === 'sections') await this.replaceSectionMembers(scope, rows as RecordWrite<'sections'>[]);
+    if (entity === 'contacts') await this.replaceContactStudents(scope, rows as RecordWrite<'contacts'>[]);
+  }
+
+  /**
+   * Reads the stored state of `rows`, writes only the ones that are new, changed or archived, and
+   * returns how many fell in each class. A second identical call writes nothing.
+   */
+  async upsert(
+    scope: RecordScope,
+    entity: Entity,
+    rows: readonly RecordWrite[],
+    runId: string | null,
+  ): Promise<UpsertCounts> {
+    const counts: UpsertCounts = { created: 0, updated: 0, unchanged: 0, restored: 0 };
+    const stored = await this.states(
+      scope,
+      entity,
+      rows.map((r) => r.sourceId),
+    );
+    const changed: RecordWrite[] = [];
+    for (const r of rows) {
+      const kind = upsertKind(stored.get(r.sourceId), r.hash);
+      counts[kind]++;
+      if (kind !== 'unchanged') changed.push(r);
+    }
+    await this.write(scope, entity, changed, runId);
+    return counts;
+  }
+
+  /** Marks records archived (soft delete). Returns how many active rows were archived. */
+  async archive(
+    scope: RecordScope,
+    entity: Entity,
+    ids: readonly string[],
+    runId: string | null,
+  ): Promise<number> {
+    const table = entity;
+    const now = this.now();
+    let n = 0;
+    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
+      if (part.length === 0) continue;
+      const res = await this.db
+        .updateTable(table)
+        .set({ archived_at: now, updated_at: now, run_id: runId } as never)
+        .where('district_id', '=', scope.district)
+        .where('source', '=', scope.source)
+        .where('source_id', 'in', part)
+        .where('archived_at', 'is', null)
+        .executeTakeFirst();
+      n += Number(res.numUpdatedRows);
+      if (entity === 'sections') {
+        await this.db
+          .deleteFrom('section_members')
+          .where('district_id', '=', scope.district)
+          .where('source', '=', scope.source)
+          .where('section_id', 'in', part)
+          .execute();
+      }
+      if (entity === 'contacts') {
+        await this.db
+          .deleteFrom('contact_students')
+          .where('district_id', '=', scope.district)
+          .where('source', '=', scope.source)
+          .where('contact_id', 'in', part)
+          .execute();
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Active ids in `(after, upTo]` in bytewise ascending order (null bounds are open). Used to find
+   * records absent from an ordered source stream page by page, without holding every id in memory.
+   */
+  async activeIdsInRange(
+    scope: RecordScope,
+    entity: Entity,
+    after: string | null,
+    upTo: string | null,
+  ): Promise<string[]> {
+    let q = this.db
+      .selectFrom(entity)
+      .select('source_id')
+      .where('district_id', '=', scope.district)
+      .where('source', '=', scope.source)
+      .where('archived_at', 'is', null);
+    if (after !== null) q = q.where('source_id', '>', after);
+    if (upTo !== null) q = q.where('source_id', '<=', upTo);
+    const rows = await q.orderBy('source_id').execute();
+    return rows.map((r) => r.source_id);
+  }
+
+  /** Pages through active ids (ascending) after a cursor; for streaming comparisons of large sets. */
+  async activeIdsPage(
+    scope: RecordScope,
+    entity: Entity,
+    after: string | null,
+    limit: number,
+  ): Promise<string[]> {
+    let q = this.db
+      .selectFrom(entity)
+      .select('source_id')
+      .where('district_id', '=', scope.district)
+      .where('source', '=', scope.source)
+      .where('archived_at', 'is', null);
+    if (after !== null) q = q.where('source_id', '>', after);
+    const rows = await q.orderBy('source_id').limit(limit).execute();
+    return rows.map((r) => r.source_id);
+  }
+
+  async get<E extends Entity>(
+    scope: RecordScope,
+    entity: E,
+    sourceId: string,
+  ): Promise<StoredRecord<E> | undefined> {
+    const table: Entity = entity;
+    const row = await this.db
+      .selectFrom(table)
+      .select([
+        'district_id',
+        'source',
+        'source_id',
+        'hash',
+        'data',
+        'archived_at',
+        'created_at',
+        'updated_at',
+        'run_id',
+      ])
+      .where('district_id', '=', scope.district)
+      .where('source', '=', scope.source)
+      .where('source_id', '=', sourceId)
+      .executeTakeFirst();
+    return row ? toStored(entity, row) : undefined;
+  }
+
+  /** Records of one entity in source-id order, paged by cursor. `active` (default true) skips archived. */
+  async list<E extends Entity>(
+    scope: { district: string; source?: SourceKind },
+    entity: E,
+    opts: { after?: string; limit?: number; active?: boolean } = {},
+  ): Promise<StoredRecord<E>[]> {
+    const table: Entity = entity;
+    let q = this.db
+      .selectFrom(table)
+      .select([
+        'district_id',
+        'source',
+        'source_id',
+        'hash',
+        'data',
+        'archived_at',
+        'created_at',
+        'updated_at',
+        'run_id',
+      ])
+      .where('district_id', '=', scope.district);
+    if (scope.source) q = q.where('source', '=', scope.source);
+    if (opts.active !== false) q = q.where('archived_at', 'is', null);
+    if (opts.after !== undefined) q = q.where('source_id', '>', opts.after);
+    const rows = await q
+      .orderBy('source_id')
+      .limit(opts.limit ?? 1000)
+      .execute();
+    return rows.map((r) => toStored(entity, r));
+  }
+
+  /** Active (or archived) record count of one entity. */
+  async count(
+    scope: { district: string; source?: SourceKind },
+    entity: Entity,
+    opts: { archived?: boolean } = {},
+  ): Promise<number> {
+    let q = this.db
+      .selectFrom(entity)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('district_id', '=', scope.district);
+    if (scope.source) q = q.where('source', '=', scope.source);
+    q = opts.archived ? q.where('archived_at', 'is not', null) : q.where('archived_at', 'is', null);
+    const row = await q.executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Active staff per role (a multi-role person counts under each role). */
+  async staffRoleCounts(district: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = { teacher: 0, staff: 0, district_admin: 0 };
+    for (const role of Object.keys(out)) {
+      const row = await this.db
+        .selectFrom('staff')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('district_id', '=', district)
+        .where('archived_at', 'is', null)
+        .where(sql<string>`',' || roles || ','`, 'like', `%,${role},%`)
+        .executeTakeFirstOrThrow();
+      out[role] = Number(row.n);
+    }
+    return out;
+  }
+
+  /** Section memberships of active sections, by role. */
+  async enrollmentCounts(district: string): Promise<{ students: number; teachers: number }> {
+    const rows = await this.db
+      .selectFrom('section_members')
+      .select(['role', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('district_id', '=', district)
+      .groupBy('role')
+      .execute();
+    const get = (role: string) => Number(rows.find((r) => r.role === role)?.n ?? 0);
+    return { students: get('student'), teachers: get('teacher') };
+  }
+
+  /** Finds active records of an entity by an indexed identifier column. */
+  async findByIdentifier(
+    scope: RecordScope,
+    entity: 'schools' | 'students' | 'staff' | 'contacts',
+    column:
+      'sis_id' | 'state_id' | 'school_number' | 'student_number' | 'staff_id' | 'teacher_number' | 'email',
+    value: string,
+  ): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom(entity)
+      .select('source_id')
+      .where('district_id', '=', scope.district)
+      .where('source', '=', scope.source)
+      .where(column as never, '=', (column === 'email' ? value.trim().toLowerCase() : value) as never)
+      .where('archived_at', 'is', null)
+      .execute();
+    return rows.map((r) => r.source_id);
+  }
+
+  private async replaceSectionMembers(
+    scope: RecordScope,
+    rows: readonly RecordWrite<'sections'>[],
+  ): Promise<void> {
+    const ids = rows.map((r) => r.sourceId);
+    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
+      await this.db
+        .deleteFrom('section_members')
+        .where('district_id', '=', scope.district)
+        .where('source', '=', scope.source)
+        .where('section_id', 'in', part)
+        .execute();
+    }
+    const members: {
+      district_id: string;
+      source: string;
+      section_id: string;
+      role: string;
+      user_id: string;
+    }[] = [];
+    for (const r of rows) {
+      for (const t of new Set(r.data.teacherIds)) {
+        members.push({
+          district_id: scope.district,
+          source: scope.source,
+          section_id: r.sourceId,
+          role: 'teacher',
+          user_id: t,
+        });
+      }
+      for (const s of new Set(r.data.studentIds)) {
+        members.push({
+          district_id: scope.district,
+          source: scope.source,
+          section_id: r.sourceId,
+          role: 'student',
+          user_id: s,
+        });
+      }
+    }
+    for (const part of chunk(members, Math.floor(this.caps.maxBindParameters / 5))) {
+      if (part.length > 0) await this.db.insertInto('section_members').values(part).execute();
+    }
+  }
+
+  private async replaceContactStudents(
+    scope: RecordScope,
+    rows: readonly RecordWrite<'contacts'>[],
+  ): Promise<void> {
+    const ids = rows.map((r) => r.sourceId);
+    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
+      await this.db
+        .deleteFrom('contact_students')
+        .where('district_id', '=', scope.district)
+        .where('source', '=', scope.source)
+        .where('contact_id', 'in', part)
+        .execute();
+    }
+    const links = new Map<
+      string,
+      {
+        district_id: string;
+        source: string;
+        contact_id: string;
+        student_id: string;
+        relationship: string | null;
+        type: string | null;
+      }
+    >();
+    for (const r of rows) {
+      for (const rel of r.data.relationships) {
+        links.set(`${r.sourceId}\u0000${rel.studentId}`, {
+          district_id: scope.district,
+          source: scope.source,
+          contact_id: r.sourceId,
+          student_id: rel.studentId,
+          relationship: rel.relationship ?? null,
+          type: rel.type ?? null,
+        });
+      }
+    }
+    for (const part of chunk([...links.values()], Math.floor(this.caps.maxBindParameters / 6))) {
+      if (part.length > 0) await this.db.insertInto('contact_students').values(part).execute();
+    }
+  }
+}
+
+function toStored<E extends Entity>(
+  entity: E,
+  row: {
+    district_id: string;
+    source: string;
+    source_id: string;
+    hash: string;
+    data: string;
+    archived_at: string | null;
+    created_at: string;
+    updated_at: string;
+    run_id: string | null;
+  },
+): StoredRecord<E> {
+  return {
+    entity,
+    district: row.district_id,
+    source: row.source as SourceKind,
+    sourceId: row.source_id,
+    hash: row.hash,
+    data: JSON.parse(row.data) as EntityData[E],
+    archivedAt: row.archived_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    runId: row.run_id,
+  };
+}

@@ -1,0 +1,255 @@
+import type { Kysely } from 'kysely';
+import type { Entity } from '../../model/entities.js';
+import type { RunCounts, RunMode, RunProblem, RunStats, RunStatus, SyncRun } from '../../model/run.js';
+import type { Capabilities } from '../db.js';
+import type { DB, DbSyncRun } from '../schema.js';
+
+/**
+ * Problems kept per run. A run with a systematically broken source could otherwise write millions
+ * of rows of problems; past this many only the count grows (the report says how many were dropped).
+ */
+export const MAX_STORED_PROBLEMS = 10_000;
+
+function toRun(row: DbSyncRun): SyncRun {
+  return {
+    id: row.id,
+    district: row.district_id,
+    source: row.source,
+    mode: row.mode as RunMode,
+    status: row.status as RunStatus,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    heartbeatAt: row.heartbeat_at,
+    reason: row.reason,
+    counts: JSON.parse(row.counts) as RunCounts,
+    stats: JSON.parse(row.stats) as RunStats,
+    problemCount: Number(row.problem_count),
+    resolution: row.resolution as SyncRun['resolution'],
+    resolvedAt: row.resolved_at,
+  };
+}
+
+export class RunsRepo {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly caps: Capabilities,
+    private readonly now: () => string,
+  ) {}
+
+  async create(run: {
+    id: string;
+    district: string;
+    source: string;
+    mode: RunMode;
+    counts: RunCounts;
+    stats: RunStats;
+  }): Promise<SyncRun> {
+    const now = this.now();
+    const row: DbSyncRun = {
+      id: run.id,
+      district_id: run.district,
+      source: run.source,
+      mode: run.mode,
+      status: 'running',
+      started_at: now,
+      finished_at: null,
+      heartbeat_at: now,
+      reason: null,
+      counts: JSON.stringify(run.counts),
+      stats: JSON.stringify(run.stats),
+      problem_count: 0,
+      resolution: null,
+      resolved_at: null,
+    };
+    await this.db.insertInto('sync_runs').values(row).execute();
+    return toRun(row);
+  }
+
+  /** Saves progress (counts, stats) and refreshes the heartbeat. */
+  async progress(id: string, counts: RunCounts, stats: RunStats): Promise<void> {
+    await this.db
+      .updateTable('sync_runs')
+      .set({ counts: JSON.stringify(counts), stats: JSON.stringify(stats), heartbeat_at: this.now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async finish(
+    id: string,
+    status: RunStatus,
+    fields: { counts: RunCounts; stats: RunStats; reason?: string | null },
+  ): Promise<void> {
+    const now = this.now();
+    await this.db
+      .updateTable('sync_runs')
+      .set({
+        status,
+        finished_at: now,
+        heartbeat_at: now,
+        reason: fields.reason ?? null,
+        counts: JSON.stringify(fields.counts),
+        stats: JSON.stringify(fields.stats),
+      })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async resolve(
+    id: string,
+    status: RunStatus,
+    resolution: 'approved' | 'rejected',
+    counts: RunCounts,
+  ): Promise<void> {
+    await this.db
+      .updateTable('sync_runs')
+      .set({ status, resolution, resolved_at: this.now(), counts: JSON.stringify(counts) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** Marks runs of a district that are still `running` as failed (their process is gone). */
+  async failInterrupted(district: string, exceptRunId: string, reason: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('sync_runs')
+      .select('id')
+      .where('district_id', '=', district)
+      .where('status', '=', 'running')
+      .where('id', '<>', exceptRunId)
+      .execute();
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.id);
+    const now = this.now();
+    await this.db
+      .updateTable('sync_runs')
+      .set({ status: 'failed', reason, finished_at: now })
+      .where('id', 'in', ids)
+      .execute();
+    return ids;
+  }
+
+  async get(id: string): Promise<SyncRun | undefined> {
+    const row = await this.db.selectFrom('sync_runs').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRun(row) : undefined;
+  }
+
+  /** Most recent runs first. */
+  async list(opts: { district?: string; limit?: number; mode?: RunMode } = {}): Promise<SyncRun[]> {
+    let q = this.db.selectFrom('sync_runs').selectAll();
+    if (opts.district) q = q.where('district_id', '=', opts.district);
+    if (opts.mode) q = q.where('mode', '=', opts.mode);
+    const rows = await q
+      .orderBy('started_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(opts.limit ?? 10)
+      .execute();
+    return rows.map(toRun);
+  }
+
+  /** Appends problems (capped at MAX_STORED_PROBLEMS stored per run; the count always grows). */
+  async addProblems(runId: string, problems: readonly RunProblem[]): Promise<void> {
+    if (problems.length === 0) return;
+    const row = await this.db
+      .selectFrom('sync_runs')
+      .select('problem_count')
+      .where('id', '=', runId)
+      .executeTakeFirstOrThrow();
+    const start = Number(row.problem_count);
+    const room = Math.max(0, MAX_STORED_PROBLEMS - start);
+    const stored = problems.slice(0, room).map((p, i) => ({
+      run_id: runId,
+      seq: start + i + 1,
+      severity: p.severity,
+      entity: p.entity,
+      record_id: p.recordId,
+      field: p.field,
+      reason: p.reason,
+    }));
+    const size = Math.floor(this.caps.maxBindParameters / 7);
+    for (let i = 0; i < stored.length; i += size) {
+      await this.db
+        .insertInto('run_problems')
+        .values(stored.slice(i, i + size))
+        .execute();
+    }
+    await this.db
+      .updateTable('sync_runs')
+      .set({ problem_count: start + problems.length })
+      .where('id', '=', runId)
+      .execute();
+  }
+
+  async problems(runId: string, limit = 1000): Promise<RunProblem[]> {
+    const rows = await this.db
+      .selectFrom('run_problems')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .orderBy('seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      severity: r.severity as RunProblem['severity'],
+      entity: r.entity,
+      recordId: r.record_id,
+      field: r.field,
+      reason: r.reason,
+    }));
+  }
+
+  /** Records that a run would archive once it is allowed to (see the safety valve). */
+  async addPendingArchives(runId: string, entity: Entity, sourceIds: readonly string[]): Promise<void> {
+    const size = Math.floor(this.caps.maxBindParameters / 3);
+    for (let i = 0; i < sourceIds.length; i += size) {
+      const part = sourceIds.slice(i, i + size).map((id) => ({ run_id: runId, entity, source_id: id }));
+      await this.db
+        .insertInto('run_pending_archives')
+        .values(part)
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+  }
+
+  async removePendingArchives(runId: string, entity: Entity, sourceIds: readonly string[]): Promise<void> {
+    const size = this.caps.maxBindParameters - 4;
+    for (let i = 0; i < sourceIds.length; i += size) {
+      await this.db
+        .deleteFrom('run_pending_archives')
+        .where('run_id', '=', runId)
+        .where('entity', '=', entity)
+        .where('source_id', 'in', sourceIds.slice(i, i + size))
+        .execute();
+    }
+  }
+
+  async pendingArchiveCounts(runId: string): Promise<Partial<Record<Entity, number>>> {
+    const rows = await this.db
+      .selectFrom('run_pending_archives')
+      .select(['entity', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('run_id', '=', runId)
+      .groupBy('entity')
+      .execute();
+    const out: Partial<Record<Entity, number>> = {};
+    for (const r of rows) out[r.entity as Entity] = Number(r.n);
+    return out;
+  }
+
+  /** Pending archive ids of one entity, ascending, paged by cursor. */
+  async pendingArchives(
+    runId: string,
+    entity: Entity,
+    after: string | null,
+    limit: number,
+  ): Promise<string[]> {
+    let q = this.db
+      .selectFrom('run_pending_archives')
+      .select('source_id')
+      .where('run_id', '=', runId)
+      .where('entity', '=', entity);
+    if (after !== null) q = q.where('source_id', '>', after);
+    const rows = await q.orderBy('source_id').limit(limit).execute();
+    return rows.map((r) => r.source_id);
+  }
+
+  async clearPendingArchives(runId: string): Promise<void> {
+    await this.db.deleteFrom('run_pending_archives').where('run_id', '=', runId).execute();
+  }
+}

@@ -1,0 +1,84 @@
+import type { Kysely } from 'kysely';
+import type { Capabilities, Database, OpenDatabaseOptions } from './db.js';
+import { openDatabase } from './db.js';
+import { migrateToLatest } from './migrator.js';
+import type { MigrationOutcome } from './migrator.js';
+import { CheckpointsRepo } from './queries/checkpoints.js';
+import { DistrictsRepo } from './queries/districts.js';
+import { LocksRepo } from './queries/locks.js';
+import { RecordsRepo } from './queries/records.js';
+import { RunsRepo } from './queries/runs.js';
+import type { DB } from './schema.js';
+
+export interface StoreOptions extends OpenDatabaseOptions {
+  /** Clock for stored timestamps. Default: the system clock. */
+  now?: () => Date;
+  /** Run migrations on open. Default true. */
+  migrate?: boolean;
+}
+
+/**
+ * The store: the only place with SQL. A `Store` bound to a transaction (inside `transaction()`) has
+ * the same repositories, all writing in that transaction.
+ */
+export class Store {
+  readonly records: RecordsRepo;
+  readonly runs: RunsRepo;
+  readonly districts: DistrictsRepo;
+  readonly checkpoints: CheckpointsRepo;
+  readonly locks: LocksRepo;
+  /** Migrations applied when this store was opened. */
+  migration: MigrationOutcome | null = null;
+
+  protected constructor(
+    protected readonly database: Database,
+    protected readonly executor: Kysely<DB>,
+    readonly clock: () => Date,
+  ) {
+    const now = () => clock().toISOString();
+    this.records = new RecordsRepo(executor, database.caps, now);
+    this.runs = new RunsRepo(executor, database.caps, now);
+    this.districts = new DistrictsRepo(executor, now);
+    this.checkpoints = new CheckpointsRepo(executor, now);
+    this.locks = new LocksRepo(executor, now);
+  }
+
+  /** Opens the database named by `location` and (by default) migrates it to the latest schema. */
+  static async open(opts: StoreOptions): Promise<Store> {
+    const database = openDatabase(opts);
+    const store = new Store(database, database.db, opts.now ?? (() => new Date()));
+    if (opts.migrate !== false) {
+      try {
+        store.migration = await migrateToLatest(database.db, database.caps);
+      } catch (err) {
+        await database.close();
+        throw err;
+      }
+    }
+    return store;
+  }
+
+  get caps(): Capabilities {
+    return this.database.caps;
+  }
+
+  /** The database location, safe to print (passwords removed). */
+  get location(): string {
+    return this.database.location;
+  }
+
+  /** Runs the pending migrations explicitly (`rostersync migrate`). */
+  async migrate(): Promise<MigrationOutcome> {
+    this.migration = await migrateToLatest(this.database.db, this.database.caps);
+    return this.migration;
+  }
+
+  /** Runs `fn` in one transaction; everything it writes through `tx` commits or rolls back together. */
+  async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.executor.transaction().execute((trx) => fn(new Store(this.database, trx, this.clock)));
+  }
+
+  async close(): Promise<void> {
+    await this.database.close();
+  }
+}

@@ -1,0 +1,59 @@
+import type { SyncRun } from '../model/run.js';
+import type { Store } from '../store/store.js';
+
+export interface DistrictTotals {
+  schools: number;
+  terms: number;
+  courses: number;
+  sections: number;
+  students: number;
+  staff: number;
+  staffByRole: Record<string, number>;
+  contacts: number;
+  enrollments: { students: number; teachers: number };
+}
+
+export interface DistrictStatus {
+  id: string;
+  name: string;
+  cleverDistrictId: string | null;
+  totals: DistrictTotals;
+  runs: SyncRun[];
+}
+
+export interface Status {
+  database: string;
+  districts: DistrictStatus[];
+}
+
+/** Active totals per entity and the last runs, per district (or for one district). */
+export async function getStatus(
+  store: Store,
+  opts: { district?: string; runs?: number } = {},
+): Promise<Status> {
+  const districts = opts.district
+    ? [await store.districts.get(opts.district)].filter((d) => d !== undefined)
+    : await store.districts.list();
+  const out: DistrictStatus[] = [];
+  for (const d of districts) {
+    const scope = { district: d.id };
+    out.push({
+      id: d.id,
+      name: d.name,
+      cleverDistrictId: d.cleverDistrictId,
+      totals: {
+        schools: await store.records.count(scope, 'schools'),
+        terms: await store.records.count(scope, 'terms'),
+        courses: await store.records.count(scope, 'courses'),
+        sections: await store.records.count(scope, 'sections'),
+        students: await store.records.count(scope, 'students'),
+        staff: await store.records.count(scope, 'staff'),
+        staffByRole: await store.records.staffRoleCounts(d.id),
+        contacts: await store.records.count(scope, 'contacts'),
+        enrollments: await store.records.enrollmentCounts(d.id),
+      },
+      runs: await store.runs.list({ district: d.id, limit: opts.runs ?? 5 }),
+    });
+  }
+  return { database: store.location, districts: out };
+}

@@ -1,0 +1,291 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { contentHash } from '../../src/model/hash.js';
+import type { Student } from '../../src/model/entities.js';
+import { emptyAccountCounts, emptyEntityCounts } from '../../src/model/run.js';
+import type { RunCounts } from '../../src/model/run.js';
+import { SecretBox } from '../../src/store/secrets.js';
+import { Store } from '../../src/store/store.js';
+import type { RecordWrite } from '../../src/store/queries/records.js';
+import { describeEachDatabase } from '../helpers/databases.js';
+
+const scope = { district: 'd1', source: 'clever' as const };
+
+function student(i: number, overrides: Partial<Student> = {}): RecordWrite<'students'> {
+  const data: Student = {
+    name: { first: `First${i}`, last: `Last${i}` },
+    schoolId: `school${i % 7}`,
+    schoolIds: [`school${i % 7}`],
+    grade: '05',
+    sisId: `S${i}`,
+    ...overrides,
+  };
+  return { sourceId: `id${String(i).padStart(8, '0')}`, data, hash: contentHash(data) };
+}
+
+function counts(): RunCounts {
+  return {
+    entities: {
+      schools: emptyEntityCounts(),
+      terms: emptyEntityCounts(),
+      courses: emptyEntityCounts(),
+      sections: emptyEntityCounts(),
+      students: emptyEntityCounts(),
+      staff: emptyEntityCounts(),
+      contacts: emptyEntityCounts(),
+    },
+    accounts: emptyAccountCounts(),
+  };
+}
+
+describeEachDatabase('store contract', (dbs) => {
+  let location: string;
+  let store: Store;
+
+  beforeAll(async () => {
+    location = await dbs.fresh();
+    store = await Store.open({ location });
+  });
+  afterAll(async () => {
+    await store.close();
+  });
+
+  it('migrates a database from zero', () => {
+    expect(store.migration?.applied).toEqual(['0001-init']);
+  });
+
+  it('runs migrations idempotently on every open and on demand', async () => {
+    const again = await Store.open({ location });
+    try {
+      expect(again.migration?.applied).toEqual([]);
+      expect((await again.migrate()).applied).toEqual([]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('bulk-upserts 50,000 rows, then an identical batch is all unchanged and writes nothing', async () => {
+    const rows = Array.from({ length: 50_000 }, (_, i) => student(i));
+    const first = await store.transaction((tx) => tx.records.upsert(scope, 'students', rows, 'run-1'));
+    expect(first).toEqual({ created: 50_000, updated: 0, unchanged: 0, restored: 0 });
+    expect(await store.records.count(scope, 'students')).toBe(50_000);
+
+    const before = await store.records.get(scope, 'students', rows[123]!.sourceId);
+    const second = await store.transaction((tx) => tx.records.upsert(scope, 'students', rows, 'run-2'));
+    expect(second).toEqual({ created: 0, updated: 0, unchanged: 50_000, restored: 0 });
+    // Every write stamps run_id; no row carries run-2, so the second upsert wrote nothing.
+    const stamped = await store.records.list(scope, 'students', { limit: 100_000 });
+    expect(stamped).toHaveLength(50_000);
+    expect(stamped.filter((r) => r.runId !== 'run-1' || r.updatedAt !== before!.updatedAt)).toHaveLength(0);
+    const after = await store.records.get(scope, 'students', rows[123]!.sourceId);
+    expect(after).toEqual(before);
+  });
+
+  it('detects updates by content hash, and replaying them changes nothing more', async () => {
+    const changed = Array.from({ length: 100 }, (_, i) => student(i * 10, { grade: '06' }));
+    const res = await store.records.upsert(scope, 'students', changed, 'run-3');
+    expect(res).toEqual({ created: 0, updated: 100, unchanged: 0, restored: 0 });
+    const again = await store.records.upsert(scope, 'students', changed, 'run-4');
+    expect(again).toEqual({ created: 0, updated: 0, unchanged: 100, restored: 0 });
+    const rec = await store.records.get(scope, 'students', changed[5]!.sourceId);
+    expect(rec?.data.grade).toBe('06');
+  });
+
+  it('archives and restores', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => student(40_000 + i).sourceId);
+    expect(await store.records.archive(scope, 'students', ids, 'run-5')).toBe(10);
+    expect(await store.records.archive(scope, 'students', ids, 'run-5')).toBe(0);
+    expect(await store.records.count(scope, 'students')).toBe(49_990);
+    expect(await store.records.count(scope, 'students', { archived: true })).toBe(10);
+    const archived = await store.records.get(scope, 'students', ids[0]!);
+    expect(archived?.archivedAt).not.toBeNull();
+
+    const back = Array.from({ length: 10 }, (_, i) => student(40_000 + i));
+    const res = await store.records.upsert(scope, 'students', back, 'run-6');
+    expect(res).toEqual({ created: 0, updated: 0, unchanged: 0, restored: 10 });
+    expect(await store.records.count(scope, 'students')).toBe(50_000);
+    expect((await store.records.get(scope, 'students', ids[0]!))?.archivedAt).toBeNull();
+  });
+
+  it('round-trips a hostile name untouched', async () => {
+    const hostile = "Robert'); DROP TABLE students;--";
+    const row = student(900_001, { name: { first: hostile, last: `"; DELETE FROM schools; --` } });
+    await store.records.upsert(scope, 'students', [row], 'run-7');
+    const got = await store.records.get(scope, 'students', row.sourceId);
+    expect(got?.data.name.first).toBe(hostile);
+    expect(got?.data.name.last).toBe(`"; DELETE FROM schools; --`);
+    expect(await store.records.count(scope, 'students')).toBe(50_001);
+    // Identifiers are bound parameters too.
+    const byId = student(900_002, { sisId: "x' OR '1'='1" });
+    await store.records.upsert(scope, 'students', [byId], 'run-7');
+    expect(await store.records.findByIdentifier(scope, 'students', 'sis_id', "x' OR '1'='1")).toEqual([
+      byId.sourceId,
+    ]);
+  });
+
+  it('round-trips unicode names', async () => {
+    const names = [
+      'Zoë',
+      'José Ñúñez',
+      'Nguyễn Thị Minh Khai',
+      '王小明',
+      'محمد',
+      '👩🏽‍🎓 Ada',
+      'e\u0301clair',
+      'Ǆemal',
+    ];
+    const rows = names.map((n, i) => student(910_000 + i, { name: { first: n, last: n.toUpperCase() } }));
+    await store.records.upsert(scope, 'students', rows, 'run-8');
+    for (const [i, n] of names.entries()) {
+      const got = await store.records.get(scope, 'students', rows[i]!.sourceId);
+      expect(got?.data.name.first).toBe(n);
+      expect(got?.data.name.last).toBe(n.toUpperCase());
+    }
+    const again = await store.records.upsert(scope, 'students', rows, 'run-9');
+    expect(again.unchanged).toBe(names.length);
+  });
+
+  it('lists active ids in a cursor range in bytewise order', async () => {
+    const s2 = { district: 'd-range', source: 'clever' as const };
+    const ids = [
+      '5a0000000000000000000001',
+      '5a000000000000000000000a',
+      '5b0000000000000000000000',
+      '5a00000000000000000000ff',
+    ];
+    await store.records.upsert(
+      s2,
+      'terms',
+      ids.map((id) => ({ sourceId: id, data: { name: id }, hash: contentHash({ name: id }) })),
+      null,
+    );
+    expect(await store.records.activeIdsInRange(s2, 'terms', null, null)).toEqual([...ids].sort());
+    expect(
+      await store.records.activeIdsInRange(
+        s2,
+        'terms',
+        '5a0000000000000000000001',
+        '5a00000000000000000000ff',
+      ),
+    ).toEqual(['5a000000000000000000000a', '5a00000000000000000000ff']);
+    // Upper-case letters sort before lower-case bytewise; PostgreSQL must not use locale order.
+    await store.records.upsert(s2, 'terms', [{ sourceId: 'Z', data: {}, hash: contentHash({}) }], null);
+    await store.records.upsert(s2, 'terms', [{ sourceId: 'a', data: {}, hash: contentHash({}) }], null);
+    const all = await store.records.activeIdsInRange(s2, 'terms', null, null);
+    expect(all.indexOf('Z')).toBeLessThan(all.indexOf('5b0000000000000000000000') + 10);
+    expect(all).toEqual([...all].sort());
+  });
+
+  it('keeps section memberships in step with section writes and archives', async () => {
+    const s3 = { district: 'd-sec', source: 'clever' as const };
+    const sec = { schoolId: 'sch', name: 'Math', teacherIds: ['t1'], studentIds: ['s1', 's2', 's2'] };
+    await store.records.upsert(
+      s3,
+      'sections',
+      [{ sourceId: 'sec1', data: sec, hash: contentHash(sec) }],
+      null,
+    );
+    expect(await store.records.enrollmentCounts('d-sec')).toEqual({ students: 2, teachers: 1 });
+    const sec2 = { ...sec, studentIds: ['s3'] };
+    await store.records.upsert(
+      s3,
+      'sections',
+      [{ sourceId: 'sec1', data: sec2, hash: contentHash(sec2) }],
+      null,
+    );
+    expect(await store.records.enrollmentCounts('d-sec')).toEqual({ students: 1, teachers: 1 });
+    await store.records.archive(s3, 'sections', ['sec1'], null);
+    expect(await store.records.enrollmentCounts('d-sec')).toEqual({ students: 0, teachers: 0 });
+  });
+
+  it('rolls back a failed transaction completely', async () => {
+    const before = await store.records.count(scope, 'students');
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.records.upsert(scope, 'students', [student(990_000)], 'run-x');
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await store.records.count(scope, 'students')).toBe(before);
+  });
+
+  it('stores runs with counts, problems and pending archives', async () => {
+    const run = await store.runs.create({
+      id: 'run-a',
+      district: 'd1',
+      source: 'clever',
+      mode: 'sync',
+      counts: counts(),
+      stats: { requests: 0, retries: 0, pages: 0, timings: {} },
+    });
+    expect(run.status).toBe('running');
+    await store.runs.addProblems('run-a', [
+      { severity: 'error', entity: 'students', recordId: 'abc', field: 'grade', reason: 'not a grade: "14"' },
+      {
+        severity: 'warning',
+        entity: 'students.csv',
+        recordId: 'line 3',
+        field: 'favourite_color',
+        reason: 'unknown column',
+      },
+    ]);
+    await store.runs.addPendingArchives('run-a', 'students', ['x1', 'x2', 'x2']);
+    expect(await store.runs.pendingArchiveCounts('run-a')).toEqual({ students: 2 });
+    const c = counts();
+    c.entities.students.created = 5;
+    await store.runs.finish('run-a', 'held', {
+      counts: c,
+      stats: { requests: 3, retries: 1, pages: 2, timings: {} },
+      reason: 'too many',
+    });
+    const got = await store.runs.get('run-a');
+    expect(got).toMatchObject({ status: 'held', reason: 'too many', problemCount: 2 });
+    expect(got?.counts.entities.students.created).toBe(5);
+    expect(await store.runs.problems('run-a')).toHaveLength(2);
+    expect((await store.runs.list({ district: 'd1' }))[0]?.id).toBe('run-a');
+  });
+
+  it('saves checkpoints and takes, refuses and takes over district locks', async () => {
+    await store.checkpoints.save({
+      district: 'd1',
+      source: 'clever',
+      stream: 'users',
+      runId: 'r',
+      cursor: 'abc',
+      pages: 3,
+      records: 300,
+      complete: false,
+    });
+    await store.checkpoints.save({
+      district: 'd1',
+      source: 'clever',
+      stream: 'users',
+      runId: 'r',
+      cursor: 'abd',
+      pages: 4,
+      records: 400,
+      complete: true,
+    });
+    expect(await store.checkpoints.list('d1')).toMatchObject([
+      { stream: 'users', cursor: 'abd', pages: 4, complete: true },
+    ]);
+
+    expect(await store.locks.acquire('d1', 'run-1', 'host:1', 60_000)).toBe(true);
+    expect(await store.locks.acquire('d1', 'run-2', 'host:2', 60_000)).toBe(false);
+    // A lock not refreshed for longer than the stale limit belongs to a dead process.
+    expect(await store.locks.acquire('d1', 'run-2', 'host:2', -1)).toBe(true);
+    await store.locks.release('d1', 'run-2');
+    expect(await store.locks.holder('d1')).toBeUndefined();
+  });
+
+  it('keeps district configuration and stores tokens encrypted', async () => {
+    const d = await store.districts.ensure('dist-1', 'Springfield');
+    expect(d.config.studentKey).toBe('sis_id');
+    await store.districts.setConfig('dist-1', { ...d.config, studentKey: 'student_number' });
+    expect((await store.districts.get('dist-1'))?.config.studentKey).toBe('student_number');
+    const box = new SecretBox(Buffer.alloc(32, 7));
+    await store.districts.setToken('dist-1', 'secret-token-123', box);
+    expect(await store.districts.getToken('dist-1', box)).toBe('secret-token-123');
+    const other = new SecretBox(Buffer.alloc(32, 8));
+    await expect(store.districts.getToken('dist-1', other)).rejects.toThrow(/secretKey/);
+  });
+});
