@@ -2,6 +2,7 @@ import { Command } from '@commander-js/extra-typings';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerSyncCommands } from './commands/sync.js';
 
 /** The `rostersync` command line. Each command lives in src/cli/commands/ and only composes. */
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerDemoCommand(program);
   registerMigrateCommand(program);
+  registerSyncCommands(program);
   registerStatusCommand(program);
   return program;
 }

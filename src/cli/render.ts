@@ -1,3 +1,4 @@
+import type { RunReport } from '../sync/run-report.js';
 import type { Status } from '../sync/status.js';
 
 /** Human-readable renderings for the terminal. `--json` output never goes through here. */
@@ -58,6 +59,49 @@ export function renderStatus(status: Status): string {
             r.reason ?? '',
           ]),
         ).replace(/^/gm, '    '),
+      );
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function renderReport(report: RunReport): string {
+  const lines: string[] = [];
+  const secs = (report.durationMs / 1000).toFixed(1);
+  lines.push(
+    `${report.mode === 'plan' ? 'plan' : 'run'} ${report.runId}  district ${report.district ?? '-'}  source ${report.source}  ${report.status.toUpperCase()}  ${secs}s`,
+  );
+  if (report.reason) lines.push(`reason: ${report.reason}`);
+  const rows: Array<Array<string | number>> = [
+    ['', 'created', 'updated', 'unchanged', 'archived', 'restored', 'skipped'],
+  ];
+  for (const [entity, c] of Object.entries(report.counts)) {
+    rows.push([entity, c.created, c.updated, c.unchanged, c.archived, c.restored, c.skipped]);
+  }
+  lines.push(table(rows));
+  const a = report.accounts;
+  if (Object.values(a).some((n) => n > 0)) {
+    lines.push(
+      `accounts: provisioned ${a.provisioned}, linked ${a.linked}, updated ${a.updated}, deactivated ${a.deactivated}, reactivated ${a.reactivated}, held ${a.held}, conflicts ${a.conflicts}, not provisioned ${a.notProvisioned}`,
+    );
+  }
+  const pending = Object.entries(report.pending);
+  if (pending.length > 0) {
+    lines.push(`would archive once approved: ${pending.map(([e, n]) => `${e} ${n}`).join(', ')}`);
+    if (report.status === 'held')
+      lines.push(
+        `resolve with: rostersync runs approve ${report.runId}   or   rostersync runs reject ${report.runId}`,
+      );
+  }
+  const s = report.stats;
+  lines.push(`requests ${s.requests}, retries ${s.retries}, pages ${s.pages}`);
+  if (report.problemCount > 0) {
+    lines.push(
+      `problems: ${report.problemCount}${report.problemCount > report.problems.length ? ` (first ${report.problems.length} shown)` : ''}`,
+    );
+    for (const p of report.problems) {
+      lines.push(
+        `  ${p.severity.padEnd(7)} ${p.entity} ${p.recordId ?? '-'}${p.field ? ` [${p.field}]` : ''}: ${p.reason}`,
       );
     }
   }

@@ -11,6 +11,8 @@ export interface RecordWrite<E extends Entity = Entity> {
   sourceId: string;
   data: EntityData[E];
   hash: string;
+  /** The canonical JSON the hash was computed from, when the caller has it (saves a stringify). */
+  json?: string;
 }
 
 export interface RecordScope {
@@ -142,7 +144,7 @@ export class RecordsRepo {
         source: scope.source,
         source_id: r.sourceId,
         hash: r.hash,
-        data: JSON.stringify(r.data),
+        data: r.json ?? JSON.stringify(r.data),
         archived_at: null,
         created_at: now,
         updated_at: now,

@@ -249,6 +249,23 @@ export class RunsRepo {
     return rows.map((r) => r.source_id);
   }
 
+  /** Which of `sourceIds` the run has marked for archiving. */
+  async pendingArchivesAmong(runId: string, entity: Entity, sourceIds: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    const size = this.caps.maxBindParameters - 4;
+    for (let i = 0; i < sourceIds.length; i += size) {
+      const rows = await this.db
+        .selectFrom('run_pending_archives')
+        .select('source_id')
+        .where('run_id', '=', runId)
+        .where('entity', '=', entity)
+        .where('source_id', 'in', sourceIds.slice(i, i + size))
+        .execute();
+      for (const r of rows) out.push(r.source_id);
+    }
+    return out;
+  }
+
   async clearPendingArchives(runId: string): Promise<void> {
     await this.db.deleteFrom('run_pending_archives').where('run_id', '=', runId).execute();
   }

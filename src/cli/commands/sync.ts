@@ -1,0 +1,67 @@
+import type { Command } from '@commander-js/extra-typings';
+import { Option } from '@commander-js/extra-typings';
+import { RostersyncError } from '../../shared/errors.js';
+import { syncFromClever } from '../../sync/clever-sync.js';
+import { exitCodeFor } from '../../sync/run-report.js';
+import { action, configFromFlags, withStore } from '../context.js';
+import { progressReporter } from '../progress.js';
+import { renderReport } from '../render.js';
+
+function addCleverOptions<C extends Command>(cmd: C) {
+  return cmd
+    .option('--clever-url <url>', 'Clever API host (default https://api.clever.com)')
+    .option('--clever-token <token>', 'district bearer token (or ROSTERSYNC_CLEVER_TOKEN)')
+    .addOption(
+      new Option('--clever-api <version>', 'Clever API version (default v3.0)').choices([
+        'v3.0',
+        'v3.1',
+      ] as const),
+    )
+    .option('--database <db>', 'SQLite file or postgres:// URL (default ./rostersync.db)')
+    .option('--district <id>', "our id for the district (default: Clever's district id)")
+    .option('--page-size <n>', 'records per Clever page, 1–10000 (default 10000)', (v) => Number(v))
+    .option('--json', 'print one JSON object (the run report) on stdout')
+    .option('--no-progress', 'no progress display');
+}
+
+export function registerSyncCommands(program: Command): void {
+  for (const mode of ['sync', 'plan'] as const) {
+    const cmd = program
+      .command(mode)
+      .description(
+        mode === 'sync'
+          ? 'pull the district from Clever and reconcile the store (exit 0 succeeded, 2 held, 1 failed)'
+          : 'show what a sync would change, writing nothing',
+      );
+    addCleverOptions(cmd).action(
+      action(async (opts) => {
+        const config = configFromFlags(opts, {
+          'clever.url': opts.cleverUrl,
+          'clever.token': opts.cleverToken,
+          'clever.apiVersion': opts.cleverApi,
+          'clever.pageSize': opts.pageSize,
+        });
+        if (!config.clever.token) {
+          throw new RostersyncError(
+            'config',
+            'clever.token: no token given (use --clever-token or ROSTERSYNC_CLEVER_TOKEN)',
+          );
+        }
+        return withStore(config, async ({ store, logger }) => {
+          const progress = progressReporter(logger, opts.progress && !opts.json);
+          const report = await syncFromClever({
+            store,
+            config,
+            logger,
+            mode,
+            onProgress: progress.onProgress,
+            ...(opts.district !== undefined ? { district: opts.district } : {}),
+          });
+          progress.stop();
+          process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : renderReport(report));
+          return mode === 'plan' && report.status !== 'failed' ? 0 : exitCodeFor(report.status);
+        });
+      }),
+    );
+  }
+}

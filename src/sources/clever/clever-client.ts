@@ -1,0 +1,345 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import PQueue from 'p-queue';
+import { Agent, request } from 'undici';
+import type { Dispatcher } from 'undici';
+import { RostersyncError } from '../../shared/errors.js';
+import type { Logger } from '../../shared/logger.js';
+
+export type CleverApiVersion = 'v3.0' | 'v3.1';
+
+export interface CleverClientOptions {
+  /** API host, e.g. `https://api.clever.com` (no version). */
+  baseUrl: string;
+  token: string;
+  apiVersion: CleverApiVersion;
+  /** Our request budget per minute for this token (Clever allows 1200). Default 1000. */
+  requestsPerMinute?: number;
+  /** Requests in flight. Default 4. */
+  concurrency?: number;
+  /** Per-request timeout for headers and for the body, ms. Default 60000. */
+  timeoutMs?: number;
+  /** Retries per request after the first attempt. Default 8. */
+  maxRetries?: number;
+  /** First backoff step, ms; doubles per retry with full jitter, capped at 30 s. Default 500. */
+  retryBaseMs?: number;
+  /** Longest wait for a 429 to reset, ms; Clever's window is one minute. Default 65000. */
+  maxRateLimitWaitMs?: number;
+  logger?: Logger;
+  /** Share one dispatcher (keep-alive pool) between clients; default: a private Agent. */
+  dispatcher?: Dispatcher;
+  /** Injected clock and sleep for tests. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** Deterministic jitter for tests; default Math.random. */
+  random?: () => number;
+}
+
+export interface CleverLink {
+  rel: string;
+  uri: string;
+}
+
+export interface CleverListPage {
+  /** The `data` objects of the page's items, in order. */
+  items: Record<string, unknown>[];
+  /** The `next` link (relative URI), or null on the last page. */
+  next: string | null;
+}
+
+export interface CleverClientStats {
+  requests: number;
+  retries: number;
+  rateLimited: number;
+}
+
+/** Statuses that a retry can fix. Everything else 4xx (400, 401, 403, 404, 413, 501…) is final. */
+const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
+
+/**
+ * A small Clever Data API client: keep-alive connections, a per-token limiter that stays under the
+ * 1200 requests/minute window and slows down when `X-Ratelimit-Remaining` runs low, retries with
+ * jittered exponential backoff (429: until `X-Ratelimit-Reset`), and typed errors:
+ * `auth` (401/403), `not_found` (404), `bad_response` (400/413/501, unreadable bodies after retries),
+ * `rate_limited` and `upstream` (retries exhausted). The token never appears in errors or logs.
+ */
+export class CleverClient {
+  readonly stats: CleverClientStats = { requests: 0, retries: 0, rateLimited: 0 };
+  private readonly queue: PQueue;
+  private readonly dispatcher: Dispatcher;
+  private readonly ownsDispatcher: boolean;
+  private readonly opts: Required<Omit<CleverClientOptions, 'logger' | 'dispatcher'>> & { logger?: Logger };
+  /** Set when the server says the window is nearly spent: no request starts before this time. */
+  private pausedUntil = 0;
+
+  constructor(options: CleverClientOptions) {
+    this.opts = {
+      requestsPerMinute: 1000,
+      concurrency: 4,
+      timeoutMs: 60_000,
+      maxRetries: 8,
+      retryBaseMs: 500,
+      maxRateLimitWaitMs: 65_000,
+      now: Date.now,
+      sleep: (ms) => sleep(ms),
+      random: Math.random,
+      ...options,
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+    };
+    this.queue = new PQueue({
+      concurrency: this.opts.concurrency,
+      intervalCap: this.opts.requestsPerMinute,
+      interval: 60_000,
+    });
+    this.ownsDispatcher = !options.dispatcher;
+    this.dispatcher =
+      options.dispatcher ??
+      new Agent({
+        keepAliveTimeout: 30_000,
+        connections: this.opts.concurrency * 2,
+        headersTimeout: this.opts.timeoutMs,
+        bodyTimeout: this.opts.timeoutMs,
+      });
+  }
+
+  get apiVersion(): CleverApiVersion {
+    return this.opts.apiVersion;
+  }
+
+  /** `/users?role=student` → `/v3.0/users?role=student` (paths already versioned are kept). */
+  path(p: string): string {
+    return /^\/v\d/.test(p) ? p : `/${this.opts.apiVersion}${p.startsWith('/') ? p : `/${p}`}`;
+  }
+
+  /** GETs a JSON document (path relative to the host, e.g. a `links.next` uri). */
+  async getJson(path: string): Promise<unknown> {
+    return this.queue.add<unknown>(() => this.withRetries(this.path(path)));
+  }
+
+  /** One page of a list endpoint. */
+  async listPage(path: string): Promise<CleverListPage> {
+    const body = await this.getJson(path);
+    return parseListPage(body, path);
+  }
+
+  /**
+   * Walks a list endpoint from its first page, following `links.next`, yielding one page at a time.
+   * The next page is requested while the caller works on the current one (one page of look-ahead).
+   */
+  async *walk(
+    path: string,
+    opts: { limit: number; startingAfter?: string | null },
+  ): AsyncGenerator<CleverListPage> {
+    const sep = path.includes('?') ? '&' : '?';
+    let first = `${path}${sep}limit=${opts.limit}`;
+    if (opts.startingAfter) first += `&starting_after=${encodeURIComponent(opts.startingAfter)}`;
+    let pending: Promise<CleverListPage> | null = this.listPage(first);
+    while (pending) {
+      const page: CleverListPage = await pending;
+      pending = page.next ? this.listPage(page.next) : null;
+      // Keep a look-ahead failure from becoming an unhandled rejection if the caller stops early.
+      pending?.catch(() => undefined);
+      yield page;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.queue.clear();
+    if (this.ownsDispatcher) await this.dispatcher.close();
+  }
+
+  private async withRetries(path: string): Promise<unknown> {
+    const url = this.opts.baseUrl + path;
+    let attempt = 0;
+    for (;;) {
+      const wait = this.pausedUntil - this.opts.now();
+      if (wait > 0) await this.opts.sleep(wait);
+      this.stats.requests++;
+      let outcome: Outcome;
+      try {
+        outcome = await this.once(url);
+      } catch (err) {
+        outcome = { kind: 'retry', error: classifyNetworkError(err, path), waitMs: null };
+      }
+      if (outcome.kind === 'ok') return outcome.body;
+      if (outcome.kind === 'fail') throw outcome.error;
+      if (attempt >= this.opts.maxRetries) throw outcome.error;
+      attempt++;
+      this.stats.retries++;
+      const backoff = Math.min(30_000, this.opts.retryBaseMs * 2 ** (attempt - 1));
+      const jittered = backoff / 2 + this.opts.random() * (backoff / 2);
+      const waitMs = outcome.waitMs !== null ? outcome.waitMs + this.opts.random() * 250 : jittered;
+      this.opts.logger?.warn(
+        {
+          path: stripQuery(path),
+          attempt,
+          waitMs: Math.round(waitMs),
+          code: outcome.error.code,
+          reason: outcome.error.message,
+        },
+        'clever request failed; retrying',
+      );
+      await this.opts.sleep(waitMs);
+    }
+  }
+
+  private async once(url: string): Promise<Outcome> {
+    const res = await request(url, {
+      method: 'GET',
+      dispatcher: this.dispatcher,
+      headers: { authorization: `Bearer ${this.opts.token}`, accept: 'application/json' },
+      headersTimeout: this.opts.timeoutMs,
+      bodyTimeout: this.opts.timeoutMs,
+    });
+    this.readRateHeaders(res.headers);
+    const path = stripQuery(new URL(url).pathname);
+    const text = await res.body.text();
+    if (res.statusCode >= 200 && res.statusCode < 300) {
+      try {
+        return { kind: 'ok', body: JSON.parse(text) as unknown };
+      } catch {
+        // A cut-off body (dropped connection, proxy hiccup) parses as broken JSON: try again.
+        return {
+          kind: 'retry',
+          error: new RostersyncError(
+            'bad_response',
+            `clever ${path}: response body is not valid JSON (${text.length} bytes)`,
+          ),
+          waitMs: null,
+        };
+      }
+    }
+    const message = errorBodyMessage(text);
+    if (res.statusCode === 429) {
+      this.stats.rateLimited++;
+      const reset = resetAt(res.headers);
+      const waitMs =
+        reset !== null
+          ? Math.min(this.opts.maxRateLimitWaitMs, Math.max(0, reset - this.opts.now()))
+          : 60_000;
+      this.pausedUntil = Math.max(this.pausedUntil, this.opts.now() + waitMs);
+      return {
+        kind: 'retry',
+        error: new RostersyncError(
+          'rate_limited',
+          `clever ${path}: rate limited (429) past the retry budget`,
+        ),
+        waitMs,
+      };
+    }
+    if (RETRYABLE_STATUS.has(res.statusCode)) {
+      return {
+        kind: 'retry',
+        error: new RostersyncError(
+          'upstream',
+          `clever ${path}: HTTP ${res.statusCode}${message ? ` (${message})` : ''}`,
+        ),
+        waitMs: null,
+      };
+    }
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      return {
+        kind: 'fail',
+        error: new RostersyncError(
+          'auth',
+          `clever ${path}: the district token was rejected (HTTP ${res.statusCode}${message ? `: ${message}` : ''}); check that it is current and not revoked`,
+        ),
+      };
+    }
+    if (res.statusCode === 404) {
+      return { kind: 'fail', error: new RostersyncError('not_found', `clever ${path}: not found (404)`) };
+    }
+    return {
+      kind: 'fail',
+      error: new RostersyncError(
+        'bad_response',
+        `clever ${path}: HTTP ${res.statusCode}${message ? ` (${message})` : ''}`,
+      ),
+    };
+  }
+
+  /** Pauses new requests until the window resets when the server says it is nearly spent. */
+  private readRateHeaders(headers: Record<string, string | string[] | undefined>): void {
+    const remaining = firstNumber(headers['x-ratelimit-remaining']);
+    if (remaining === null || remaining > this.opts.concurrency) return;
+    const reset = resetAt(headers);
+    if (reset !== null)
+      this.pausedUntil = Math.max(
+        this.pausedUntil,
+        Math.min(reset, this.opts.now() + this.opts.maxRateLimitWaitMs),
+      );
+  }
+}
+
+type Outcome =
+  | { kind: 'ok'; body: unknown }
+  | { kind: 'retry'; error: RostersyncError; waitMs: number | null }
+  | { kind: 'fail'; error: RostersyncError };
+
+function stripQuery(path: string): string {
+  const i = path.indexOf('?');
+  return i < 0 ? path : path.slice(0, i);
+}
+
+/** Clever has sent comma-separated multi-bucket values (`"200, 1200"`); take the smallest. */
+function firstNumber(v: string | string[] | undefined): number | null {
+  if (v === undefined) return null;
+  const parts = (Array.isArray(v) ? v.join(',') : v).split(',').map((s) => Number(s.trim()));
+  const nums = parts.filter((n) => Number.isFinite(n));
+  return nums.length > 0 ? Math.min(...nums) : null;
+}
+
+/** `X-Ratelimit-Reset` (Unix seconds) as epoch ms. */
+function resetAt(headers: Record<string, string | string[] | undefined>): number | null {
+  const v = firstNumber(headers['x-ratelimit-reset']);
+  return v === null ? null : v * 1000;
+}
+
+/** Clever error bodies are `{message}` (older: `{error}`), sometimes HTML; keep it short and safe. */
+function errorBodyMessage(text: string): string {
+  try {
+    const body = JSON.parse(text) as { message?: unknown; error?: unknown };
+    const m = body.message ?? body.error;
+    if (typeof m === 'string') return m.slice(0, 200);
+  } catch {
+    // not JSON
+  }
+  return text.trim().startsWith('<') ? 'HTML body' : text.trim().slice(0, 120);
+}
+
+function classifyNetworkError(err: unknown, path: string): RostersyncError {
+  const e = err as { code?: string; message?: string };
+  const what = e.code ?? e.message ?? 'network error';
+  return new RostersyncError('upstream', `clever ${stripQuery(path)}: ${what}`, { cause: err });
+}
+
+/** Validates the list envelope `{data: [{data, uri}], links: [{rel, uri}]}`. */
+export function parseListPage(body: unknown, path: string): CleverListPage {
+  const where = `clever ${stripQuery(path)}`;
+  if (body === null || typeof body !== 'object')
+    throw new RostersyncError('bad_response', `${where}: response is not an object`);
+  const { data, links } = body as { data?: unknown; links?: unknown };
+  if (!Array.isArray(data))
+    throw new RostersyncError('bad_response', `${where}: response has no "data" list`);
+  const items: Record<string, unknown>[] = [];
+  for (const [i, item] of data.entries()) {
+    const inner = item !== null && typeof item === 'object' ? (item as { data?: unknown }).data : undefined;
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) {
+      throw new RostersyncError('bad_response', `${where}: item ${i} has no "data" object`);
+    }
+    items.push(inner as Record<string, unknown>);
+  }
+  let next: string | null = null;
+  if (Array.isArray(links)) {
+    for (const l of links as unknown[]) {
+      if (
+        l &&
+        typeof l === 'object' &&
+        (l as CleverLink).rel === 'next' &&
+        typeof (l as CleverLink).uri === 'string'
+      ) {
+        next = (l as CleverLink).uri;
+      }
+    }
+  }
+  return { items, next };
+}

@@ -1,0 +1,461 @@
+import type {
+  Contact,
+  ContactRelationship,
+  Course,
+  Demographics,
+  District,
+  Location,
+  PersonName,
+  School,
+  Section,
+  Staff,
+  StaffRole,
+  Student,
+  Term,
+} from '../../model/entities.js';
+import { parseGrade } from '../../model/grade.js';
+import type { Grade } from '../../model/grade.js';
+import type { RunProblem } from '../../model/run.js';
+
+/**
+ * Clever v3.0/v3.1 objects → canonical records. Tolerant by design: `""`, `null`, missing fields,
+ * wrong-typed optional fields and unknown keys are all survivable. A record missing what it cannot
+ * live without (its id, a student's school, a section's school) is skipped with a problem; a bad
+ * optional value (a malformed `dob`, an unknown grade) drops just that field, with a warning.
+ * Problems carry the record id and field, never names or dates of birth.
+ */
+
+type Obj = Record<string, unknown>;
+
+export type MapResult<T> = { ok: true; data: T; warnings: RunProblem[] } | { ok: false; problem: RunProblem };
+
+function obj(v: unknown): Obj | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
+}
+
+/** A non-blank string (numbers are accepted and stringified: some SIS exports send ids as numbers). */
+function str(v: unknown): string | undefined {
+  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
+function strList(v: unknown): string[] {
+  if (!Array.isArray(v)) return [];
+  const out: string[] = [];
+  for (const x of v) {
+    const s = str(x);
+    if (s !== undefined && !out.includes(s)) out.push(s);
+  }
+  return out;
+}
+
+function yn(v: unknown): 'Y' | 'N' | undefined {
+  const s = str(v)?.toUpperCase();
+  return s === 'Y' || s === 'N' ? s : undefined;
+}
+
+/** Drops undefined members so that "absent" is one thing in the canonical JSON and its hash. */
+function compact<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function nonEmpty<T extends object>(o: T): T | undefined {
+  const c = compact(o);
+  return Object.keys(c).length > 0 ? c : undefined;
+}
+
+function name(v: unknown, preferred?: unknown): PersonName {
+  const n = obj(v) ?? {};
+  const p = obj(preferred) ?? {};
+  return compact({
+    first: str(n.first),
+    middle: str(n.middle),
+    last: str(n.last),
+    preferredFirst: str(p.first),
+    preferredMiddle: str(p.middle),
+    preferredLast: str(p.last),
+  });
+}
+
+function location(v: unknown): Location | undefined {
+  const l = obj(v);
+  if (!l) return undefined;
+  return nonEmpty({
+    address: str(l.address),
+    city: str(l.city),
+    state: str(l.state),
+    zip: str(l.zip),
+    lat: str(l.lat),
+    lon: str(l.lon),
+  });
+}
+
+function ext(v: unknown): Obj | undefined {
+  const e = obj(v);
+  return e && Object.keys(e).length > 0 ? e : undefined;
+}
+
+function problem(
+  entity: string,
+  recordId: string | null,
+  field: string | null,
+  reason: string,
+  severity: RunProblem['severity'] = 'error',
+): RunProblem {
+  return { severity, entity, recordId, field, reason };
+}
+
+function grade(
+  v: unknown,
+  entity: string,
+  id: string,
+  field: string,
+  warnings: RunProblem[],
+): Grade | undefined {
+  const raw = str(v);
+  const g = parseGrade(raw);
+  if (g === null) {
+    warnings.push(problem(entity, id, field, `not a known grade value; field dropped`, 'warning'));
+    return undefined;
+  }
+  return g;
+}
+
+/**
+ * Clever's `dob` is `M/D/YYYY` (spec pattern); ISO `YYYY-MM-DD` is accepted too. Returns `YYYY-MM-DD`,
+ * or null when the value is present but not a real calendar date.
+ */
+export function parseDob(v: string): string | null {
+  let y: number, m: number, d: number;
+  let match = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(v.trim());
+  if (match) {
+    m = Number(match[1]);
+    d = Number(match[2]);
+    y = Number(match[3]);
+  } else {
+    match = /^(\d{4})-(\d{2})-(\d{2})(?:T.*)?$/.exec(v.trim());
+    if (!match) return null;
+    y = Number(match[1]);
+    m = Number(match[2]);
+    d = Number(match[3]);
+  }
+  const date = new Date(Date.UTC(y, m - 1, d));
+  if (date.getUTCFullYear() !== y || date.getUTCMonth() !== m - 1 || date.getUTCDate() !== d || y < 1900)
+    return null;
+  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
+}
+
+export function mapDistrict(raw: Obj): District {
+  const contact = obj(raw.district_contact);
+  return compact({
+    name: str(raw.name) ?? '(unnamed district)',
+    sisType: str(raw.sis_type),
+    state: str(raw.state),
+    error: str(raw.error),
+    lastSync: str(raw.last_sync),
+    launchDate: str(raw.launch_date),
+    pauseStart: str(raw.pause_start),
+    pauseEnd: str(raw.pause_end),
+    portalUrl: str(raw.portal_url),
+    loginMethods: Array.isArray(raw.login_methods) ? strList(raw.login_methods) : undefined,
+    ncesId: str(raw.nces_id),
+    mdrNumber: str(raw.mdr_number),
+    lmsType: str(raw.lms_type),
+    lmsState: str(raw.lms_state),
+    lastAttendanceSync: str(raw.last_attendance_sync),
+    contact: contact
+      ? nonEmpty({
+          id: str(contact.id),
+          email: str(contact.email),
+          name: nonEmpty(name(contact.name)),
+          title: str(contact.title),
+        })
+      : undefined,
+  });
+}
+
+export function mapSchool(raw: Obj): MapResult<School> & { id?: string } {
+  const id = str(raw.id);
+  if (!id) return { ok: false, problem: problem('schools', null, 'id', 'record has no id') };
+  const warnings: RunProblem[] = [];
+  const nm = str(raw.name);
+  if (!nm) return { ok: false, problem: problem('schools', id, 'name', 'school has no name') };
+  const principal = obj(raw.principal);
+  return {
+    ok: true,
+    id,
+    warnings,
+    data: compact({
+      name: nm,
+      sisId: str(raw.sis_id),
+      stateId: str(raw.state_id),
+      schoolNumber: str(raw.school_number),
+      ncesId: str(raw.nces_id),
+      mdrNumber: str(raw.mdr_number),
+      lowGrade: grade(raw.low_grade, 'schools', id, 'low_grade', warnings),
+      highGrade: grade(raw.high_grade, 'schools', id, 'high_grade', warnings),
+      phone: str(raw.phone),
+      principal: principal ? nonEmpty({ name: str(principal.name), email: str(principal.email) }) : undefined,
+      location: location(raw.location),
+      sourceCreated: str(raw.created),
+      sourceModified: str(raw.last_modified),
+      ext: ext(raw.ext),
+    }),
+  };
+}
+
+export function mapTerm(raw: Obj): MapResult<Term> & { id?: string } {
+  const id = str(raw.id);
+  if (!id) return { ok: false, problem: problem('terms', null, 'id', 'record has no id') };
+  return {
+    ok: true,
+    id,
+    warnings: [],
+    data: compact({
+      name: str(raw.name),
+      sisId: str(raw.sis_id),
+      startDate: str(raw.start_date),
+      endDate: str(raw.end_date),
+    }),
+  };
+}
+
+export function mapCourse(raw: Obj): MapResult<Course> & { id?: string } {
+  const id = str(raw.id);
+  if (!id) return { ok: false, problem: problem('courses', null, 'id', 'record has no id') };
+  return {
+    ok: true,
+    id,
+    warnings: [],
+    data: compact({ name: str(raw.name), number: str(raw.number), sisId: str(raw.sis_id) }),
+  };
+}
+
+export function mapSection(raw: Obj): MapResult<Section> & { id?: string } {
+  const id = str(raw.id);
+  if (!id) return { ok: false, problem: problem('sections', null, 'id', 'record has no id') };
+  const warnings: RunProblem[] = [];
+  const school = str(raw.school);
+  if (!school) return { ok: false, problem: problem('sections', id, 'school', 'section has no school') };
+  const primary = str(raw.teacher);
+  const teachers = strList(raw.teachers);
+  if (primary && !teachers.includes(primary)) teachers.unshift(primary);
+  const lms = obj(raw.lms_status);
+  return {
+    ok: true,
+    id,
+    warnings,
+    data: compact({
+      schoolId: school,
+      name: str(raw.name) ?? '',
+      sisId: str(raw.sis_id),
+      sectionNumber: str(raw.section_number),
+      period: str(raw.period),
+      grade: grade(raw.grade, 'sections', id, 'grade', warnings),
+      subject: str(raw.subject),
+      courseId: str(raw.course),
+      termId: str(raw.term_id),
+      teacherId: primary,
+      teacherIds: teachers,
+      studentIds: strList(raw.students),
+      lmsSynced: typeof lms?.synced_in_lms === 'boolean' ? lms.synced_in_lms : undefined,
+      sourceCreated: str(raw.created),
+      sourceModified: str(raw.last_modified),
+      ext: ext(raw.ext),
+    }),
+  };
+}
+
+export type MappedUser =
+  | { entity: 'students'; id: string; data: Student }
+  | { entity: 'staff'; id: string; data: Staff }
+  | { entity: 'contacts'; id: string; data: Contact };
+
+export interface UserMapResult {
+  id: string | null;
+  records: MappedUser[];
+  warnings: RunProblem[];
+  /** Set when the user could not be mapped at all (the record is skipped). */
+  problem?: RunProblem;
+}
+
+/**
+ * A v3 user holds a `roles` map. `student` and `contact` never combine with other roles (Clever's
+ * rule); `teacher`, `staff` and `district_admin` together are ONE staff person with several roles.
+ */
+export function mapUser(raw: Obj): UserMapResult {
+  const id = str(raw.id);
+  if (!id)
+    return { id: null, records: [], warnings: [], problem: problem('users', null, 'id', 'record has no id') };
+  const roles = obj(raw.roles);
+  if (!roles)
+    return { id, records: [], warnings: [], problem: problem('users', id, 'roles', 'user has no roles') };
+  const warnings: RunProblem[] = [];
+  const records: MappedUser[] = [];
+  const student = obj(roles.student);
+  const contact = obj(roles.contact);
+  const teacher = obj(roles.teacher);
+  const staff = obj(roles.staff);
+  const admin = obj(roles.district_admin);
+
+  if (student) {
+    const s = mapStudent(id, raw, student, warnings);
+    if ('problem' in s) return { id, records: [], warnings, problem: s.problem };
+    records.push({ entity: 'students', id, data: s.data });
+  } else if (contact) {
+    records.push({ entity: 'contacts', id, data: mapContact(id, raw, contact) });
+  }
+  if ((student || contact) && (teacher || staff || admin)) {
+    warnings.push(
+      problem('users', id, 'roles', 'staff roles on a student or contact record are ignored', 'warning'),
+    );
+  } else if (teacher || staff || admin) {
+    records.push({ entity: 'staff', id, data: mapStaff(raw, teacher, staff, admin) });
+  }
+  if (records.length === 0) {
+    return {
+      id,
+      records,
+      warnings,
+      problem: problem('users', id, 'roles', 'user has no role rostersync knows'),
+    };
+  }
+  return { id, records, warnings };
+}
+
+function mapStudent(
+  id: string,
+  raw: Obj,
+  s: Obj,
+  warnings: RunProblem[],
+): { data: Student } | { problem: RunProblem } {
+  const primary = str(s.school);
+  const schools = strList(s.schools);
+  if (primary && !schools.includes(primary)) schools.unshift(primary);
+  const schoolId = primary ?? schools[0];
+  if (!schoolId) return { problem: problem('students', id, 'school', 'student has no school') };
+  let dob: string | undefined;
+  const rawDob = str(s.dob);
+  if (rawDob !== undefined) {
+    const parsed = parseDob(rawDob);
+    if (parsed === null)
+      warnings.push(problem('students', id, 'dob', 'not a valid M/D/YYYY date; field dropped', 'warning'));
+    else dob = parsed;
+  }
+  const disability = obj(s.disability);
+  const demographics: Demographics | undefined = nonEmpty({
+    gender: str(s.gender),
+    race: str(s.race),
+    hispanicEthnicity: yn(s.hispanic_ethnicity),
+    ellStatus: yn(s.ell_status),
+    frlStatus: str(s.frl_status),
+    iepStatus: str(s.iep_status),
+    section504Status: yn(s.section_504_status),
+    giftedStatus: yn(s.gifted_status),
+    homeLanguage: str(s.home_language),
+    homeLanguageCode: str(s.home_language_code),
+    disability: disability
+      ? nonEmpty({
+          status: yn(disability.disability_status),
+          type: str(disability.disability_type),
+          code: str(disability.disability_code)?.toLowerCase(),
+        })
+      : undefined,
+  });
+  const enrollments = Array.isArray(s.enrollments)
+    ? (s.enrollments as unknown[])
+        .map(obj)
+        .filter((e): e is Obj => e !== undefined && str(e.school) !== undefined)
+        .map((e) =>
+          compact({ schoolId: str(e.school)!, startDate: str(e.start_date), endDate: str(e.end_date) }),
+        )
+    : undefined;
+  const lms = obj(raw.lms_status);
+  return {
+    data: compact({
+      name: name(raw.name, s.preferred_name),
+      email: str(raw.email),
+      sisId: str(s.sis_id),
+      stateId: str(s.state_id),
+      studentNumber: str(s.student_number),
+      schoolId,
+      schoolIds: schools,
+      grade: grade(s.grade, 'students', id, 'grade', warnings),
+      graduationYear: str(s.graduation_year),
+      dob,
+      username: str(obj(s.credentials)?.district_username),
+      demographics,
+      enrollments: enrollments && enrollments.length > 0 ? enrollments : undefined,
+      location: location(s.location),
+      legacyId: str(s.legacy_id),
+      lmsSynced: typeof lms?.synced_in_lms === 'boolean' ? lms.synced_in_lms : undefined,
+      sourceCreated: str(raw.created),
+      sourceModified: str(raw.last_modified),
+      ext: ext(s.ext),
+    }),
+  };
+}
+
+function mapStaff(raw: Obj, teacher: Obj | undefined, staff: Obj | undefined, admin: Obj | undefined): Staff {
+  const roles: StaffRole[] = [];
+  if (admin) roles.push('district_admin');
+  if (staff) roles.push('staff');
+  if (teacher) roles.push('teacher');
+  const schools: string[] = [];
+  for (const s of [str(teacher?.school), ...strList(teacher?.schools), ...strList(staff?.schools)]) {
+    if (s !== undefined && !schools.includes(s)) schools.push(s);
+  }
+  const legacyIds = nonEmpty({
+    teacher: str(teacher?.legacy_id),
+    staff: str(staff?.legacy_id),
+    district_admin: str(admin?.legacy_id),
+  }) as Record<string, string> | undefined;
+  const extAll = nonEmpty({ teacher: ext(teacher?.ext), staff: ext(staff?.ext) });
+  return compact({
+    name: name(raw.name),
+    email: str(raw.email),
+    roles,
+    sisId: str(teacher?.sis_id),
+    stateId: str(teacher?.state_id),
+    teacherNumber: str(teacher?.teacher_number),
+    staffId: str(staff?.staff_id),
+    title: str(teacher?.title) ?? str(staff?.title) ?? str(admin?.title),
+    department: str(staff?.department),
+    schoolIds: schools,
+    staffRoleNames: staff && Array.isArray(staff.roles) ? strList(staff.roles) : undefined,
+    username:
+      str(obj(teacher?.credentials)?.district_username) ?? str(obj(staff?.credentials)?.district_username),
+    legacyIds,
+    sourceCreated: str(raw.created),
+    sourceModified: str(raw.last_modified),
+    ext: extAll,
+  });
+}
+
+function mapContact(id: string, raw: Obj, c: Obj): Contact {
+  const relationships: ContactRelationship[] = [];
+  if (Array.isArray(c.student_relationships)) {
+    for (const r of c.student_relationships as unknown[]) {
+      const rel = obj(r);
+      const student = str(rel?.student);
+      if (!rel || !student || relationships.some((x) => x.studentId === student)) continue;
+      relationships.push(
+        compact({ studentId: student, relationship: str(rel.relationship), type: str(rel.type) }),
+      );
+    }
+  }
+  void id;
+  return compact({
+    name: name(raw.name),
+    email: str(raw.email),
+    phone: str(c.phone),
+    phoneType: str(c.phone_type),
+    sisId: str(c.sis_id),
+    relationships,
+    legacyId: str(c.legacy_id),
+    sourceCreated: str(raw.created),
+    sourceModified: str(raw.last_modified),
+  });
+}

@@ -1,0 +1,63 @@
+import type { District, Entity, EntityData, SourceKind } from '../model/entities.js';
+import type { RunProblem } from '../model/run.js';
+
+/**
+ * The source port. A source (Clever, CSV) exposes its district and a set of streams; each stream
+ * yields pages of canonical records. The sync core never knows which source it is talking to.
+ */
+
+export interface SourceRecord<E extends Entity = Entity> {
+  entity: E;
+  sourceId: string;
+  data: EntityData[E];
+}
+
+export interface SourcePage {
+  /** Records mapped from this page (not yet filtered). */
+  records: SourceRecord[];
+  /**
+   * Ids present in the source that could not be mapped. They are reported, and a record stored
+   * under such an id is left as it was: bad input never deactivates anyone.
+   */
+  invalidIds: string[];
+  /** Per-record problems: skipped records (errors) and dropped fields (warnings). */
+  problems: RunProblem[];
+  /**
+   * For ordered streams: the last source id this page covers. Pages of an ordered stream cover
+   * consecutive ranges `(previous cursor, cursor]` of ascending ids.
+   */
+  cursor: string | null;
+}
+
+export interface SourceStream {
+  /** Stream name, used in checkpoints, progress and timings (`schools`, `users:student`, …). */
+  name: string;
+  /** The entities whose stored records this stream is the complete snapshot of. */
+  entities: Entity[];
+  /** Pages come in ascending source-id order (enables page-by-page absence detection, flat memory). */
+  ordered: boolean;
+  /** Streams that must have finished first (their records are needed to filter this one). */
+  dependsOn: string[];
+  pages(): AsyncIterable<SourcePage>;
+}
+
+export interface SourceDistrict {
+  /** The district's id at the source (the Clever district id), or null (CSV). */
+  sourceDistrictId: string | null;
+  data: District;
+}
+
+export interface SourceStats {
+  requests: number;
+  retries: number;
+  [key: string]: number;
+}
+
+export interface Source {
+  readonly kind: SourceKind;
+  /** Reads the district (for Clever, also the token's health check). */
+  district(): Promise<SourceDistrict>;
+  streams(): SourceStream[];
+  stats(): SourceStats;
+  close(): Promise<void>;
+}

@@ -1,0 +1,55 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../shared/logger.js';
+import { CleverSource } from '../sources/clever/clever-source.js';
+import type { Store } from '../store/store.js';
+import type { RunReport } from './run-report.js';
+import { runSync } from './run-sync.js';
+import type { RunSyncOptions, SyncProgress } from './run-sync.js';
+import type { SyncHooks } from './sync-hooks.js';
+
+export interface CleverSyncRequest {
+  store: Store;
+  config: Config;
+  logger: Logger;
+  /** Token for this run; default `config.clever.token`. */
+  token?: string;
+  mode?: 'sync' | 'plan';
+  district?: string;
+  hooks?: SyncHooks;
+  onProgress?: (p: SyncProgress) => void;
+  /** Test knob: first retry backoff (ms). */
+  retryBaseMs?: number;
+}
+
+/** Composes a Clever source from configuration and runs one sync (or plan) of its district. */
+export async function syncFromClever(req: CleverSyncRequest): Promise<RunReport> {
+  const token = req.token ?? req.config.clever.token;
+  const c = req.config.clever;
+  const source = new CleverSource({
+    baseUrl: c.url,
+    token: token ?? '',
+    apiVersion: c.apiVersion,
+    pageSize: c.pageSize,
+    requestsPerMinute: c.requestsPerMinute,
+    concurrency: c.concurrency,
+    timeoutMs: c.timeoutMs,
+    maxRetries: c.maxRetries,
+    logger: req.logger,
+    ...(req.retryBaseMs !== undefined ? { retryBaseMs: req.retryBaseMs } : {}),
+  });
+  try {
+    const opts: RunSyncOptions = {
+      store: req.store,
+      source,
+      mode: req.mode ?? 'sync',
+      logger: req.logger,
+      lockStaleMs: req.config.sync.lockStaleMs,
+    };
+    if (req.district !== undefined) opts.district = req.district;
+    if (req.hooks) opts.hooks = req.hooks;
+    if (req.onProgress) opts.onProgress = req.onProgress;
+    return await runSync(opts);
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,59 @@
+import type { Entity, EntityData } from '../model/entities.js';
+import { canonicalJson, upsertKind } from '../model/hash.js';
+import type { StoredState } from '../model/hash.js';
+import { createHash } from 'node:crypto';
+
+/** A canonical record with its content hash and the JSON the hash was taken from. */
+export interface NormalizedRecord<E extends Entity = Entity> {
+  sourceId: string;
+  data: EntityData[E];
+  json: string;
+  hash: string;
+}
+
+export function normalise<E extends Entity>(sourceId: string, data: EntityData[E]): NormalizedRecord<E> {
+  const json = canonicalJson(data);
+  return { sourceId, data, json, hash: createHash('sha1').update(json).digest('base64url') };
+}
+
+export interface ChangeSet<E extends Entity = Entity> {
+  created: NormalizedRecord<E>[];
+  updated: NormalizedRecord<E>[];
+  restored: NormalizedRecord<E>[];
+  unchanged: string[];
+  /** Source ids that appeared more than once in the batch; the first occurrence wins. */
+  duplicates: string[];
+}
+
+/**
+ * The pure heart of a sync: compares an incoming batch with the stored keys and hashes and says
+ * what to write. Nothing here touches the database.
+ */
+export function reconcile<E extends Entity>(
+  stored: ReadonlyMap<string, StoredState>,
+  incoming: readonly NormalizedRecord<E>[],
+): ChangeSet<E> {
+  const out: ChangeSet<E> = { created: [], updated: [], restored: [], unchanged: [], duplicates: [] };
+  const seen = new Set<string>();
+  for (const rec of incoming) {
+    if (seen.has(rec.sourceId)) {
+      out.duplicates.push(rec.sourceId);
+      continue;
+    }
+    seen.add(rec.sourceId);
+    const kind = upsertKind(stored.get(rec.sourceId), rec.hash);
+    if (kind === 'unchanged') out.unchanged.push(rec.sourceId);
+    else out[kind].push(rec);
+  }
+  return out;
+}
+
+/**
+ * Ids stored as active in a range that the source no longer sends: the archive candidates of one
+ * page of an ordered stream (or of a whole unordered stream). `keep` holds ids present this run,
+ * whether they were stored, filtered out on purpose (not kept) or invalid (kept: bad input never
+ * archives).
+ */
+export function absentIds(storedActive: readonly string[], keep: ReadonlySet<string>): string[] {
+  return storedActive.filter((id) => !keep.has(id));
+}

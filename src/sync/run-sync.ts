@@ -1,0 +1,655 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { defaultDistrictConfig } from '../model/district-config.js';
+import type { DistrictConfig } from '../model/district-config.js';
+import type { Entity, EntityData } from '../model/entities.js';
+import { contentHash } from '../model/hash.js';
+import type { RunCounts, RunMode, RunProblem, RunStats } from '../model/run.js';
+import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { silentLogger } from '../shared/logger.js';
+import type { Source, SourcePage, SourceStream } from '../sources/source.js';
+import type { RecordScope } from '../store/queries/records.js';
+import type { Store } from '../store/store.js';
+import { SchoolScope } from './filter.js';
+import { absentIds, normalise, reconcile } from './reconcile.js';
+import type { NormalizedRecord } from './reconcile.js';
+import { emptyRunCounts, emptyStats } from './run-report.js';
+import type { RunReport } from './run-report.js';
+import { evaluateSafetyValve } from './safety-valve.js';
+import type { SyncHooks } from './sync-hooks.js';
+
+export interface SyncProgress {
+  stream: string;
+  pages: number;
+  records: number;
+  done: boolean;
+}
+
+export interface RunSyncOptions {
+  store: Store;
+  source: Source;
+  /** `sync` writes; `plan` computes the same report and writes nothing. Default `sync`. */
+  mode?: 'sync' | 'plan';
+  /**
+   * Our id for the district. Default: the source's district id (the Clever district id). Give it to
+   * attach a source to an existing district (e.g. a CSV district moving to Clever).
+   */
+  district?: string;
+  logger?: Logger;
+  onProgress?: (p: SyncProgress) => void;
+  /** A district lock not refreshed for this long (ms) is taken over. Default 600000. */
+  lockStaleMs?: number;
+  /** Streams read at once after schools. Default 3. */
+  streamConcurrency?: number;
+  /** Accounts and other work that rides in the same transactions (see sync-hooks.ts). */
+  hooks?: SyncHooks;
+  /** Problems kept in the returned report (all are stored). Default 100. */
+  reportProblems?: number;
+}
+
+/** Ids written per archive transaction. */
+const ARCHIVE_CHUNK = 5000;
+
+export function newRunId(now: Date): string {
+  return `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Runs one sync of one district from one source and returns its report. Never throws for data or
+ * infrastructure problems: those end the run as `failed` (with a reason) or hold it; it throws only
+ * for programmer errors.
+ */
+export async function runSync(opts: RunSyncOptions): Promise<RunReport> {
+  return new SyncRun(opts).run();
+}
+
+class SyncRun {
+  private readonly store: Store;
+  private readonly source: Source;
+  private readonly mode: RunMode;
+  private readonly plan: boolean;
+  private readonly logger: Logger;
+  private readonly runId: string;
+  private readonly startedAt: Date;
+  private readonly counts: RunCounts = emptyRunCounts();
+  private readonly stats: RunStats = emptyStats();
+  private readonly reportProblems: RunProblem[] = [];
+  private problemCount = 0;
+  private district: string | null = null;
+  private config!: DistrictConfig;
+  private scope!: SchoolScope;
+  private failure: RostersyncError | null = null;
+  private lockHeld = false;
+  /** Plan mode only: what a sync would archive / create, kept in memory since nothing is written. */
+  private readonly planPending = new Map<Entity, Set<string>>();
+  private readonly planCreatedStudents = new Set<string>();
+  /** Streams that returned no records at all, by entity. */
+  private readonly emptied = new Set<Entity>();
+
+  constructor(private readonly opts: RunSyncOptions) {
+    this.store = opts.store;
+    this.source = opts.source;
+    this.plan = opts.mode === 'plan';
+    this.mode = this.plan ? 'plan' : 'sync';
+    this.logger = opts.logger ?? silentLogger();
+    this.startedAt = this.store.clock();
+    this.runId = newRunId(this.startedAt);
+  }
+
+  async run(): Promise<RunReport> {
+    const t0 = Date.now();
+    try {
+      await this.prepare();
+    } catch (err) {
+      return this.finishFailed(err, t0, false);
+    }
+    if (this.failure) return this.finishFailed(this.failure, t0, false);
+    try {
+      await this.readStreams();
+      if (this.failure) return await this.finishFailed(this.failure, t0, true);
+      return await this.finalise(t0);
+    } catch (err) {
+      return this.finishFailed(err, t0, true);
+    } finally {
+      if (this.lockHeld && this.district)
+        await this.store.locks.release(this.district, this.runId).catch(() => undefined);
+    }
+  }
+
+  // ---------------------------------------------------------------- preparation
+
+  private async prepare(): Promise<void> {
+    const t = Date.now();
+    const d = await this.source.district();
+    this.stats.timings.district = Date.now() - t;
+    const id = this.opts.district ?? d.sourceDistrictId;
+    if (!id) throw new RostersyncError('config', 'the source has no district id; pass --district');
+    this.district = id;
+    if (d.sourceDistrictId && this.source.kind === 'clever') {
+      const other = await this.store.districts.getByCleverId(d.sourceDistrictId);
+      if (other && other.id !== id) {
+        throw new RostersyncError(
+          'conflict',
+          `Clever district ${d.sourceDistrictId} is already attached to district "${other.id}"`,
+        );
+      }
+    }
+    let row = await this.store.districts.get(id);
+    if (!row && !this.plan) row = await this.store.districts.ensure(id, d.data.name);
+    if (row && d.sourceDistrictId && this.source.kind === 'clever') {
+      if (row.cleverDistrictId && row.cleverDistrictId !== d.sourceDistrictId) {
+        throw new RostersyncError(
+          'conflict',
+          `district "${id}" is attached to Clever district ${row.cleverDistrictId}, but the token belongs to ${d.sourceDistrictId}`,
+        );
+      }
+      if (!row.cleverDistrictId && !this.plan) await this.store.districts.linkClever(id, d.sourceDistrictId);
+    }
+    this.config = row?.config ?? defaultDistrictConfig();
+    this.scope = new SchoolScope(this.config.schoolFilter);
+    if (this.plan) return;
+
+    await this.store.districts.saveData(id, d.data, contentHash(d.data));
+    this.lockHeld = await this.acquireLock(id);
+    if (!this.lockHeld) {
+      const holder = await this.store.locks.holder(id);
+      this.failure = new RostersyncError(
+        'conflict',
+        `district "${id}" is being synced by run ${holder?.runId ?? '?'} (${holder?.owner ?? '?'}); try again when it finishes`,
+      );
+      return;
+    }
+    const interrupted = await this.store.runs.failInterrupted(
+      id,
+      this.runId,
+      'interrupted: the process stopped before the run finished',
+    );
+    for (const r of interrupted) await this.store.runs.clearPendingArchives(r);
+    await this.store.runs.create({
+      id: this.runId,
+      district: id,
+      source: this.source.kind,
+      mode: this.mode,
+      counts: this.counts,
+      stats: this.stats,
+    });
+  }
+
+  /** Takes the district lock; a lock left by a dead process on this host is taken over at once. */
+  private async acquireLock(district: string): Promise<boolean> {
+    const owner = `${hostname()}:${process.pid}`;
+    const stale = this.opts.lockStaleMs ?? 600_000;
+    if (await this.store.locks.acquire(district, this.runId, owner, stale)) return true;
+    const holder = await this.store.locks.holder(district);
+    if (!holder) return this.store.locks.acquire(district, this.runId, owner, stale);
+    const [host, pid] = holder.owner.split(':');
+    if (host === hostname() && pid !== undefined && !processAlive(Number(pid))) {
+      this.logger.warn({ district, run: holder.runId }, 'taking over the lock of a process that is gone');
+      return this.store.locks.acquire(district, this.runId, owner, -1);
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  private async readStreams(): Promise<void> {
+    const streams = this.source.streams();
+    const done = new Set<string>();
+    const pending = [...streams];
+    const running = new Map<string, Promise<void>>();
+    const limit = this.opts.streamConcurrency ?? 3;
+    while ((pending.length > 0 || running.size > 0) && !this.failure) {
+      for (const s of [...pending]) {
+        if (running.size >= limit) break;
+        if (!s.dependsOn.every((d) => done.has(d))) continue;
+        pending.splice(pending.indexOf(s), 1);
+        running.set(
+          s.name,
+          this.readStream(s)
+            .catch((err: unknown) => {
+              this.failure ??= asRunError(err);
+            })
+            .finally(() => {
+              running.delete(s.name);
+              done.add(s.name);
+            }),
+        );
+      }
+      if (running.size === 0) {
+        if (pending.length > 0) {
+          throw new Error(`streams with unmet dependencies: ${pending.map((s) => s.name).join(', ')}`);
+        }
+        break;
+      }
+      await Promise.race(running.values());
+    }
+    await Promise.all(running.values());
+  }
+
+  private async readStream(stream: SourceStream): Promise<void> {
+    const t = Date.now();
+    let prevCursor: string | null = null;
+    let pages = 0;
+    let records = 0;
+    const seen = stream.ordered ? null : new Set<string>();
+    for await (const page of stream.pages()) {
+      if (this.failure) return;
+      pages++;
+      records += page.records.length + page.invalidIds.length;
+      this.stats.pages++;
+      await this.processPage(stream, page, prevCursor, seen, { pages, records, complete: false });
+      if (page.cursor !== null) prevCursor = page.cursor;
+      this.opts.onProgress?.({ stream: stream.name, pages, records, done: false });
+    }
+    if (this.failure) return;
+    // The snapshot is complete: what is stored but was not seen is absent.
+    for (const entity of stream.entities) {
+      if (
+        records === 0 &&
+        (await this.store.records.count({ district: this.district!, source: this.source.kind }, entity)) > 0
+      ) {
+        this.emptied.add(entity);
+      }
+      const candidates = stream.ordered
+        ? absentIds(
+            await this.store.records.activeIdsInRange(this.recordScope(), entity, prevCursor, null),
+            new Set(),
+          )
+        : await this.absentFromSeen(entity, seen!);
+      await this.commit(stream, entity, [], [], candidates, [], {
+        cursor: prevCursor,
+        pages,
+        records,
+        complete: true,
+      });
+    }
+    this.stats.timings[stream.name] = Date.now() - t;
+    this.opts.onProgress?.({ stream: stream.name, pages, records, done: true });
+  }
+
+  private recordScope(): RecordScope {
+    return { district: this.district!, source: this.source.kind };
+  }
+
+  private async absentFromSeen(entity: Entity, seen: ReadonlySet<string>): Promise<string[]> {
+    const out: string[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const ids = await this.store.records.activeIdsPage(this.recordScope(), entity, after, 10_000);
+      if (ids.length === 0) break;
+      for (const id of ids) if (!seen.has(id)) out.push(id);
+      after = ids[ids.length - 1]!;
+    }
+    return out;
+  }
+
+  private async processPage(
+    stream: SourceStream,
+    page: SourcePage,
+    prevCursor: string | null,
+    seen: Set<string> | null,
+    progress: { pages: number; records: number; complete: boolean },
+  ): Promise<void> {
+    const problems: RunProblem[] = [...page.problems];
+    // Ids present this run that must not be archived: kept records and records we could not read.
+    const keep = new Set<string>(page.invalidIds);
+    const byEntity = new Map<Entity, NormalizedRecord[]>();
+    for (const e of stream.entities) byEntity.set(e, []);
+    for (const id of page.invalidIds) {
+      const e = stream.entities[0]!;
+      this.counts.entities[e].skipped++;
+      if (e === 'schools') this.scope.addKnownId(id);
+    }
+
+    const contacts: Array<{ sourceId: string; data: EntityData['contacts'] }> = [];
+    for (const rec of page.records) {
+      const counts = this.counts.entities[rec.entity];
+      let data: EntityData[Entity] | null = rec.data;
+      switch (rec.entity) {
+        case 'schools':
+          if (!this.scope.addSchool(rec.sourceId, rec.data as EntityData['schools'])) data = null;
+          break;
+        case 'students':
+        case 'staff':
+        case 'sections': {
+          const outcome =
+            rec.entity === 'students'
+              ? this.scope.student(rec.data as EntityData['students'])
+              : rec.entity === 'staff'
+                ? this.scope.staff(rec.data as EntityData['staff'])
+                : this.scope.section(rec.data as EntityData['sections']);
+          if (outcome.kind === 'keep') data = outcome.data;
+          else {
+            data = null;
+            if (outcome.kind === 'unknown') {
+              keep.add(rec.sourceId);
+              problems.push({
+                severity: 'error',
+                entity: rec.entity,
+                recordId: rec.sourceId,
+                field: 'school',
+                reason: `references school(s) the source did not send: ${outcome.schoolIds.join(', ')}`,
+              });
+            }
+          }
+          break;
+        }
+        case 'contacts':
+          contacts.push({ sourceId: rec.sourceId, data: rec.data as EntityData['contacts'] });
+          continue;
+        default:
+          break;
+      }
+      if (data === null) {
+        counts.skipped++;
+        continue;
+      }
+      keep.add(rec.sourceId);
+      byEntity.get(rec.entity)?.push(normalise(rec.sourceId, data));
+    }
+    if (contacts.length > 0) {
+      for (const c of await this.filterContacts(contacts)) {
+        if (c.data === null) {
+          this.counts.entities.contacts.skipped++;
+          continue;
+        }
+        keep.add(c.sourceId);
+        byEntity.get('contacts')?.push(normalise(c.sourceId, c.data));
+      }
+    }
+
+    for (const [entity, incoming] of byEntity) {
+      if (seen) for (const id of keep) seen.add(id);
+      const stored = await this.store.records.states(
+        this.recordScope(),
+        entity,
+        incoming.map((r) => r.sourceId),
+      );
+      const changes = reconcile(stored, incoming);
+      const c = this.counts.entities[entity];
+      c.created += changes.created.length;
+      c.updated += changes.updated.length;
+      c.restored += changes.restored.length;
+      c.unchanged += changes.unchanged.length;
+      c.skipped += changes.duplicates.length;
+      for (const id of changes.duplicates) {
+        problems.push({
+          severity: 'warning',
+          entity,
+          recordId: id,
+          field: null,
+          reason: 'sent twice by the source; the first copy was used',
+        });
+      }
+      if (this.plan && entity === 'students')
+        for (const r of changes.created) this.planCreatedStudents.add(r.sourceId);
+      let candidates: string[] = [];
+      if (stream.ordered && page.cursor !== null) {
+        const active = await this.store.records.activeIdsInRange(
+          this.recordScope(),
+          entity,
+          prevCursor,
+          page.cursor,
+        );
+        candidates = absentIds(active, keep);
+      }
+      const writes = [...changes.created, ...changes.updated, ...changes.restored];
+      await this.commit(stream, entity, writes, changes.unchanged, candidates, problems.splice(0), {
+        cursor: page.cursor ?? prevCursor,
+        ...progress,
+      });
+    }
+  }
+
+  /**
+   * A contact is in scope while it belongs to at least one student in scope; relationships to
+   * students out of scope are dropped. Students to be archived by this run are out of scope.
+   */
+  private async filterContacts(
+    contacts: Array<{ sourceId: string; data: EntityData['contacts'] }>,
+  ): Promise<Array<{ sourceId: string; data: EntityData['contacts'] | null }>> {
+    const ids = [...new Set(contacts.flatMap((c) => c.data.relationships.map((r) => r.studentId)))];
+    const stored = await this.store.records.states(this.recordScope(), 'students', ids);
+    const pendingStudents = this.plan ? (this.planPending.get('students') ?? new Set<string>()) : null;
+    const inScope = new Set<string>();
+    for (const id of ids) {
+      const s = stored.get(id);
+      if ((s && !s.archived && !pendingStudents?.has(id)) || this.planCreatedStudents.has(id))
+        inScope.add(id);
+    }
+    if (!this.plan && inScope.size > 0) {
+      for (const id of await this.store.runs.pendingArchivesAmong(this.runId, 'students', [...inScope]))
+        inScope.delete(id);
+    }
+    return contacts.map((c) => {
+      const relationships = c.data.relationships.filter((r) => inScope.has(r.studentId));
+      if (relationships.length === 0) return { sourceId: c.sourceId, data: null };
+      return {
+        sourceId: c.sourceId,
+        data: relationships.length === c.data.relationships.length ? c.data : { ...c.data, relationships },
+      };
+    });
+  }
+
+  /** Writes one batch, its archive candidates, problems, checkpoint and run progress in one transaction. */
+  private async commit(
+    stream: SourceStream,
+    entity: Entity,
+    writes: NormalizedRecord[],
+    unchangedIds: string[],
+    candidates: string[],
+    problems: RunProblem[],
+    cp: { cursor: string | null; pages: number; records: number; complete: boolean },
+  ): Promise<void> {
+    this.noteProblems(problems);
+    if (this.plan) {
+      let set = this.planPending.get(entity);
+      if (!set) this.planPending.set(entity, (set = new Set()));
+      for (const id of candidates) set.add(id);
+      return;
+    }
+    const scope = this.recordScope();
+    const source = this.source.stats();
+    this.stats.requests = source.requests;
+    this.stats.retries = source.retries;
+    await this.store.transaction(async (tx) => {
+      await tx.records.write(scope, entity, writes, this.runId);
+      if (candidates.length > 0) await tx.runs.addPendingArchives(this.runId, entity, candidates);
+      await tx.runs.addProblems(this.runId, problems);
+      await this.opts.hooks?.afterRecords?.(tx, {
+        runId: this.runId,
+        district: this.district!,
+        source: this.source.kind,
+        entity,
+        writes,
+        unchangedIds,
+        config: this.config,
+      });
+      await tx.checkpoints.save({
+        district: this.district!,
+        source: this.source.kind,
+        stream: stream.name,
+        runId: this.runId,
+        cursor: cp.cursor,
+        pages: cp.pages,
+        records: cp.records,
+        complete: cp.complete,
+      });
+      await tx.runs.progress(this.runId, this.counts, this.stats);
+      await tx.locks.heartbeat(this.district!, this.runId);
+    });
+  }
+
+  private noteProblems(problems: readonly RunProblem[]): void {
+    this.problemCount += problems.length;
+    const room = (this.opts.reportProblems ?? 100) - this.reportProblems.length;
+    if (room > 0) this.reportProblems.push(...problems.slice(0, room));
+  }
+
+  // ---------------------------------------------------------------- finalisation
+
+  private async pendingCounts(): Promise<Partial<Record<Entity, number>>> {
+    if (this.plan) {
+      const out: Partial<Record<Entity, number>> = {};
+      for (const [e, set] of this.planPending) if (set.size > 0) out[e] = set.size;
+      return out;
+    }
+    return this.store.runs.pendingArchiveCounts(this.runId);
+  }
+
+  private async finalise(t0: number): Promise<RunReport> {
+    const pending = await this.pendingCounts();
+    const kinds: Record<string, { active: number; removing: number }> = {};
+    for (const [entity, removing] of Object.entries(pending) as Array<[Entity, number]>) {
+      kinds[entity] = { active: await this.store.records.count(this.recordScope(), entity), removing };
+    }
+    for (const e of this.emptied)
+      kinds[e] ??= { active: await this.store.records.count(this.recordScope(), e), removing: 0 };
+    const valve = evaluateSafetyValve({
+      kinds,
+      emptiedKinds: [...this.emptied],
+      maxPercent: this.config.safetyValve.maxPercent,
+      minCount: this.config.safetyValve.minCount,
+    });
+    if (valve.hold) {
+      const reason = `held by the safety valve: ${valve.reasons.join('; ')}`;
+      this.logger.warn({ district: this.district, run: this.runId, pending }, 'run held by the safety valve');
+      return this.finish('held', reason, pending, t0);
+    }
+    if (this.plan) {
+      for (const [entity, n] of Object.entries(pending) as Array<[Entity, number]>)
+        this.counts.entities[entity].archived += n;
+      return this.finish('succeeded', null, {}, t0);
+    }
+    const t = Date.now();
+    await applyPendingArchives(
+      this.store,
+      this.runId,
+      this.recordScope(),
+      this.counts,
+      this.opts.hooks,
+      this.config,
+    );
+    this.stats.timings.archive = Date.now() - t;
+    return this.finish('succeeded', null, {}, t0);
+  }
+
+  private async finish(
+    status: 'succeeded' | 'held',
+    reason: string | null,
+    pending: Partial<Record<Entity, number>>,
+    t0: number,
+  ): Promise<RunReport> {
+    this.collectSourceStats(t0);
+    if (!this.plan) {
+      await this.store.runs.finish(this.runId, status, { counts: this.counts, stats: this.stats, reason });
+      if (status === 'succeeded') await this.store.runs.clearPendingArchives(this.runId);
+    }
+    return this.report(status, reason, pending);
+  }
+
+  private async finishFailed(err: unknown, t0: number, runCreated: boolean): Promise<RunReport> {
+    const failure = asRunError(err);
+    if (!isRostersyncError(err) && !(err === this.failure)) {
+      // Not an expected failure: still end the run, but keep the stack in the log for the bug report.
+      this.logger.error({ err }, 'sync stopped by an unexpected error');
+    }
+    this.collectSourceStats(t0);
+    const reason = `${failure.code}: ${failure.message}`;
+    if (!this.plan && this.district && runCreated) {
+      await this.store.runs
+        .finish(this.runId, 'failed', { counts: this.counts, stats: this.stats, reason })
+        .catch(() => undefined);
+      await this.store.runs.clearPendingArchives(this.runId).catch(() => undefined);
+    }
+    return this.report('failed', reason, {});
+  }
+
+  private collectSourceStats(t0: number): void {
+    const s = this.source.stats();
+    for (const [k, v] of Object.entries(s)) this.stats[k] = v;
+    this.stats.timings.total = Date.now() - t0;
+  }
+
+  private report(
+    status: RunReport['status'],
+    reason: string | null,
+    pending: Partial<Record<Entity, number>>,
+  ): RunReport {
+    const finishedAt = this.store.clock();
+    return {
+      runId: this.runId,
+      district: this.district,
+      source: this.source.kind,
+      mode: this.mode,
+      status,
+      reason,
+      startedAt: this.startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      durationMs: this.stats.timings.total ?? 0,
+      counts: this.counts.entities,
+      accounts: this.counts.accounts,
+      pending,
+      problems: this.reportProblems,
+      problemCount: this.problemCount,
+      stats: this.stats,
+    };
+  }
+}
+
+/**
+ * Archives what a run found absent, in chunks, each chunk with its account consequences in one
+ * transaction. Records that came back in the meantime (no longer active-and-absent) are skipped by
+ * the store's `archived_at is null` guard.
+ */
+export async function applyPendingArchives(
+  store: Store,
+  runId: string,
+  scope: RecordScope,
+  counts: RunCounts,
+  hooks: SyncHooks | undefined,
+  config: DistrictConfig,
+): Promise<void> {
+  // Dependents first: sections and contacts point at people, people at schools.
+  const order: Entity[] = ['sections', 'contacts', 'students', 'staff', 'terms', 'courses', 'schools'];
+  for (const entity of order) {
+    let after: string | null = null;
+    for (;;) {
+      const ids = await store.runs.pendingArchives(runId, entity, after, ARCHIVE_CHUNK);
+      if (ids.length === 0) break;
+      await store.transaction(async (tx) => {
+        const n = await tx.records.archive(scope, entity, ids, runId);
+        counts.entities[entity].archived += n;
+        await hooks?.afterArchive?.(tx, {
+          runId,
+          district: scope.district,
+          source: scope.source,
+          entity,
+          ids,
+          config,
+        });
+        await tx.runs.progress(runId, counts, (await tx.runs.get(runId))?.stats ?? emptyStats());
+      });
+      after = ids[ids.length - 1]!;
+    }
+  }
+}
+
+function asRunError(err: unknown): RostersyncError {
+  if (isRostersyncError(err)) return err;
+  return new RostersyncError('upstream', errorMessage(err), { cause: err });
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, contentHash, upsertKind } from '../../src/model/hash.js';
+import { gradeRank, parseGrade, toCleverGrade, toCsvGrade, GRADES } from '../../src/model/grade.js';
+import { districtConfigSchema } from '../../src/model/district-config.js';
+
+describe('grades', () => {
+  it.each([
+    ['Kindergarten', 'KG'],
+    ['K', 'KG'],
+    ['kg', 'KG'],
+    ['0', 'KG'],
+    ['00', 'KG'],
+    ['PreKindergarten', 'PK'],
+    ['Pre-K', 'PK'],
+    ['PK', 'PK'],
+    ['TransitionalKindergarten', 'TK'],
+    ['InfantToddler', 'IT'],
+    ['Preschool', 'PR'],
+    ['1', '01'],
+    ['9', '09'],
+    ['09', '09'],
+    ['9.0', '09'],
+    ['12', '12'],
+    ['13', '13'],
+    ['PostGraduate', 'PS'],
+    ['Ungraded', 'UG'],
+    ['Other', 'Other'],
+  ])('maps %s to %s', (input, expected) => {
+    expect(parseGrade(input)).toBe(expected);
+  });
+
+  it('tells missing from invalid', () => {
+    expect(parseGrade('')).toBeUndefined();
+    expect(parseGrade('  ')).toBeUndefined();
+    expect(parseGrade(null)).toBeUndefined();
+    expect(parseGrade('14')).toBeNull();
+    expect(parseGrade('grade 3')).toBeNull();
+    expect(parseGrade('1.5')).toBeNull();
+  });
+
+  it('round-trips every grade through the Clever and CSV spellings', () => {
+    for (const g of GRADES) {
+      expect(parseGrade(toCleverGrade(g))).toBe(g);
+      expect(parseGrade(toCsvGrade(g))).toBe(g);
+    }
+  });
+
+  it('orders grades in school order', () => {
+    expect(gradeRank('PK')).toBeLessThan(gradeRank('KG'));
+    expect(gradeRank('KG')).toBeLessThan(gradeRank('01'));
+    expect(gradeRank('09')).toBeLessThan(gradeRank('12'));
+  });
+});
+
+describe('content hash', () => {
+  it('ignores key order and undefined members', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, 2], c: undefined } })).toBe('{"a":{"d":[1,2]},"b":1}');
+    expect(contentHash({ a: 1, b: 2 })).toBe(contentHash({ b: 2, a: 1 }));
+    expect(contentHash({ a: 1 })).not.toBe(contentHash({ a: 2 }));
+  });
+
+  it('classifies upserts', () => {
+    expect(upsertKind(undefined, 'h')).toBe('created');
+    expect(upsertKind({ hash: 'h', archived: false }, 'h')).toBe('unchanged');
+    expect(upsertKind({ hash: 'h', archived: false }, 'x')).toBe('updated');
+    expect(upsertKind({ hash: 'h', archived: true }, 'h')).toBe('restored');
+  });
+});
+
+describe('district configuration', () => {
+  it('has defaults for everything', () => {
+    const c = districtConfigSchema.parse({});
+    expect(c).toMatchObject({
+      studentKey: 'sis_id',
+      staffKey: 'sis_id',
+      matchByEmail: true,
+      contractedGrades: null,
+    });
+    expect(c.safetyValve).toEqual({ maxPercent: 5, minCount: 10 });
+    expect(c.access).toEqual({ allTeachersCaseload: false, sourceControlsAccess: true });
+  });
+
+  it('rejects unknown keys and bad values', () => {
+    expect(districtConfigSchema.safeParse({ studentKey: 'email' }).success).toBe(false);
+    expect(districtConfigSchema.safeParse({ sudentKey: 'sis_id' }).success).toBe(false);
+  });
+});
