@@ -1,8 +1,11 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../config.js';
 import type { Config } from '../config.js';
-import { errorMessage, isRostersyncError } from '../shared/errors.js';
+import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
+import { isPostgresUrl } from '../store/db.js';
+import { SecretBox } from '../store/secrets.js';
 import { Store } from '../store/store.js';
 
 export interface CliContext {
@@ -57,4 +60,23 @@ export function action<A extends unknown[]>(
       process.exitCode = 1;
     }
   };
+}
+
+/**
+ * The key that encrypts stored secrets (webhook secrets, district tokens). `secretKey` from the
+ * configuration; on the embedded default (SQLite) without one, a key file beside the database
+ * (`<db>.key`, mode 0600) is created once and reused, so the demo needs no setup. PostgreSQL
+ * deployments must configure `secretKey` (ROSTERSYNC_SECRET_KEY or ROSTERSYNC_SECRET_KEY_FILE).
+ */
+export function resolveSecretBox(config: Config): SecretBox {
+  if (config.secretKey) return SecretBox.fromString(config.secretKey);
+  if (isPostgresUrl(config.database) || config.database === ':memory:') {
+    throw new RostersyncError(
+      'config',
+      'secretKey: required to store secrets (set ROSTERSYNC_SECRET_KEY or ROSTERSYNC_SECRET_KEY_FILE)',
+    );
+  }
+  const file = `${config.database}.key`;
+  if (!existsSync(file)) writeFileSync(file, SecretBox.generateKey() + '\n', { mode: 0o600, flag: 'wx' });
+  return SecretBox.fromString(readFileSync(file, 'utf8'));
 }

@@ -1,8 +1,12 @@
 import { Command } from '@commander-js/extra-typings';
+import { registerAccountsCommand } from './commands/accounts.js';
+import { registerChangesCommand } from './commands/changes.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerMigrateCommand } from './commands/migrate.js';
+import { registerRunsCommand } from './commands/runs.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerSyncCommands } from './commands/sync.js';
+import { registerWebhooksCommand } from './commands/webhooks.js';
 
 /** The `rostersync` command line. Each command lives in src/cli/commands/ and only composes. */
 export function buildProgram(): Command {
@@ -17,6 +21,10 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerSyncCommands(program);
   registerStatusCommand(program);
+  registerRunsCommand(program);
+  registerAccountsCommand(program);
+  registerChangesCommand(program);
+  registerWebhooksCommand(program);
   return program;
 }
 

@@ -45,6 +45,10 @@ export function renderStatus(status: Status): string {
         ['teacher enrollments', t.enrollments.teachers, 'contacts', t.contacts],
       ]).replace(/^/gm, '  '),
     );
+    const a = d.accounts;
+    lines.push(
+      `  accounts: students ${a.student.active} active / ${a.student.inactive} inactive, staff ${a.staff.active} / ${a.staff.inactive}, guardians ${a.guardian.active} / ${a.guardian.inactive}`,
+    );
     if (d.runs.length > 0) {
       lines.push('  last runs:');
       lines.push(

@@ -51,6 +51,7 @@ export const accountSchema = z.object({
   recordSourceId: z.string().nullable(),
   name: personNameSchema,
   email: z.string().nullable(),
+  title: z.string().nullable(),
   roles: z.array(staffRoleSchema),
   access: accessSchema.nullable(),
   identities: z.array(z.object({ type: identityTypeSchema, value: z.string() })),
@@ -62,6 +63,17 @@ export type Account = z.infer<typeof accountSchema>;
 
 export const ACCOUNT_CHANGE_KINDS = ['created', 'updated', 'deactivated', 'reactivated', 'linked'] as const;
 export type AccountChangeKind = (typeof ACCOUNT_CHANGE_KINDS)[number];
+
+/**
+ * Normalises an identity value for storage and lookup: trimmed; emails lower-cased. Returns null for
+ * empty or whitespace-only values, which are never identities (never matched, never stored).
+ */
+export function identityValue(type: IdentityType, value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  const v = value.trim();
+  if (v === '') return null;
+  return type === 'email' ? v.toLowerCase() : v;
+}
 
 /** One entry of the ordered account change feed. */
 export interface AccountChange {

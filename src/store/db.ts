@@ -20,6 +20,8 @@ export interface Capabilities {
   readonly maxBindParameters: number;
   /** SQL type of an auto-incrementing 64-bit key (the change feed's sequence). */
   readonly autoIncrementKeyType: 'integer' | 'bigserial';
+  /** SQL type of a plain 64-bit integer column (SQLite's integer is already 64-bit). */
+  readonly int64Type: 'integer' | 'bigint';
   /**
    * Collation clause for id columns. Cursor ranges (`source_id > ?`) must compare bytewise, the way
    * Clever orders its ids; PostgreSQL's default collation follows the locale, so ids get `COLLATE "C"`.
@@ -43,6 +45,7 @@ const SQLITE_CAPS: Capabilities = {
   dialect: 'sqlite',
   maxBindParameters: 32_000,
   autoIncrementKeyType: 'integer',
+  int64Type: 'integer',
   binaryCollation: null,
   copy: false,
 };
@@ -51,6 +54,7 @@ const POSTGRES_CAPS: Capabilities = {
   dialect: 'postgres',
   maxBindParameters: 65_000,
   autoIncrementKeyType: 'bigserial',
+  int64Type: 'bigint',
   binaryCollation: sql`collate "C"`,
   copy: true,
 };

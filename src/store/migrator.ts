@@ -3,6 +3,7 @@ import type { Kysely, Migration, MigrationResultSet } from 'kysely';
 import { RostersyncError } from '../shared/errors.js';
 import type { Capabilities } from './db.js';
 import * as m0001 from './migrations/0001-init.js';
+import * as m0002 from './migrations/0002-accounts.js';
 import type { DB } from './schema.js';
 
 /**
@@ -12,7 +13,10 @@ import type { DB } from './schema.js';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time
 type MigrationModule = { up: (db: Kysely<any>, caps: Capabilities) => Promise<void> };
-const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [['0001-init', m0001]];
+const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
+  ['0001-init', m0001],
+  ['0002-accounts', m0002],
+];
 
 export interface MigrationOutcome {
   applied: string[];

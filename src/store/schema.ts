@@ -162,6 +162,9 @@ export interface DbAccount {
   created_at: string;
   updated_at: string;
   deactivated_at: string | null;
+  title: string | null;
+  /** Hash of what the last sync derived for this account; equal hash = nothing to write. */
+  derived_hash: string | null;
 }
 
 export interface DbAccountIdentity {
@@ -179,6 +182,35 @@ export interface DbAccountChange {
   fields: string;
   run_id: string | null;
   at: string;
+}
+
+export interface DbAccountOverride {
+  district_id: string;
+  key_type: string;
+  key_value: string;
+  fields: string;
+  origin: string;
+  updated_at: string;
+}
+
+export interface DbRunPendingDeactivation {
+  run_id: string;
+  account_id: string;
+  kind: string;
+  reason: string;
+}
+
+export interface DbWebhookEndpoint {
+  id: string;
+  url: string;
+  secret_ciphertext: string;
+  secret_key_id: string | null;
+  enabled: number;
+  cursor: number;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string | null;
+  created_at: string;
 }
 
 export interface DB {
@@ -200,6 +232,9 @@ export interface DB {
   accounts: DbAccount;
   account_identities: DbAccountIdentity;
   account_changes: DbAccountChange;
+  account_overrides: DbAccountOverride;
+  run_pending_deactivations: DbRunPendingDeactivation;
+  webhook_endpoints: DbWebhookEndpoint;
 }
 
 export type RecordTable = 'schools' | 'terms' | 'courses' | 'sections' | 'students' | 'staff' | 'contacts';

@@ -3,11 +3,13 @@ import type { Capabilities, Database, OpenDatabaseOptions } from './db.js';
 import { openDatabase } from './db.js';
 import { migrateToLatest } from './migrator.js';
 import type { MigrationOutcome } from './migrator.js';
+import { AccountsRepo } from './queries/accounts.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
 import { LocksRepo } from './queries/locks.js';
 import { RecordsRepo } from './queries/records.js';
 import { RunsRepo } from './queries/runs.js';
+import { WebhooksRepo } from './queries/webhooks.js';
 import type { DB } from './schema.js';
 
 export interface StoreOptions extends OpenDatabaseOptions {
@@ -27,6 +29,8 @@ export class Store {
   readonly districts: DistrictsRepo;
   readonly checkpoints: CheckpointsRepo;
   readonly locks: LocksRepo;
+  readonly accounts: AccountsRepo;
+  readonly webhooks: WebhooksRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
 
@@ -41,6 +45,8 @@ export class Store {
     this.districts = new DistrictsRepo(executor, now);
     this.checkpoints = new CheckpointsRepo(executor, now);
     this.locks = new LocksRepo(executor, now);
+    this.accounts = new AccountsRepo(executor, database.caps, now);
+    this.webhooks = new WebhooksRepo(executor, now);
   }
 
   /** Opens the database named by `location` and (by default) migrates it to the latest schema. */

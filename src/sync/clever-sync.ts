@@ -5,7 +5,6 @@ import type { Store } from '../store/store.js';
 import type { RunReport } from './run-report.js';
 import { runSync } from './run-sync.js';
 import type { RunSyncOptions, SyncProgress } from './run-sync.js';
-import type { SyncHooks } from './sync-hooks.js';
 
 export interface CleverSyncRequest {
   store: Store;
@@ -15,7 +14,6 @@ export interface CleverSyncRequest {
   token?: string;
   mode?: 'sync' | 'plan';
   district?: string;
-  hooks?: SyncHooks;
   onProgress?: (p: SyncProgress) => void;
   /** Test knob: first retry backoff (ms). */
   retryBaseMs?: number;
@@ -46,7 +44,6 @@ export async function syncFromClever(req: CleverSyncRequest): Promise<RunReport>
       lockStaleMs: req.config.sync.lockStaleMs,
     };
     if (req.district !== undefined) opts.district = req.district;
-    if (req.hooks) opts.hooks = req.hooks;
     if (req.onProgress) opts.onProgress = req.onProgress;
     return await runSync(opts);
   } finally {

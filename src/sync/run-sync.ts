@@ -11,13 +11,15 @@ import { silentLogger } from '../shared/logger.js';
 import type { Source, SourcePage, SourceStream } from '../sources/source.js';
 import type { RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
+import { applyPendingDeactivations, deactivateForArchived, provisionBatch } from '../accounts/provision.js';
+import type { AccountKind } from '../model/account.js';
+import type { AccountCounts } from '../model/run.js';
 import { SchoolScope } from './filter.js';
 import { absentIds, normalise, reconcile } from './reconcile.js';
 import type { NormalizedRecord } from './reconcile.js';
 import { emptyRunCounts, emptyStats } from './run-report.js';
 import type { RunReport } from './run-report.js';
 import { evaluateSafetyValve } from './safety-valve.js';
-import type { SyncHooks } from './sync-hooks.js';
 
 export interface SyncProgress {
   stream: string;
@@ -42,8 +44,6 @@ export interface RunSyncOptions {
   lockStaleMs?: number;
   /** Streams read at once after schools. Default 3. */
   streamConcurrency?: number;
-  /** Accounts and other work that rides in the same transactions (see sync-hooks.ts). */
-  hooks?: SyncHooks;
   /** Problems kept in the returned report (all are stored). Default 100. */
   reportProblems?: number;
 }
@@ -87,6 +87,7 @@ class SyncRun {
   /** Plan mode only: what a sync would archive / create, kept in memory since nothing is written. */
   private readonly planPending = new Map<Entity, Set<string>>();
   private readonly planCreatedStudents = new Set<string>();
+  private readonly planDeactivations = new Map<string, AccountKind>();
   /** Streams that returned no records at all, by entity. */
   private readonly emptied = new Set<Entity>();
 
@@ -168,7 +169,10 @@ class SyncRun {
       this.runId,
       'interrupted: the process stopped before the run finished',
     );
-    for (const r of interrupted) await this.store.runs.clearPendingArchives(r);
+    for (const r of interrupted) {
+      await this.store.runs.clearPendingArchives(r);
+      await this.store.accounts.clearPendingDeactivations(r);
+    }
     await this.store.runs.create({
       id: this.runId,
       district: id,
@@ -398,7 +402,7 @@ class SyncRun {
         candidates = absentIds(active, keep);
       }
       const writes = [...changes.created, ...changes.updated, ...changes.restored];
-      await this.commit(stream, entity, writes, changes.unchanged, candidates, problems.splice(0), {
+      await this.commit(stream, entity, writes, incoming, candidates, problems.splice(0), {
         cursor: page.cursor ?? prevCursor,
         ...progress,
       });
@@ -435,53 +439,64 @@ class SyncRun {
     });
   }
 
-  /** Writes one batch, its archive candidates, problems, checkpoint and run progress in one transaction. */
+  /**
+   * Writes one batch in one transaction: the changed records, the accounts they imply, the archive
+   * candidates, problems, the checkpoint and the run's progress. In plan mode the same transaction
+   * runs and is rolled back, so the plan counts exactly what a sync would do.
+   */
   private async commit(
     stream: SourceStream,
     entity: Entity,
     writes: NormalizedRecord[],
-    unchangedIds: string[],
+    incoming: NormalizedRecord[],
     candidates: string[],
     problems: RunProblem[],
     cp: { cursor: string | null; pages: number; records: number; complete: boolean },
   ): Promise<void> {
-    this.noteProblems(problems);
-    if (this.plan) {
-      let set = this.planPending.get(entity);
-      if (!set) this.planPending.set(entity, (set = new Set()));
-      for (const id of candidates) set.add(id);
-      return;
-    }
     const scope = this.recordScope();
     const source = this.source.stats();
     this.stats.requests = source.requests;
     this.stats.retries = source.retries;
-    await this.store.transaction(async (tx) => {
-      await tx.records.write(scope, entity, writes, this.runId);
-      if (candidates.length > 0) await tx.runs.addPendingArchives(this.runId, entity, candidates);
-      await tx.runs.addProblems(this.runId, problems);
-      await this.opts.hooks?.afterRecords?.(tx, {
-        runId: this.runId,
-        district: this.district!,
-        source: this.source.kind,
-        entity,
-        writes,
-        unchangedIds,
-        config: this.config,
+    const rollback = new Error('plan: roll back');
+    try {
+      await this.store.transaction(async (tx) => {
+        await tx.records.write(scope, entity, writes, this.plan ? null : this.runId);
+        const prov = await provisionBatch(tx, {
+          runId: this.plan ? null : this.runId,
+          district: this.district!,
+          source: this.source.kind,
+          entity,
+          config: this.config,
+          records: incoming,
+        });
+        addAccountCounts(this.counts.accounts, prov.counts);
+        problems.push(...prov.problems);
+        if (this.plan) {
+          for (const p of prov.pendingDeactivations) this.planDeactivations.set(p.accountId, p.kind);
+          throw rollback;
+        }
+        if (candidates.length > 0) await tx.runs.addPendingArchives(this.runId, entity, candidates);
+        await tx.runs.addProblems(this.runId, problems);
+        await tx.checkpoints.save({
+          district: this.district!,
+          source: this.source.kind,
+          stream: stream.name,
+          runId: this.runId,
+          cursor: cp.cursor,
+          pages: cp.pages,
+          records: cp.records,
+          complete: cp.complete,
+        });
+        await tx.runs.progress(this.runId, this.counts, this.stats);
+        await tx.locks.heartbeat(this.district!, this.runId);
       });
-      await tx.checkpoints.save({
-        district: this.district!,
-        source: this.source.kind,
-        stream: stream.name,
-        runId: this.runId,
-        cursor: cp.cursor,
-        pages: cp.pages,
-        records: cp.records,
-        complete: cp.complete,
-      });
-      await tx.runs.progress(this.runId, this.counts, this.stats);
-      await tx.locks.heartbeat(this.district!, this.runId);
-    });
+    } catch (err) {
+      if (err !== rollback) throw err;
+      let set = this.planPending.get(entity);
+      if (!set) this.planPending.set(entity, (set = new Set()));
+      for (const id of candidates) set.add(id);
+    }
+    this.noteProblems(problems);
   }
 
   private noteProblems(problems: readonly RunProblem[]): void {
@@ -501,39 +516,62 @@ class SyncRun {
     return this.store.runs.pendingArchiveCounts(this.runId);
   }
 
+  /** Account deactivations the run would make, per account kind (archives + no-longer-eligible). */
+  private async pendingDeactivationCounts(
+    pending: Partial<Record<Entity, number>>,
+  ): Promise<Record<string, number>> {
+    if (!this.plan)
+      return this.store.accounts.pendingDeactivationCounts(this.runId, this.district!, this.source.kind);
+    const out: Record<string, number> = {};
+    for (const kind of this.planDeactivations.values()) out[kind] = (out[kind] ?? 0) + 1;
+    for (const entity of ['students', 'staff', 'contacts'] as const) {
+      if (!pending[entity]) continue;
+      const ids = [...(this.planPending.get(entity) ?? [])];
+      for (const a of await this.store.accounts.activeSyncAccountsOf(this.district!, this.source.kind, ids)) {
+        if (!this.planDeactivations.has(a.id)) out[a.kind] = (out[a.kind] ?? 0) + 1;
+      }
+    }
+    return out;
+  }
+
   private async finalise(t0: number): Promise<RunReport> {
     const pending = await this.pendingCounts();
-    const kinds: Record<string, { active: number; removing: number }> = {};
-    for (const [entity, removing] of Object.entries(pending) as Array<[Entity, number]>) {
-      kinds[entity] = { active: await this.store.records.count(this.recordScope(), entity), removing };
+    const deactivating = await this.pendingDeactivationCounts(pending);
+    const active = await this.store.accounts.countsByKind(this.district!);
+    const kinds: Record<string, { active: number; removing: number }> = {
+      students: { active: active.student.active, removing: deactivating.student ?? 0 },
+      staff: { active: active.staff.active, removing: deactivating.staff ?? 0 },
+    };
+    const emptied: string[] = [];
+    for (const e of this.emptied) {
+      emptied.push(e);
+      if (e !== 'students' && e !== 'staff')
+        kinds[e] = { active: await this.store.records.count(this.recordScope(), e), removing: 0 };
     }
-    for (const e of this.emptied)
-      kinds[e] ??= { active: await this.store.records.count(this.recordScope(), e), removing: 0 };
     const valve = evaluateSafetyValve({
       kinds,
-      emptiedKinds: [...this.emptied],
+      emptiedKinds: emptied,
       maxPercent: this.config.safetyValve.maxPercent,
       minCount: this.config.safetyValve.minCount,
     });
+    const totalDeactivating = Object.values(deactivating).reduce((a, b) => a + b, 0);
     if (valve.hold) {
       const reason = `held by the safety valve: ${valve.reasons.join('; ')}`;
-      this.logger.warn({ district: this.district, run: this.runId, pending }, 'run held by the safety valve');
+      this.counts.accounts.held += totalDeactivating;
+      this.logger.warn(
+        { district: this.district, run: this.runId, pending, deactivating },
+        'run held by the safety valve',
+      );
       return this.finish('held', reason, pending, t0);
     }
     if (this.plan) {
       for (const [entity, n] of Object.entries(pending) as Array<[Entity, number]>)
         this.counts.entities[entity].archived += n;
+      this.counts.accounts.deactivated += totalDeactivating;
       return this.finish('succeeded', null, {}, t0);
     }
     const t = Date.now();
-    await applyPendingArchives(
-      this.store,
-      this.runId,
-      this.recordScope(),
-      this.counts,
-      this.opts.hooks,
-      this.config,
-    );
+    await applyRunRemovals(this.store, this.runId, this.recordScope(), this.counts);
     this.stats.timings.archive = Date.now() - t;
     return this.finish('succeeded', null, {}, t0);
   }
@@ -565,6 +603,7 @@ class SyncRun {
         .finish(this.runId, 'failed', { counts: this.counts, stats: this.stats, reason })
         .catch(() => undefined);
       await this.store.runs.clearPendingArchives(this.runId).catch(() => undefined);
+      await this.store.accounts.clearPendingDeactivations(this.runId).catch(() => undefined);
     }
     return this.report('failed', reason, {});
   }
@@ -602,19 +641,16 @@ class SyncRun {
 }
 
 /**
- * Archives what a run found absent, in chunks, each chunk with its account consequences in one
- * transaction. Records that came back in the meantime (no longer active-and-absent) are skipped by
- * the store's `archived_at is null` guard.
+ * Applies what a run found absent: archives the records (dependents first) and deactivates their
+ * accounts, chunk by chunk, each chunk in one transaction; then the accounts queued as no longer
+ * eligible. Records that came back in the meantime are skipped by the store's active-only guard.
  */
-export async function applyPendingArchives(
+export async function applyRunRemovals(
   store: Store,
   runId: string,
   scope: RecordScope,
   counts: RunCounts,
-  hooks: SyncHooks | undefined,
-  config: DistrictConfig,
 ): Promise<void> {
-  // Dependents first: sections and contacts point at people, people at schools.
   const order: Entity[] = ['sections', 'contacts', 'students', 'staff', 'terms', 'courses', 'schools'];
   for (const entity of order) {
     let after: string | null = null;
@@ -624,19 +660,27 @@ export async function applyPendingArchives(
       await store.transaction(async (tx) => {
         const n = await tx.records.archive(scope, entity, ids, runId);
         counts.entities[entity].archived += n;
-        await hooks?.afterArchive?.(tx, {
+        counts.accounts.deactivated += await deactivateForArchived(tx, {
           runId,
           district: scope.district,
           source: scope.source,
           entity,
           ids,
-          config,
         });
-        await tx.runs.progress(runId, counts, (await tx.runs.get(runId))?.stats ?? emptyStats());
+        await tx.runs.progressCounts(runId, counts);
       });
       after = ids[ids.length - 1]!;
     }
   }
+  await store.transaction(async (tx) => {
+    counts.accounts.deactivated += await applyPendingDeactivations(tx, runId, scope.district);
+    await tx.accounts.clearPendingDeactivations(runId);
+    await tx.runs.progressCounts(runId, counts);
+  });
+}
+
+function addAccountCounts(into: AccountCounts, add: Partial<AccountCounts>): void {
+  for (const [k, v] of Object.entries(add) as Array<[keyof AccountCounts, number]>) into[k] += v;
 }
 
 function asRunError(err: unknown): RostersyncError {

@@ -1,3 +1,4 @@
+import type { AccountKind } from '../model/account.js';
 import type { SyncRun } from '../model/run.js';
 import type { Store } from '../store/store.js';
 
@@ -18,6 +19,7 @@ export interface DistrictStatus {
   name: string;
   cleverDistrictId: string | null;
   totals: DistrictTotals;
+  accounts: Record<AccountKind, { active: number; inactive: number }>;
   runs: SyncRun[];
 }
 
@@ -52,6 +54,7 @@ export async function getStatus(
         contacts: await store.records.count(scope, 'contacts'),
         enrollments: await store.records.enrollmentCounts(d.id),
       },
+      accounts: await store.accounts.countsByKind(d.id),
       runs: await store.runs.list({ district: d.id, limit: opts.runs ?? 5 }),
     });
   }

@@ -3,7 +3,8 @@ import { Option } from '@commander-js/extra-typings';
 import { RostersyncError } from '../../shared/errors.js';
 import { syncFromClever } from '../../sync/clever-sync.js';
 import { exitCodeFor } from '../../sync/run-report.js';
-import { action, configFromFlags, withStore } from '../context.js';
+import { deliverUntilIdle } from '../../accounts/webhooks.js';
+import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { renderReport } from '../render.js';
 
@@ -21,7 +22,8 @@ function addCleverOptions<C extends Command>(cmd: C) {
     .option('--district <id>', "our id for the district (default: Clever's district id)")
     .option('--page-size <n>', 'records per Clever page, 1–10000 (default 10000)', (v) => Number(v))
     .option('--json', 'print one JSON object (the run report) on stdout')
-    .option('--no-progress', 'no progress display');
+    .option('--no-progress', 'no progress display')
+    .option('--no-webhooks', 'do not deliver account changes to webhooks after the run');
 }
 
 export function registerSyncCommands(program: Command): void {
@@ -59,6 +61,18 @@ export function registerSyncCommands(program: Command): void {
           });
           progress.stop();
           process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : renderReport(report));
+          if (mode === 'sync' && opts.webhooks && (await store.webhooks.list()).length > 0) {
+            const r = await deliverUntilIdle({
+              store,
+              box: resolveSecretBox(config),
+              logger,
+              deadlineMs: 30_000,
+            });
+            logger.info(
+              { delivered: r.delivered, failed: r.failed, caughtUp: r.idle },
+              'webhooks delivered after the run',
+            );
+          }
           return mode === 'plan' && report.status !== 'failed' ? 0 : exitCodeFor(report.status);
         });
       }),

@@ -74,6 +74,15 @@ export class RunsRepo {
       .execute();
   }
 
+  /** Saves counts only (stats untouched). */
+  async progressCounts(id: string, counts: RunCounts): Promise<void> {
+    await this.db
+      .updateTable('sync_runs')
+      .set({ counts: JSON.stringify(counts), heartbeat_at: this.now() })
+      .where('id', '=', id)
+      .execute();
+  }
+
   async finish(
     id: string,
     status: RunStatus,

@@ -1,0 +1,220 @@
+import { identityValue } from '../model/account.js';
+import type { Access, AccountKind, IdentityType } from '../model/account.js';
+import type { DistrictConfig } from '../model/district-config.js';
+import type {
+  Contact,
+  Entity,
+  EntityData,
+  PersonName,
+  SourceKind,
+  Staff,
+  StaffRole,
+  Student,
+} from '../model/entities.js';
+import { ACCESS_TYPES, STAFF_ROLES } from '../model/entities.js';
+import { gradeSchema } from '../model/grade.js';
+
+/**
+ * Provisioning rules as pure functions: what account a roster record should have. Nothing here
+ * reads or writes the store.
+ */
+
+export interface DesiredAccount {
+  kind: AccountKind;
+  /** False when a rule says no account (e.g. a grade outside the contracted grades). */
+  eligible: boolean;
+  ineligibleReason?: { field: string; reason: string };
+  name: PersonName;
+  /** Lower-cased email, or null. Whether it is also a login identity is decided across accounts. */
+  email: string | null;
+  title: string | null;
+  roles: StaffRole[];
+  access: Access | null;
+  /** Login identities other than email (clever id and district identifiers), normalised. */
+  identities: Array<{ type: IdentityType; value: string }>;
+  /** The district's matching key for this kind and its value in the record, when present. */
+  key: { type: IdentityType; value: string } | null;
+}
+
+export function accountKindOf(entity: Entity): AccountKind | null {
+  if (entity === 'students') return 'student';
+  if (entity === 'staff') return 'staff';
+  if (entity === 'contacts') return 'guardian';
+  return null;
+}
+
+function ids(pairs: Array<[IdentityType, string | undefined]>): Array<{ type: IdentityType; value: string }> {
+  const out: Array<{ type: IdentityType; value: string }> = [];
+  for (const [type, raw] of pairs) {
+    const value = identityValue(type, raw);
+    if (value !== null) out.push({ type, value });
+  }
+  return out;
+}
+
+/**
+ * Staff access, as data: district admins get `district`; teachers and staff with schools get
+ * `school` access to those schools; without schools, `caseload`. `allTeachersCaseload` sends every
+ * teacher (who is not also a district admin) to `caseload`. An access type the source states
+ * explicitly (CSV `access_type`) wins over the mapping; `grades` limits it.
+ */
+export function staffAccess(staff: Staff, config: DistrictConfig): Access {
+  const grades = staff.grades ?? [];
+  if (staff.accessType) {
+    return {
+      type: staff.accessType,
+      schoolIds: staff.accessType === 'school' ? [...staff.schoolIds] : [],
+      grades,
+    };
+  }
+  if (staff.roles.includes('district_admin')) return { type: 'district', schoolIds: [], grades };
+  if (config.access.allTeachersCaseload && staff.roles.includes('teacher'))
+    return { type: 'caseload', schoolIds: [], grades };
+  if (staff.schoolIds.length > 0) return { type: 'school', schoolIds: [...staff.schoolIds], grades };
+  return { type: 'caseload', schoolIds: [], grades };
+}
+
+const STUDENT_KEY_FIELD: Record<DistrictConfig['studentKey'], keyof Student> = {
+  sis_id: 'sisId',
+  student_number: 'studentNumber',
+  state_id: 'stateId',
+};
+const STAFF_KEY_FIELD: Record<DistrictConfig['staffKey'], keyof Staff> = {
+  staff_id: 'staffId',
+  sis_id: 'sisId',
+  teacher_number: 'teacherNumber',
+};
+
+export function deriveAccount(
+  entity: 'students' | 'staff' | 'contacts',
+  sourceId: string,
+  source: SourceKind,
+  data: EntityData['students'] | EntityData['staff'] | EntityData['contacts'],
+  config: DistrictConfig,
+): DesiredAccount {
+  const clever: Array<[IdentityType, string | undefined]> =
+    source === 'clever' ? [['clever_id', sourceId]] : [];
+  if (entity === 'students') {
+    const s = data as Student;
+    const eligible =
+      config.contractedGrades === null ||
+      (s.grade !== undefined && config.contractedGrades.includes(s.grade));
+    const keyValue = identityValue(
+      config.studentKey,
+      s[STUDENT_KEY_FIELD[config.studentKey]] as string | undefined,
+    );
+    return {
+      kind: 'student',
+      eligible,
+      ...(eligible
+        ? {}
+        : {
+            ineligibleReason: {
+              field: 'grade',
+              reason: `grade ${s.grade ?? '(none)'} is outside the district's contracted grades; no account`,
+            },
+          }),
+      name: s.name,
+      email: identityValue('email', s.email),
+      title: null,
+      roles: [],
+      access: null,
+      identities: ids([
+        ...clever,
+        ['sis_id', s.sisId],
+        ['student_number', s.studentNumber],
+        ['state_id', s.stateId],
+      ]),
+      key: keyValue !== null ? { type: config.studentKey, value: keyValue } : null,
+    };
+  }
+  if (entity === 'staff') {
+    const s = data as Staff;
+    const keyValue = identityValue(
+      config.staffKey,
+      s[STAFF_KEY_FIELD[config.staffKey]] as string | undefined,
+    );
+    return {
+      kind: 'staff',
+      eligible: true,
+      name: s.name,
+      email: identityValue('email', s.email),
+      title: s.title ?? null,
+      roles: [...s.roles].sort(),
+      access: staffAccess(s, config),
+      identities: ids([
+        ...clever,
+        ['sis_id', s.sisId],
+        ['staff_id', s.staffId],
+        ['teacher_number', s.teacherNumber],
+        ['state_id', s.stateId],
+      ]),
+      key: keyValue !== null ? { type: config.staffKey, value: keyValue } : null,
+    };
+  }
+  const c = data as Contact;
+  const sis = identityValue('sis_id', c.sisId);
+  return {
+    kind: 'guardian',
+    eligible: config.provisionGuardians,
+    ...(config.provisionGuardians
+      ? {}
+      : { ineligibleReason: { field: 'contact', reason: 'guardian accounts are off for this district' } }),
+    name: c.name,
+    email: identityValue('email', c.email),
+    title: null,
+    roles: [],
+    access: null,
+    identities: ids([...clever, ['sis_id', c.sisId]]),
+    key: sis !== null ? { type: 'sis_id', value: sis } : null,
+  };
+}
+
+/** Fields an override may set on a staff account. Anything else in an override is ignored. */
+export interface StaffOverrideFields {
+  title?: string;
+  roles?: StaffRole[];
+  accessType?: Access['type'];
+  schoolIds?: string[];
+  grades?: string[];
+  email?: string;
+}
+
+/** Reads override fields defensively (they come from a CSV or an API call). */
+export function parseOverrideFields(raw: Record<string, unknown>): StaffOverrideFields {
+  const out: StaffOverrideFields = {};
+  if (typeof raw.title === 'string') out.title = raw.title;
+  if (typeof raw.email === 'string') out.email = raw.email;
+  if (Array.isArray(raw.roles))
+    out.roles = raw.roles.filter((r): r is StaffRole => (STAFF_ROLES as readonly unknown[]).includes(r));
+  if (typeof raw.accessType === 'string' && (ACCESS_TYPES as readonly string[]).includes(raw.accessType))
+    out.accessType = raw.accessType as Access['type'];
+  if (Array.isArray(raw.schoolIds))
+    out.schoolIds = raw.schoolIds.filter((s): s is string => typeof s === 'string');
+  if (Array.isArray(raw.grades))
+    out.grades = raw.grades.filter((g): g is string => gradeSchema.safeParse(g).success);
+  return out;
+}
+
+/** Applies overrides (in order; later wins) to a desired staff account. */
+export function applyOverrides(
+  desired: DesiredAccount,
+  overrides: readonly StaffOverrideFields[],
+): DesiredAccount {
+  if (overrides.length === 0) return desired;
+  const out: DesiredAccount = { ...desired, access: desired.access ? { ...desired.access } : null };
+  for (const o of overrides) {
+    if (o.title !== undefined) out.title = o.title;
+    if (o.email !== undefined) out.email = identityValue('email', o.email);
+    if (o.roles !== undefined && o.roles.length > 0) out.roles = [...o.roles].sort();
+    if (out.kind === 'staff') {
+      const access: Access = out.access ?? { type: 'caseload', schoolIds: [], grades: [] };
+      if (o.accessType !== undefined) access.type = o.accessType;
+      if (o.schoolIds !== undefined) access.schoolIds = [...o.schoolIds];
+      if (o.grades !== undefined) access.grades = [...o.grades];
+      if (access.type !== 'school') access.schoolIds = [];
+      out.access = access;
+    }
+  }
+  return out;
+}

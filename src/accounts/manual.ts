@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { identityValue } from '../model/account.js';
+import type { Access, AccountKind, IdentityType } from '../model/account.js';
+import type { PersonName, StaffRole } from '../model/entities.js';
+import { RostersyncError } from '../shared/errors.js';
+import type { StoredAccount } from '../store/queries/accounts.js';
+import type { Store } from '../store/store.js';
+import { parseOverrideFields } from './derive.js';
+
+export interface ManualAccountInput {
+  district: string;
+  kind: AccountKind;
+  name: PersonName;
+  email?: string;
+  title?: string;
+  roles?: StaffRole[];
+  access?: Access;
+  identities?: Array<{ type: IdentityType; value: string }>;
+}
+
+/**
+ * Creates an account by hand. Manual accounts belong to no roster record: no sync ever links,
+ * changes or deactivates them.
+ */
+export async function createManualAccount(store: Store, input: ManualAccountInput): Promise<StoredAccount> {
+  if (!(await store.districts.get(input.district)))
+    throw new RostersyncError('not_found', `district ${input.district} does not exist`);
+  const identities: Array<{ type: IdentityType; value: string }> = [];
+  for (const i of input.identities ?? []) {
+    const v = identityValue(i.type, i.value);
+    if (v !== null) identities.push({ type: i.type, value: v });
+  }
+  const email = identityValue('email', input.email);
+  if (email !== null && !identities.some((i) => i.type === 'email'))
+    identities.push({ type: 'email', value: email });
+  const id = randomUUID();
+  await store.transaction(async (tx) => {
+    await tx.accounts.insert({
+      id,
+      district: input.district,
+      kind: input.kind,
+      status: 'active',
+      origin: 'manual',
+      recordSource: null,
+      recordSourceId: null,
+      name: input.name,
+      email,
+      title: input.title ?? null,
+      roles: input.roles ?? [],
+      access: input.access ?? null,
+      identities,
+      derivedHash: null,
+    });
+    await tx.accounts.appendChanges([
+      { district: input.district, accountId: id, kind: 'created', fields: ['manual'], runId: null },
+    ]);
+  });
+  return (await store.accounts.get(id))!;
+}
+
+/**
+ * Sets (merges) a local override on a staff account: these fields survive every later sync until
+ * the override is removed. Takes effect at the account's next sync.
+ */
+export async function setAccountOverride(
+  store: Store,
+  accountId: string,
+  fields: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const account = await store.accounts.get(accountId);
+  if (!account) throw new RostersyncError('not_found', `account ${accountId} does not exist`);
+  if (account.kind !== 'staff')
+    throw new RostersyncError(
+      'input',
+      `overrides apply to staff accounts; ${accountId} is a ${account.kind} account`,
+    );
+  const existing = (
+    await store.accounts.overrides(account.district, [{ keyType: 'account', keyValue: accountId }])
+  )[0];
+  const merged = { ...(existing?.fields ?? {}), ...fields };
+  const parsed = parseOverrideFields(merged);
+  if (Object.keys(parsed).length === 0)
+    throw new RostersyncError(
+      'input',
+      'the override sets no known field (title, email, roles, accessType, schoolIds, grades)',
+    );
+  await store.accounts.setOverride({
+    district: account.district,
+    keyType: 'account',
+    keyValue: accountId,
+    fields: parsed as Record<string, unknown>,
+    origin: 'manual',
+  });
+  return parsed as Record<string, unknown>;
+}
+
+export async function removeAccountOverride(store: Store, accountId: string): Promise<boolean> {
+  const account = await store.accounts.get(accountId);
+  if (!account) throw new RostersyncError('not_found', `account ${accountId} does not exist`);
+  return store.accounts.removeOverride(account.district, 'account', accountId);
+}

@@ -1,0 +1,559 @@
+import type { Kysely } from 'kysely';
+import type {
+  Access,
+  Account,
+  AccountChange,
+  AccountChangeKind,
+  AccountKind,
+  IdentityType,
+} from '../../model/account.js';
+import type { PersonName, SourceKind, StaffRole } from '../../model/entities.js';
+import type { Capabilities } from '../db.js';
+import type { DB, DbAccount } from '../schema.js';
+
+export interface StoredAccount extends Account {
+  derivedHash: string | null;
+}
+
+export interface AccountWrite {
+  id: string;
+  district: string;
+  kind: AccountKind;
+  status: 'active' | 'inactive';
+  origin: 'sync' | 'manual';
+  recordSource: SourceKind | null;
+  recordSourceId: string | null;
+  name: PersonName;
+  email: string | null;
+  title: string | null;
+  roles: StaffRole[];
+  access: Access | null;
+  identities: Array<{ type: IdentityType; value: string }>;
+  derivedHash: string | null;
+}
+
+export interface ChangeWrite {
+  district: string;
+  accountId: string;
+  kind: AccountChangeKind;
+  fields: string[];
+  runId: string | null;
+}
+
+export interface OverrideRow {
+  district: string;
+  keyType: string;
+  keyValue: string;
+  fields: Record<string, unknown>;
+  origin: 'manual' | 'csv';
+  updatedAt: string;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** Accounts, their identities, overrides, held deactivations and the change feed. */
+export class AccountsRepo {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly caps: Capabilities,
+    private readonly now: () => string,
+  ) {}
+
+  private async hydrate(rows: DbAccount[]): Promise<StoredAccount[]> {
+    if (rows.length === 0) return [];
+    const ids = new Map<string, Array<{ type: IdentityType; value: string }>>();
+    for (const part of chunk(
+      rows.map((r) => r.id),
+      this.caps.maxBindParameters - 2,
+    )) {
+      const idRows = await this.db
+        .selectFrom('account_identities')
+        .select(['account_id', 'type', 'value'])
+        .where('account_id', 'in', part)
+        .orderBy('account_id')
+        .orderBy('type')
+        .execute();
+      for (const r of idRows) {
+        let list = ids.get(r.account_id);
+        if (!list) ids.set(r.account_id, (list = []));
+        list.push({ type: r.type as IdentityType, value: r.value });
+      }
+    }
+    return rows.map((r) => ({
+      id: r.id,
+      district: r.district_id,
+      kind: r.kind as AccountKind,
+      status: r.status as Account['status'],
+      origin: r.origin as Account['origin'],
+      recordSource: r.record_source as SourceKind | null,
+      recordSourceId: r.record_source_id,
+      name: JSON.parse(r.name) as PersonName,
+      email: r.email,
+      title: r.title,
+      roles: r.roles === '' ? [] : (r.roles.split(',') as StaffRole[]),
+      access: r.access ? (JSON.parse(r.access) as Access) : null,
+      identities: ids.get(r.id) ?? [],
+      createdAt: r.created_at,
+      updatedAt: r.updated_at,
+      deactivatedAt: r.deactivated_at,
+      derivedHash: r.derived_hash,
+    }));
+  }
+
+  async get(id: string): Promise<StoredAccount | undefined> {
+    const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? (await this.hydrate([row]))[0] : undefined;
+  }
+
+  /** Accounts provisioned from the given records (any status), by record id. */
+  async byRecords(
+    district: string,
+    source: SourceKind,
+    recordIds: readonly string[],
+  ): Promise<Map<string, StoredAccount>> {
+    const out = new Map<string, StoredAccount>();
+    for (const part of chunk(recordIds, this.caps.maxBindParameters - 4)) {
+      if (part.length === 0) continue;
+      const rows = await this.db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('district_id', '=', district)
+        .where('record_source', '=', source)
+        .where('record_source_id', 'in', part)
+        .execute();
+      for (const a of await this.hydrate(rows)) out.set(a.recordSourceId!, a);
+    }
+    return out;
+  }
+
+  /** Accounts holding any of the identity values (of one type), grouped by value. */
+  async byIdentity(
+    district: string,
+    type: IdentityType,
+    values: readonly string[],
+  ): Promise<Map<string, StoredAccount[]>> {
+    const out = new Map<string, StoredAccount[]>();
+    for (const part of chunk([...new Set(values)], this.caps.maxBindParameters - 4)) {
+      if (part.length === 0) continue;
+      const idRows = await this.db
+        .selectFrom('account_identities')
+        .select(['account_id', 'value'])
+        .where('district_id', '=', district)
+        .where('type', '=', type)
+        .where('value', 'in', part)
+        .execute();
+      if (idRows.length === 0) continue;
+      const rows = await this.db
+        .selectFrom('accounts')
+        .selectAll()
+        .where(
+          'id',
+          'in',
+          idRows.map((r) => r.account_id),
+        )
+        .execute();
+      const accounts = new Map((await this.hydrate(rows)).map((a) => [a.id, a]));
+      for (const r of idRows) {
+        const a = accounts.get(r.account_id);
+        if (!a) continue;
+        let list = out.get(r.value);
+        if (!list) out.set(r.value, (list = []));
+        list.push(a);
+      }
+    }
+    return out;
+  }
+
+  /** Active accounts whose (lower-cased) email is one of `emails`. */
+  async activeByEmail(district: string, emails: readonly string[]): Promise<Map<string, StoredAccount[]>> {
+    const out = new Map<string, StoredAccount[]>();
+    for (const part of chunk([...new Set(emails)], this.caps.maxBindParameters - 4)) {
+      if (part.length === 0) continue;
+      const rows = await this.db
+        .selectFrom('accounts')
+        .selectAll()
+        .where('district_id', '=', district)
+        .where('status', '=', 'active')
+        .where('email', 'in', part)
+        .execute();
+      for (const a of await this.hydrate(rows)) {
+        let list = out.get(a.email!);
+        if (!list) out.set(a.email!, (list = []));
+        list.push(a);
+      }
+    }
+    return out;
+  }
+
+  async insert(a: AccountWrite): Promise<void> {
+    const now = this.now();
+    await this.db
+      .insertInto('accounts')
+      .values({
+        id: a.id,
+        district_id: a.district,
+        kind: a.kind,
+        status: a.status,
+        origin: a.origin,
+        record_source: a.recordSource,
+        record_source_id: a.recordSourceId,
+        name: JSON.stringify(a.name),
+        email: a.email,
+        title: a.title,
+        roles: a.roles.join(','),
+        access: a.access ? JSON.stringify(a.access) : null,
+        created_at: now,
+        updated_at: now,
+        deactivated_at: a.status === 'active' ? null : now,
+        derived_hash: a.derivedHash,
+      })
+      .execute();
+    await this.setIdentities(a.id, a.district, a.identities);
+  }
+
+  /** Overwrites the account's profile, status, link and identities. */
+  async update(a: AccountWrite, previousStatus: 'active' | 'inactive'): Promise<void> {
+    const now = this.now();
+    await this.db
+      .updateTable('accounts')
+      .set({
+        status: a.status,
+        record_source: a.recordSource,
+        record_source_id: a.recordSourceId,
+        name: JSON.stringify(a.name),
+        email: a.email,
+        title: a.title,
+        roles: a.roles.join(','),
+        access: a.access ? JSON.stringify(a.access) : null,
+        updated_at: now,
+        derived_hash: a.derivedHash,
+        ...(a.status !== previousStatus ? { deactivated_at: a.status === 'active' ? null : now } : {}),
+      })
+      .where('id', '=', a.id)
+      .execute();
+    await this.setIdentities(a.id, a.district, a.identities);
+  }
+
+  async setStatus(ids: readonly string[], status: 'active' | 'inactive'): Promise<void> {
+    const now = this.now();
+    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+      if (part.length === 0) continue;
+      await this.db
+        .updateTable('accounts')
+        .set({ status, updated_at: now, deactivated_at: status === 'active' ? null : now })
+        .where('id', 'in', part)
+        .execute();
+    }
+  }
+
+  private async setIdentities(
+    accountId: string,
+    district: string,
+    identities: ReadonlyArray<{ type: IdentityType; value: string }>,
+  ): Promise<void> {
+    await this.db.deleteFrom('account_identities').where('account_id', '=', accountId).execute();
+    if (identities.length > 0) {
+      await this.db
+        .insertInto('account_identities')
+        .values(
+          identities.map((i) => ({
+            account_id: accountId,
+            district_id: district,
+            type: i.type,
+            value: i.value,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  /** Active sync-provisioned accounts linked to the given records (what archiving them would deactivate). */
+  async activeSyncAccountsOf(
+    district: string,
+    source: SourceKind,
+    recordIds: readonly string[],
+  ): Promise<Array<{ id: string; kind: AccountKind }>> {
+    const out: Array<{ id: string; kind: AccountKind }> = [];
+    for (const part of chunk(recordIds, this.caps.maxBindParameters - 4)) {
+      if (part.length === 0) continue;
+      const rows = await this.db
+        .selectFrom('accounts')
+        .select(['id', 'kind'])
+        .where('district_id', '=', district)
+        .where('record_source', '=', source)
+        .where('record_source_id', 'in', part)
+        .where('status', '=', 'active')
+        .where('origin', '=', 'sync')
+        .execute();
+      for (const r of rows) out.push({ id: r.id, kind: r.kind as AccountKind });
+    }
+    return out;
+  }
+
+  /** Active sync accounts that a run's pending archives would deactivate, per account kind. */
+  async pendingDeactivationCounts(
+    runId: string,
+    district: string,
+    source: SourceKind,
+  ): Promise<Record<string, number>> {
+    const viaArchives = await this.db
+      .selectFrom('run_pending_archives as p')
+      .innerJoin('accounts as a', (j) =>
+        j
+          .onRef('a.record_source_id', '=', 'p.source_id')
+          .on('a.district_id', '=', district)
+          .on('a.record_source', '=', source),
+      )
+      .select(['a.kind', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('p.run_id', '=', runId)
+      .where('p.entity', 'in', ['students', 'staff', 'contacts'])
+      .where('a.status', '=', 'active')
+      .where('a.origin', '=', 'sync')
+      .groupBy('a.kind')
+      .execute();
+    const direct = await this.db
+      .selectFrom('run_pending_deactivations as d')
+      .innerJoin('accounts as a', 'a.id', 'd.account_id')
+      .select(['a.kind', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('d.run_id', '=', runId)
+      .where('a.status', '=', 'active')
+      .groupBy('a.kind')
+      .execute();
+    const out: Record<string, number> = {};
+    for (const r of [...viaArchives, ...direct]) out[r.kind] = (out[r.kind] ?? 0) + Number(r.n);
+    return out;
+  }
+
+  async countsByKind(district: string): Promise<Record<AccountKind, { active: number; inactive: number }>> {
+    const rows = await this.db
+      .selectFrom('accounts')
+      .select(['kind', 'status', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('district_id', '=', district)
+      .groupBy(['kind', 'status'])
+      .execute();
+    const out: Record<AccountKind, { active: number; inactive: number }> = {
+      student: { active: 0, inactive: 0 },
+      staff: { active: 0, inactive: 0 },
+      guardian: { active: 0, inactive: 0 },
+    };
+    for (const r of rows) {
+      const k = out[r.kind as AccountKind];
+      if (k) k[r.status as 'active' | 'inactive'] += Number(r.n);
+    }
+    return out;
+  }
+
+  async list(opts: {
+    district: string;
+    kind?: AccountKind;
+    status?: 'active' | 'inactive';
+    after?: string;
+    limit?: number;
+  }): Promise<StoredAccount[]> {
+    let q = this.db.selectFrom('accounts').selectAll().where('district_id', '=', opts.district);
+    if (opts.kind) q = q.where('kind', '=', opts.kind);
+    if (opts.status) q = q.where('status', '=', opts.status);
+    if (opts.after) q = q.where('id', '>', opts.after);
+    const rows = await q
+      .orderBy('id')
+      .limit(opts.limit ?? 1000)
+      .execute();
+    return this.hydrate(rows);
+  }
+
+  // -------------------------------------------------------------- held deactivations
+
+  async addPendingDeactivations(
+    runId: string,
+    items: ReadonlyArray<{ accountId: string; kind: AccountKind; reason: string }>,
+  ): Promise<void> {
+    for (const part of chunk(items, Math.floor(this.caps.maxBindParameters / 4))) {
+      if (part.length === 0) continue;
+      await this.db
+        .insertInto('run_pending_deactivations')
+        .values(part.map((i) => ({ run_id: runId, account_id: i.accountId, kind: i.kind, reason: i.reason })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+  }
+
+  async pendingDeactivations(
+    runId: string,
+  ): Promise<Array<{ accountId: string; kind: AccountKind; reason: string }>> {
+    const rows = await this.db
+      .selectFrom('run_pending_deactivations')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .orderBy('account_id')
+      .execute();
+    return rows.map((r) => ({ accountId: r.account_id, kind: r.kind as AccountKind, reason: r.reason }));
+  }
+
+  async clearPendingDeactivations(runId: string): Promise<void> {
+    await this.db.deleteFrom('run_pending_deactivations').where('run_id', '=', runId).execute();
+  }
+
+  // -------------------------------------------------------------- overrides
+
+  async overrides(
+    district: string,
+    keys: ReadonlyArray<{ keyType: string; keyValue: string }>,
+  ): Promise<OverrideRow[]> {
+    const out: OverrideRow[] = [];
+    const byType = new Map<string, string[]>();
+    for (const k of keys) {
+      let list = byType.get(k.keyType);
+      if (!list) byType.set(k.keyType, (list = []));
+      list.push(k.keyValue);
+    }
+    for (const [type, values] of byType) {
+      for (const part of chunk([...new Set(values)], this.caps.maxBindParameters - 4)) {
+        const rows = await this.db
+          .selectFrom('account_overrides')
+          .selectAll()
+          .where('district_id', '=', district)
+          .where('key_type', '=', type)
+          .where('key_value', 'in', part)
+          .execute();
+        for (const r of rows) {
+          out.push({
+            district: r.district_id,
+            keyType: r.key_type,
+            keyValue: r.key_value,
+            fields: JSON.parse(r.fields) as Record<string, unknown>,
+            origin: r.origin as OverrideRow['origin'],
+            updatedAt: r.updated_at,
+          });
+        }
+      }
+    }
+    return out;
+  }
+
+  async hasOverrides(district: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('account_overrides')
+      .select('key_value')
+      .where('district_id', '=', district)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async setOverride(row: Omit<OverrideRow, 'updatedAt'>): Promise<void> {
+    const values = {
+      district_id: row.district,
+      key_type: row.keyType,
+      key_value: row.keyValue,
+      fields: JSON.stringify(row.fields),
+      origin: row.origin,
+      updated_at: this.now(),
+    };
+    await this.db
+      .insertInto('account_overrides')
+      .values(values)
+      .onConflict((oc) =>
+        oc
+          .columns(['district_id', 'key_type', 'key_value'])
+          .doUpdateSet({ fields: values.fields, origin: values.origin, updated_at: values.updated_at }),
+      )
+      .execute();
+  }
+
+  async removeOverride(district: string, keyType: string, keyValue: string): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('account_overrides')
+      .where('district_id', '=', district)
+      .where('key_type', '=', keyType)
+      .where('key_value', '=', keyValue)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  /** Replaces every CSV-origin override of the district (a new staff_overrides.csv is the whole truth). */
+  async replaceCsvOverrides(
+    district: string,
+    rows: ReadonlyArray<Omit<OverrideRow, 'updatedAt' | 'origin' | 'district'>>,
+  ): Promise<void> {
+    await this.db
+      .deleteFrom('account_overrides')
+      .where('district_id', '=', district)
+      .where('origin', '=', 'csv')
+      .execute();
+    for (const r of rows) await this.setOverride({ ...r, district, origin: 'csv' });
+  }
+
+  async listOverrides(district: string): Promise<OverrideRow[]> {
+    const rows = await this.db
+      .selectFrom('account_overrides')
+      .selectAll()
+      .where('district_id', '=', district)
+      .orderBy('key_type')
+      .orderBy('key_value')
+      .execute();
+    return rows.map((r) => ({
+      district: r.district_id,
+      keyType: r.key_type,
+      keyValue: r.key_value,
+      fields: JSON.parse(r.fields) as Record<string, unknown>,
+      origin: r.origin as OverrideRow['origin'],
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  // -------------------------------------------------------------- change feed
+
+  /** Appends changes to the ordered feed (same transaction as the change itself). */
+  async appendChanges(changes: readonly ChangeWrite[]): Promise<void> {
+    const at = this.now();
+    for (const part of chunk(changes, Math.floor(this.caps.maxBindParameters / 6))) {
+      if (part.length === 0) continue;
+      await this.db
+        .insertInto('account_changes')
+        .values(
+          part.map((c) => ({
+            district_id: c.district,
+            account_id: c.accountId,
+            kind: c.kind,
+            fields: JSON.stringify(c.fields),
+            run_id: c.runId,
+            at,
+          })),
+        )
+        .execute();
+    }
+  }
+
+  async changesAfter(
+    after: number,
+    opts: { limit?: number; district?: string } = {},
+  ): Promise<AccountChange[]> {
+    let q = this.db.selectFrom('account_changes').selectAll().where('seq', '>', after);
+    if (opts.district) q = q.where('district_id', '=', opts.district);
+    const rows = await q
+      .orderBy('seq')
+      .limit(opts.limit ?? 1000)
+      .execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      district: r.district_id,
+      accountId: r.account_id,
+      kind: r.kind as AccountChangeKind,
+      fields: JSON.parse(r.fields) as string[],
+      runId: r.run_id,
+      at: r.at,
+    }));
+  }
+
+  async lastChangeSeq(): Promise<number> {
+    const row = await this.db
+      .selectFrom('account_changes')
+      .select((eb) => eb.fn.max('seq').as('m'))
+      .executeTakeFirst();
+    return Number(row?.m ?? 0);
+  }
+}

@@ -1,0 +1,78 @@
+import { hostname } from 'node:os';
+import type { SourceKind } from '../model/entities.js';
+import type { SyncRun } from '../model/run.js';
+import { RostersyncError } from '../shared/errors.js';
+import type { Store } from '../store/store.js';
+import { applyRunRemovals } from './run-sync.js';
+
+/**
+ * Resolving a held run. Approval applies the run's archives and deactivations against the current
+ * state (records that came back or accounts already deactivated are skipped); rejection drops
+ * them and leaves everything active. Only the district's latest run of that source can be resolved:
+ * a newer run has looked at the district again and holds (or applied) its own view.
+ */
+
+async function heldRun(store: Store, runId: string): Promise<SyncRun> {
+  const run = await store.runs.get(runId);
+  if (!run) throw new RostersyncError('not_found', `run ${runId} does not exist`);
+  if (run.status !== 'held') throw new RostersyncError('conflict', `run ${runId} is ${run.status}, not held`);
+  const newer = (await store.runs.list({ district: run.district, limit: 50 })).find(
+    (r) => r.source === run.source && r.mode !== 'plan' && r.id !== run.id && r.startedAt >= run.startedAt,
+  );
+  if (newer) {
+    throw new RostersyncError(
+      'conflict',
+      `run ${runId} was superseded by run ${newer.id} (${newer.status}); resolve that one instead`,
+    );
+  }
+  return run;
+}
+
+async function withDistrictLock<T>(
+  store: Store,
+  district: string,
+  runId: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const lockId = `resolve-${runId}`;
+  if (!(await store.locks.acquire(district, lockId, `${hostname()}:${process.pid}`, 600_000))) {
+    const holder = await store.locks.holder(district);
+    throw new RostersyncError(
+      'conflict',
+      `district "${district}" is being synced by run ${holder?.runId ?? '?'}; try again when it finishes`,
+    );
+  }
+  try {
+    return await fn();
+  } finally {
+    await store.locks.release(district, lockId);
+  }
+}
+
+export async function approveRun(store: Store, runId: string): Promise<SyncRun> {
+  const run = await heldRun(store, runId);
+  return withDistrictLock(store, run.district, runId, async () => {
+    const counts = run.counts;
+    await applyRunRemovals(
+      store,
+      runId,
+      { district: run.district, source: run.source as SourceKind },
+      counts,
+    );
+    await store.runs.resolve(runId, 'succeeded', 'approved', counts);
+    await store.runs.clearPendingArchives(runId);
+    return (await store.runs.get(runId))!;
+  });
+}
+
+export async function rejectRun(store: Store, runId: string): Promise<SyncRun> {
+  const run = await heldRun(store, runId);
+  return withDistrictLock(store, run.district, runId, async () => {
+    await store.transaction(async (tx) => {
+      await tx.runs.resolve(runId, 'rejected', 'rejected', run.counts);
+      await tx.runs.clearPendingArchives(runId);
+      await tx.accounts.clearPendingDeactivations(runId);
+    });
+    return (await store.runs.get(runId))!;
+  });
+}

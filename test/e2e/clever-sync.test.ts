@@ -1,0 +1,192 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startCleverSimulator } from '../../src/simulator/index.js';
+import type { CleverSimulator, DayRecord } from '../../src/simulator/index.js';
+import { Store } from '../../src/store/store.js';
+import { changedNothing } from '../../src/sync/run-report.js';
+import { getStatus } from '../../src/sync/status.js';
+import { describeEachDatabase } from '../helpers/databases.js';
+import { dumpDistrict } from '../helpers/store-dump.js';
+import { syncSim } from '../helpers/sync.js';
+
+const STAFF_ROLES = ['teacher', 'staff', 'district_admin'] as const;
+
+/** Distinct staff people among a day's user ids (a multi-role person is listed under each role). */
+function staffIds(day: DayRecord, kind: 'created' | 'updated' | 'deleted'): Set<string> {
+  return new Set(STAFF_ROLES.flatMap((r) => day.usersByRole[kind][r]));
+}
+
+describeEachDatabase('Clever sync end to end', (dbs) => {
+  let sim: CleverSimulator;
+  let store: Store;
+  let district: string;
+
+  beforeAll(async () => {
+    sim = await startCleverSimulator({ seed: 7, students: 1500 });
+    store = await Store.open({ location: await dbs.fresh() });
+  });
+  afterAll(async () => {
+    await store.close();
+    await sim.close();
+  });
+
+  it('a full sync stores exactly what the simulator serves and provisions an account per person', async () => {
+    const truth = sim.truth();
+    const report = await syncSim(store, sim);
+    expect(report.status).toBe('succeeded');
+    district = report.district!;
+    const c = report.counts;
+    expect(c.schools.created).toBe(truth.schools);
+    expect(c.terms.created).toBe(truth.terms);
+    expect(c.courses.created).toBe(truth.courses);
+    expect(c.sections.created).toBe(truth.sections);
+    expect(c.students.created).toBe(truth.students);
+    expect(c.staff.created).toBe(truth.staffPeople);
+    expect(c.contacts.created).toBe(truth.contacts);
+    expect(report.accounts.provisioned).toBe(truth.students + truth.staffPeople);
+
+    const status = (await getStatus(store, { district })).districts[0]!;
+    expect(status.totals).toMatchObject({
+      schools: truth.schools,
+      sections: truth.sections,
+      students: truth.students,
+      staff: truth.staffPeople,
+      contacts: truth.contacts,
+      staffByRole: { teacher: truth.teachers, staff: truth.staff, district_admin: truth.districtAdmins },
+      enrollments: { students: truth.studentEnrollments, teachers: truth.teacherEnrollments },
+    });
+    expect(status.accounts.student.active).toBe(truth.students);
+    expect(status.accounts.staff.active).toBe(truth.staffPeople);
+    // A multi-role person is one staff account carrying all roles.
+    const staff = await store.accounts.list({ district, kind: 'staff', limit: 10_000 });
+    expect(staff.filter((a) => a.roles.length > 1)).toHaveLength(truth.multiRoleStaff);
+    expect(staff.find((a) => a.roles.includes('district_admin'))?.access?.type).toBe('district');
+  });
+
+  it('a second identical sync changes nothing and writes nothing to the feed', async () => {
+    const seq = await store.accounts.lastChangeSeq();
+    const before = await dumpDistrict(store, district);
+    const report = await syncSim(store, sim);
+    expect(report.status).toBe('succeeded');
+    expect(changedNothing(report)).toBe(true);
+    expect(report.counts.students.unchanged).toBe(sim.truth().students);
+    expect(await store.accounts.lastChangeSeq()).toBe(seq);
+    expect(await dumpDistrict(store, district)).toEqual(before);
+  });
+
+  it('plan shows a change day without writing, then sync reflects it exactly', async () => {
+    const [day] = sim.advance(1);
+    const before = await dumpDistrict(store, district);
+    const plan = await syncSim(store, sim, { mode: 'plan' });
+    expect(plan.status).toBe('succeeded');
+    expect(await dumpDistrict(store, district)).toEqual(before);
+
+    const report = await syncSim(store, sim);
+    expect(report.status).toBe('succeeded');
+    expect(plan.counts).toEqual(report.counts);
+    const d = day!;
+    const c = report.counts;
+    expect(c.students.created).toBe(d.usersByRole.created.student.length);
+    expect(c.students.updated).toBe(d.usersByRole.updated.student.length);
+    expect(c.students.archived).toBe(d.usersByRole.deleted.student.length);
+    expect(c.contacts.created).toBe(d.usersByRole.created.contact.length);
+    expect(c.contacts.updated).toBe(d.usersByRole.updated.contact.length);
+    expect(c.contacts.archived).toBe(d.usersByRole.deleted.contact.length);
+    expect(c.staff.created).toBe(staffIds(d, 'created').size);
+    expect(c.staff.updated).toBe(staffIds(d, 'updated').size);
+    expect(c.staff.archived).toBe(staffIds(d, 'deleted').size);
+    expect(c.sections.created).toBe(d.created.sections.length);
+    expect(c.sections.updated).toBe(d.updated.sections.length);
+    expect(c.sections.archived).toBe(d.deleted.sections.length);
+    expect(d.usersByRole.deleted.student.length).toBeGreaterThan(0);
+
+    // Exactly the withdrawn students lost their accounts.
+    expect(report.accounts.deactivated).toBe(
+      d.usersByRole.deleted.student.length + staffIds(d, 'deleted').size,
+    );
+    const inactive = await store.accounts.list({
+      district,
+      kind: 'student',
+      status: 'inactive',
+      limit: 10_000,
+    });
+    expect(inactive.map((a) => a.recordSourceId).sort()).toEqual([...d.usersByRole.deleted.student].sort());
+    const truth = sim.truth();
+    const status = (await getStatus(store, { district })).districts[0]!;
+    expect(status.accounts.student.active).toBe(truth.students);
+    expect(status.totals.students).toBe(truth.students);
+  });
+
+  it('the school filter archives what falls out and restores what comes back', async () => {
+    const row = (await store.districts.get(district))!;
+    const schools = await store.records.list({ district }, 'schools', { limit: 100 });
+    const excluded = schools.slice(0, 2).map((s) => s.sourceId);
+    const seq = await store.accounts.lastChangeSeq();
+    await store.districts.setConfig(district, {
+      ...row.config,
+      schoolFilter: { mode: 'exclude', ids: excluded, sisIds: [], schoolNumbers: [], namePatterns: [] },
+      safetyValve: { maxPercent: 100, minCount: 1_000_000 },
+    });
+    const out = await syncSim(store, sim);
+    expect(out.status).toBe('succeeded');
+    expect(out.counts.schools.archived).toBe(2);
+    expect(out.counts.students.archived).toBeGreaterThan(0);
+    expect(out.counts.sections.archived).toBeGreaterThan(0);
+    // No active student is left whose schools are all excluded; staff keep only remaining schools.
+    for (const s of await store.records.list({ district }, 'students', { limit: 10_000 })) {
+      expect(s.data.schoolIds.some((id) => !excluded.includes(id))).toBe(true);
+      expect(excluded).not.toContain(s.data.schoolId);
+    }
+    for (const s of await store.records.list({ district }, 'staff', { limit: 10_000 })) {
+      for (const id of s.data.schoolIds) expect(excluded).not.toContain(id);
+    }
+    for (const s of await store.records.list({ district }, 'sections', { limit: 10_000 })) {
+      expect(excluded).not.toContain(s.data.schoolId);
+    }
+    expect(out.accounts.deactivated).toBeGreaterThan(0);
+
+    await store.districts.setConfig(district, { ...row.config, schoolFilter: null });
+    const back = await syncSim(store, sim);
+    expect(back.status).toBe('succeeded');
+    expect(back.counts.schools.restored).toBe(2);
+    expect(back.counts.students.restored).toBe(out.counts.students.archived);
+    expect(back.counts.sections.restored).toBe(out.counts.sections.archived);
+    // The same accounts come back (reactivated, not new ones).
+    expect(back.accounts.reactivated).toBe(out.accounts.deactivated);
+    expect(back.accounts.provisioned).toBe(0);
+    const changes = await store.accounts.changesAfter(seq, { limit: 100_000 });
+    const deactivated = new Set(changes.filter((c) => c.kind === 'deactivated').map((c) => c.accountId));
+    const reactivated = new Set(changes.filter((c) => c.kind === 'reactivated').map((c) => c.accountId));
+    expect(reactivated).toEqual(deactivated);
+    const truth = sim.truth();
+    const status = (await getStatus(store, { district })).districts[0]!;
+    expect(status.totals.students).toBe(truth.students);
+    expect(status.accounts.student.active).toBe(truth.students);
+  });
+
+  it('an invalid token fails the run with a clear reason and changes nothing', async () => {
+    const before = await dumpDistrict(store, district);
+    const report = await syncSim(store, sim, { token: 'not-a-valid-token', district });
+    expect(report.status).toBe('failed');
+    expect(report.reason).toMatch(/^auth: .*token was rejected \(HTTP 401/);
+    expect(report.reason).not.toContain('not-a-valid-token');
+    expect(await dumpDistrict(store, district)).toEqual(before);
+  });
+
+  it('with faults switched on, the store ends equal to the fault-free result', async () => {
+    const clean = await Store.open({ location: await dbs.fresh() });
+    const faulty = await Store.open({ location: await dbs.fresh() });
+    try {
+      expect((await syncSim(clean, sim)).status).toBe('succeeded');
+      sim.setFaults({ rate: 0.25, kinds: ['500', '502', '503', '429', 'reset', 'truncated'], seed: 3 });
+      const report = await syncSim(faulty, sim);
+      sim.setFaults(null);
+      expect(report.status).toBe('succeeded');
+      expect(report.stats.retries).toBeGreaterThan(0);
+      expect(await dumpDistrict(faulty, district)).toEqual(await dumpDistrict(clean, district));
+    } finally {
+      sim.setFaults(null);
+      await clean.close();
+      await faulty.close();
+    }
+  });
+});
