@@ -49,7 +49,6 @@ export async function createManualAccount(store: Store, input: ManualAccountInpu
       roles: input.roles ?? [],
       access: input.access ?? null,
       identities,
-      derivedHash: null,
     });
     await tx.accounts.appendChanges([
       { district: input.district, accountId: id, kind: 'created', fields: ['manual'], runId: null },

@@ -55,8 +55,25 @@ function sortIdentities(ids: Array<{ type: IdentityType; value: string }>) {
   return [...ids].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.value < b.value ? -1 : 1));
 }
 
-/** What a sync owns of an account, hashed: equal hash means there is nothing to write. */
-function derivedHashOf(w: Omit<AccountWrite, 'derivedHash' | 'id' | 'district' | 'kind' | 'origin'>): string {
+/**
+ * What a sync owns of an account, hashed. The desired state and the stored state are hashed the
+ * same way, so a local edit (made outside a sync) shows up as a difference and is re-mapped, unless
+ * an override or the access switch says it should stick.
+ */
+function stateHash(
+  w: Pick<
+    AccountWrite,
+    | 'status'
+    | 'recordSource'
+    | 'recordSourceId'
+    | 'name'
+    | 'email'
+    | 'title'
+    | 'roles'
+    | 'access'
+    | 'identities'
+  >,
+): string {
   return contentHash({
     status: w.status,
     link: [w.recordSource, w.recordSourceId],
@@ -233,15 +250,13 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
         }
         continue;
       }
-      const hash = derivedHashOf(base);
-      if (acct.status === 'active' && acct.derivedHash === hash) continue;
+      if (stateHash(base) === stateHash({ ...acct, roles: [...acct.roles].sort() })) continue;
       const write: AccountWrite = {
         ...base,
         id: acct.id,
         district: b.district,
         kind,
         origin: acct.origin,
-        derivedHash: hash,
       };
       const fields = changedFields(acct, write);
       await tx.accounts.update(write, acct.status);
@@ -315,7 +330,6 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       });
       continue;
     }
-    const hash = derivedHashOf(base);
     if (match !== null) {
       const m: StoredAccount = match;
       const write: AccountWrite = {
@@ -324,7 +338,6 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
         district: b.district,
         kind,
         origin: 'sync',
-        derivedHash: hash,
       };
       await tx.accounts.update(write, m.status);
       counts.linked++;
@@ -356,7 +369,6 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       district: b.district,
       kind,
       origin: 'sync',
-      derivedHash: hash,
     };
     await tx.accounts.insert(write);
     counts.provisioned++;
@@ -385,7 +397,6 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
         roles: a.roles,
         access: a.access,
         identities: a.identities.filter((i) => !(i.type === 'email' && i.value === email)),
-        derivedHash: null,
       };
       await tx.accounts.update(write, a.status);
       counts.updated++;

@@ -163,8 +163,6 @@ export interface DbAccount {
   updated_at: string;
   deactivated_at: string | null;
   title: string | null;
-  /** Hash of what the last sync derived for this account; equal hash = nothing to write. */
-  derived_hash: string | null;
 }
 
 export interface DbAccountIdentity {

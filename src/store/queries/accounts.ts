@@ -11,9 +11,7 @@ import type { PersonName, SourceKind, StaffRole } from '../../model/entities.js'
 import type { Capabilities } from '../db.js';
 import type { DB, DbAccount } from '../schema.js';
 
-export interface StoredAccount extends Account {
-  derivedHash: string | null;
-}
+export type StoredAccount = Account;
 
 export interface AccountWrite {
   id: string;
@@ -29,7 +27,6 @@ export interface AccountWrite {
   roles: StaffRole[];
   access: Access | null;
   identities: Array<{ type: IdentityType; value: string }>;
-  derivedHash: string | null;
 }
 
 export interface ChangeWrite {
@@ -100,7 +97,6 @@ export class AccountsRepo {
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       deactivatedAt: r.deactivated_at,
-      derivedHash: r.derived_hash,
     }));
   }
 
@@ -209,7 +205,6 @@ export class AccountsRepo {
         created_at: now,
         updated_at: now,
         deactivated_at: a.status === 'active' ? null : now,
-        derived_hash: a.derivedHash,
       })
       .execute();
     await this.setIdentities(a.id, a.district, a.identities);
@@ -230,7 +225,6 @@ export class AccountsRepo {
         roles: a.roles.join(','),
         access: a.access ? JSON.stringify(a.access) : null,
         updated_at: now,
-        derived_hash: a.derivedHash,
         ...(a.status !== previousStatus ? { deactivated_at: a.status === 'active' ? null : now } : {}),
       })
       .where('id', '=', a.id)
