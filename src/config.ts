@@ -29,8 +29,12 @@ export const configSchema = z
         apiVersion: z.enum(['v3.0', 'v3.1']).default('v3.0'),
         /** District bearer token; usually given per run with --clever-token. */
         token: z.string().optional(),
-        /** Records per page, 1–10000 (Clever's maximum). Default 10000: fewest requests. */
-        pageSize: z.number().int().min(1).max(10_000).default(10_000),
+        /**
+         * Records per page, 1–10000 (Clever's maximum). Default 2000: memory grows with the pages in
+         * flight (a parsed page of 10000 users is ~50 MB, and several streams read ahead), while
+         * 2000 keeps a 1M-student district well inside the request budget.
+         */
+        pageSize: z.number().int().min(1).max(10_000).default(2000),
         /**
          * Our own budget per token per minute. Clever allows 1200; we keep headroom for other
          * callers of the same token (SSO lookups, a second tool). Default 1000.
@@ -47,7 +51,7 @@ export const configSchema = z
       .default({
         url: 'https://api.clever.com',
         apiVersion: 'v3.0',
-        pageSize: 10_000,
+        pageSize: 2000,
         requestsPerMinute: 1000,
         concurrency: 4,
         timeoutMs: 60_000,

@@ -62,16 +62,16 @@ export function staffAccess(staff: Staff, config: DistrictConfig): Access {
   const grades = staff.grades ?? [];
   if (staff.accessType) {
     return {
-      type: staff.accessType,
-      schoolIds: staff.accessType === 'school' ? [...staff.schoolIds] : [],
       grades,
+      schoolIds: staff.accessType === 'school' ? [...staff.schoolIds] : [],
+      type: staff.accessType,
     };
   }
-  if (staff.roles.includes('district_admin')) return { type: 'district', schoolIds: [], grades };
+  if (staff.roles.includes('district_admin')) return { grades, schoolIds: [], type: 'district' };
   if (config.access.allTeachersCaseload && staff.roles.includes('teacher'))
-    return { type: 'caseload', schoolIds: [], grades };
-  if (staff.schoolIds.length > 0) return { type: 'school', schoolIds: [...staff.schoolIds], grades };
-  return { type: 'caseload', schoolIds: [], grades };
+    return { grades, schoolIds: [], type: 'caseload' };
+  if (staff.schoolIds.length > 0) return { grades, schoolIds: [...staff.schoolIds], type: 'school' };
+  return { grades, schoolIds: [], type: 'caseload' };
 }
 
 const STUDENT_KEY_FIELD: Record<DistrictConfig['studentKey'], keyof Student> = {
@@ -208,7 +208,7 @@ export function applyOverrides(
     if (o.email !== undefined) out.email = identityValue('email', o.email);
     if (o.roles !== undefined && o.roles.length > 0) out.roles = [...o.roles].sort();
     if (out.kind === 'staff') {
-      const access: Access = out.access ?? { type: 'caseload', schoolIds: [], grades: [] };
+      const access: Access = out.access ?? { grades: [], schoolIds: [], type: 'caseload' };
       if (o.accessType !== undefined) access.type = o.accessType;
       if (o.schoolIds !== undefined) access.schoolIds = [...o.schoolIds];
       if (o.grades !== undefined) access.grades = [...o.grades];

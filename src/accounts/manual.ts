@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../model/ids.js';
 import { identityValue } from '../model/account.js';
 import type { Access, AccountKind, IdentityType } from '../model/account.js';
 import type { PersonName, StaffRole } from '../model/entities.js';
@@ -33,7 +33,7 @@ export async function createManualAccount(store: Store, input: ManualAccountInpu
   const email = identityValue('email', input.email);
   if (email !== null && !identities.some((i) => i.type === 'email'))
     identities.push({ type: 'email', value: email });
-  const id = randomUUID();
+  const id = uuidv7();
   await store.transaction(async (tx) => {
     await tx.accounts.insert({
       id,

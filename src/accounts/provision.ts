@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '../model/ids.js';
+import { accountStateHash, sortIdentities } from '../model/account.js';
 import type { AccountKind, IdentityType } from '../model/account.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import type { Entity, EntityData, SourceKind, Staff } from '../model/entities.js';
@@ -51,41 +52,6 @@ function zero(): Counts {
   };
 }
 
-function sortIdentities(ids: Array<{ type: IdentityType; value: string }>) {
-  return [...ids].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : a.value < b.value ? -1 : 1));
-}
-
-/**
- * What a sync owns of an account, hashed. The desired state and the stored state are hashed the
- * same way, so a local edit (made outside a sync) shows up as a difference and is re-mapped, unless
- * an override or the access switch says it should stick.
- */
-function stateHash(
-  w: Pick<
-    AccountWrite,
-    | 'status'
-    | 'recordSource'
-    | 'recordSourceId'
-    | 'name'
-    | 'email'
-    | 'title'
-    | 'roles'
-    | 'access'
-    | 'identities'
-  >,
-): string {
-  return contentHash({
-    status: w.status,
-    link: [w.recordSource, w.recordSourceId],
-    name: w.name,
-    email: w.email,
-    title: w.title,
-    roles: w.roles,
-    access: w.access,
-    identities: sortIdentities(w.identities),
-  });
-}
-
 function changedFields(before: StoredAccount, after: AccountWrite): string[] {
   const out: string[] = [];
   const same = (a: unknown, b: unknown) => contentHash(a) === contentHash(b);
@@ -109,6 +75,9 @@ function overrideKeys(s: Staff): Array<{ keyType: string; keyValue: string }> {
   return out;
 }
 
+type KeyDecision =
+  { kind: 'match'; account: StoredAccount } | { kind: 'conflict'; reason: string } | { kind: 'none' };
+
 export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<ProvisionResult> {
   const kind = accountKindOf(b.entity);
   if (!kind || b.records.length === 0) return { counts: {}, problems: [], pendingDeactivations: [] };
@@ -122,7 +91,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     b.records.map((r) => r.sourceId),
   );
 
-  // 1. What the rules say each record's account should be (with overrides for staff).
+  // A. What the rules say each record's account should be (with overrides for staff).
   const desired = new Map<string, DesiredAccount>();
   const overridesByRecord = new Map<string, StaffOverrideFields[]>();
   if (kind === 'staff' && (await tx.accounts.hasOverrides(b.district))) {
@@ -157,36 +126,11 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     desired.set(r.sourceId, d);
   }
 
-  // 2. Emails: a login identity only when exactly one active account holds it.
-  const batchIds = new Set(b.records.map((r) => r.sourceId));
-  const emails = [
-    ...new Set([...desired.values()].filter((d) => d.eligible && d.email).map((d) => d.email!)),
-  ];
-  const emailHolders = new Map<string, Set<string>>();
-  const dbHolders = await tx.accounts.activeByEmail(b.district, emails);
-  for (const [email, accounts] of dbHolders) {
-    for (const a of accounts) {
-      if (a.recordSource === b.source && a.recordSourceId !== null && batchIds.has(a.recordSourceId))
-        continue;
-      let set = emailHolders.get(email);
-      if (!set) emailHolders.set(email, (set = new Set()));
-      set.add(a.id);
-    }
-  }
-  for (const r of b.records) {
-    const d = desired.get(r.sourceId)!;
-    if (!d.eligible || !d.email) continue;
-    let set = emailHolders.get(d.email);
-    if (!set) emailHolders.set(d.email, (set = new Set()));
-    set.add(existing.get(r.sourceId)?.id ?? `new:${r.sourceId}`);
-  }
-  const shared = (email: string | null) => email !== null && (emailHolders.get(email)?.size ?? 0) > 1;
-
-  // 3. Candidates for matching records that have no account yet.
+  // B. Records new to this source: match by the district's key first.
   const unlinked = b.records.filter((r) => !existing.has(r.sourceId) && desired.get(r.sourceId)!.eligible);
   const keyType = unlinked.map((r) => desired.get(r.sourceId)!.key?.type).find((t) => t !== undefined);
   const keyCandidates =
-    keyType && unlinked.length > 0
+    keyType !== undefined
       ? await tx.accounts.byIdentity(
           b.district,
           keyType,
@@ -195,23 +139,129 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
             .filter((v): v is string => v !== undefined),
         )
       : new Map<string, StoredAccount[]>();
-  const emailCandidates =
-    b.config.matchByEmail && unlinked.length > 0
-      ? await tx.accounts.byIdentity(
-          b.district,
-          'email',
-          unlinked.map((r) => desired.get(r.sourceId)!.email).filter((e): e is string => e !== null),
-        )
-      : new Map<string, StoredAccount[]>();
-  /** Accounts created or linked in this batch, by identity, so two records cannot claim one account. */
+  /** Accounts claimed in this batch, by identity, carrying their new link, so two records cannot share one. */
   const claimed = new Map<string, StoredAccount[]>();
   const claim = (type: IdentityType, value: string, a: StoredAccount) => {
     const k = `${type}\u0000${value}`;
     claimed.set(k, [...(claimed.get(k) ?? []), a]);
   };
+  const decide = (
+    sourceId: string,
+    type: IdentityType,
+    value: string,
+    fromDb: StoredAccount[] | undefined,
+  ): KeyDecision => {
+    const byId = new Map<string, StoredAccount>();
+    for (const a of [...(fromDb ?? []), ...(claimed.get(`${type}\u0000${value}`) ?? [])])
+      if (a.kind === kind) byId.set(a.id, a);
+    const cands = [...byId.values()];
+    if (cands.length === 0) return { kind: 'none' };
+    if (cands.length > 1)
+      return {
+        kind: 'conflict',
+        reason: `${cands.length} accounts hold its ${type}; no account was created or linked`,
+      };
+    const c = cands[0]!;
+    if (c.origin === 'manual')
+      return {
+        kind: 'conflict',
+        reason: `a manually created account holds its ${type}; link or remove it by hand`,
+      };
+    if (c.recordSource === b.source && c.recordSourceId !== sourceId && c.status === 'active') {
+      return {
+        kind: 'conflict',
+        reason: `its ${type} belongs to the account of another ${b.source} record (${c.recordSourceId ?? '?'})`,
+      };
+    }
+    return { kind: 'match', account: c };
+  };
+  const decisions = new Map<string, KeyDecision>();
+  for (const r of unlinked) {
+    const d = desired.get(r.sourceId)!;
+    if (!d.key) continue;
+    const dec = decide(r.sourceId, d.key.type, d.key.value, keyCandidates.get(d.key.value));
+    decisions.set(r.sourceId, dec);
+    if (dec.kind === 'match')
+      claim(d.key.type, d.key.value, {
+        ...dec.account,
+        recordSource: b.source,
+        recordSourceId: r.sourceId,
+        status: 'active',
+      });
+    if (dec.kind === 'none') claim(d.key.type, d.key.value, pseudoAccount(kind, b, r.sourceId));
+  }
 
+  // C. Emails: a login identity only when exactly one active account holds it. A batch record counts
+  //    as the account it has or will be linked to, so a person is never "sharing" with themselves.
+  const batchIds = new Set(b.records.map((r) => r.sourceId));
+  const target = (sourceId: string): string => {
+    const dec = decisions.get(sourceId);
+    return existing.get(sourceId)?.id ?? (dec?.kind === 'match' ? dec.account.id : `new:${sourceId}`);
+  };
+  const emails = [
+    ...new Set([...desired.values()].filter((d) => d.eligible && d.email).map((d) => d.email!)),
+  ];
+  const dbHolders = await tx.accounts.activeByEmail(b.district, emails);
+  const emailHolders = new Map<string, Set<string>>();
+  const hold = (email: string, id: string) => {
+    let set = emailHolders.get(email);
+    if (!set) emailHolders.set(email, (set = new Set()));
+    set.add(id);
+  };
+  const batchTargets = new Set(b.records.map((r) => target(r.sourceId)));
+  for (const [email, accounts] of dbHolders) {
+    for (const a of accounts) {
+      if (a.recordSource === b.source && a.recordSourceId !== null && batchIds.has(a.recordSourceId))
+        continue;
+      if (batchTargets.has(a.id)) continue;
+      hold(email, a.id);
+    }
+  }
+  for (const r of b.records) {
+    const d = desired.get(r.sourceId)!;
+    if (d.eligible && d.email) hold(d.email, target(r.sourceId));
+  }
+
+  // D. Still unmatched: match by email, when the email is held by that one account only.
+  if (b.config.matchByEmail) {
+    const byEmail = unlinked.filter(
+      (r) => (decisions.get(r.sourceId)?.kind ?? 'none') === 'none' && desired.get(r.sourceId)!.email,
+    );
+    const emailCandidates =
+      byEmail.length > 0
+        ? await tx.accounts.byIdentity(
+            b.district,
+            'email',
+            byEmail.map((r) => desired.get(r.sourceId)!.email!),
+          )
+        : new Map<string, StoredAccount[]>();
+    for (const r of byEmail) {
+      const email = desired.get(r.sourceId)!.email!;
+      const dec = decide(r.sourceId, 'email', email, emailCandidates.get(email));
+      if (dec.kind !== 'match') continue; // an email conflict is no reason to refuse an account: create one
+      const others = [...(emailHolders.get(email) ?? [])].filter(
+        (id) => id !== `new:${r.sourceId}` && id !== dec.account.id,
+      );
+      if (others.length > 0) continue; // shared: never a matching key
+      decisions.set(r.sourceId, dec);
+      const set = emailHolders.get(email)!;
+      set.delete(`new:${r.sourceId}`);
+      set.add(dec.account.id);
+      claim('email', email, {
+        ...dec.account,
+        recordSource: b.source,
+        recordSourceId: r.sourceId,
+        status: 'active',
+      });
+    }
+  }
+  const shared = (email: string | null) => email !== null && (emailHolders.get(email)?.size ?? 0) > 1;
+
+  // E. Build the writes.
+  const writes = new Map<string, { write: AccountWrite; isNew: boolean }>();
+  /** Linked accounts whose stored state differs: the changed fields go into the feed. */
+  const toDiff: Array<{ accountId: string; write: AccountWrite; reactivated: boolean }> = [];
   const pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }> = [];
-
   for (const r of b.records) {
     const d = desired.get(r.sourceId)!;
     const acct = existing.get(r.sourceId);
@@ -250,29 +300,10 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
         }
         continue;
       }
-      if (stateHash(base) === stateHash({ ...acct, roles: [...acct.roles].sort() })) continue;
-      const write: AccountWrite = {
-        ...base,
-        id: acct.id,
-        district: b.district,
-        kind,
-        origin: acct.origin,
-      };
-      const fields = changedFields(acct, write);
-      await tx.accounts.update(write, acct.status);
-      if (acct.status === 'inactive') {
-        counts.reactivated++;
-        changes.push({
-          district: b.district,
-          accountId: acct.id,
-          kind: 'reactivated',
-          fields,
-          runId: b.runId,
-        });
-      } else if (fields.length > 0) {
-        counts.updated++;
-        changes.push({ district: b.district, accountId: acct.id, kind: 'updated', fields, runId: b.runId });
-      }
+      if (acct.status === 'active' && acct.stateHash === accountStateHash(base)) continue;
+      const write: AccountWrite = { ...base, id: acct.id, district: b.district, kind, origin: acct.origin };
+      writes.set(acct.id, { write, isNew: false });
+      toDiff.push({ accountId: acct.id, write, reactivated: acct.status === 'inactive' });
       continue;
     }
 
@@ -292,54 +323,22 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       continue;
     }
 
-    // Match before creating: the district's key, then (unshared) email.
-    let match: StoredAccount | null = null;
-    let conflict: string | null = null;
-    const consider = (type: IdentityType, value: string, fromDb: StoredAccount[] | undefined): boolean => {
-      const seen = new Map<string, StoredAccount>();
-      for (const a of [...(fromDb ?? []), ...(claimed.get(`${type}\u0000${value}`) ?? [])])
-        if (a.kind === kind) seen.set(a.id, a);
-      const cands = [...seen.values()];
-      if (cands.length === 0) return false;
-      if (cands.length > 1) {
-        conflict = `${cands.length} accounts hold its ${type}; no account was created or linked`;
-        return true;
-      }
-      const c = cands[0]!;
-      if (c.origin === 'manual') {
-        conflict = `a manually created account holds its ${type}; link or remove it by hand`;
-      } else if (c.recordSource === b.source && c.recordSourceId !== r.sourceId && c.status === 'active') {
-        conflict = `its ${type} belongs to the account of another ${b.source} record (${c.recordSourceId ?? '?'})`;
-      } else {
-        match = c;
-      }
-      return true;
-    };
-    const decided = d.key ? consider(d.key.type, d.key.value, keyCandidates.get(d.key.value)) : false;
-    if (!decided && b.config.matchByEmail && d.email && !shared(d.email))
-      consider('email', d.email, emailCandidates.get(d.email));
-
-    if (conflict !== null) {
+    const dec = decisions.get(r.sourceId) ?? { kind: 'none' };
+    if (dec.kind === 'conflict') {
       counts.conflicts++;
       problems.push({
         severity: 'error',
         entity: b.entity,
         recordId: r.sourceId,
         field: d.key?.type ?? 'email',
-        reason: conflict,
+        reason: dec.reason,
       });
       continue;
     }
-    if (match !== null) {
-      const m: StoredAccount = match;
-      const write: AccountWrite = {
-        ...base,
-        id: m.id,
-        district: b.district,
-        kind,
-        origin: 'sync',
-      };
-      await tx.accounts.update(write, m.status);
+    if (dec.kind === 'match') {
+      const m = dec.account;
+      const write: AccountWrite = { ...base, id: m.id, district: b.district, kind, origin: 'sync' };
+      writes.set(m.id, { write, isNew: false });
       counts.linked++;
       changes.push({
         district: b.district,
@@ -358,62 +357,85 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
           runId: b.runId,
         });
       }
-      const linked = { ...m, ...write, createdAt: m.createdAt, updatedAt: m.updatedAt, deactivatedAt: null };
-      for (const i of write.identities) claim(i.type, i.value, linked);
       continue;
     }
-    const id = randomUUID();
-    const write: AccountWrite = {
-      ...base,
-      id,
-      district: b.district,
-      kind,
-      origin: 'sync',
-    };
-    await tx.accounts.insert(write);
+    const id = uuidv7();
+    writes.set(id, { write: { ...base, id, district: b.district, kind, origin: 'sync' }, isNew: true });
     counts.provisioned++;
     changes.push({ district: b.district, accountId: id, kind: 'created', fields: [], runId: b.runId });
-    const created: StoredAccount = { ...write, createdAt: '', updatedAt: '', deactivatedAt: null };
-    for (const i of write.identities) claim(i.type, i.value, created);
   }
 
-  // 4. Accounts outside this batch that now share an email lose it as a login identity.
+  // F. Accounts outside this batch that now share an email lose it as a login identity.
+  const sharedHolders: string[] = [];
   for (const [email, holders] of emailHolders) {
     if (holders.size < 2) continue;
     for (const a of dbHolders.get(email) ?? []) {
-      if (!holders.has(a.id) || a.origin === 'manual') continue;
-      if (!a.identities.some((i) => i.type === 'email' && i.value === email)) continue;
-      const write: AccountWrite = {
-        id: a.id,
-        district: a.district,
-        kind: a.kind,
-        status: a.status,
-        origin: a.origin,
-        recordSource: a.recordSource,
-        recordSourceId: a.recordSourceId,
-        name: a.name,
-        email: a.email,
-        title: a.title,
-        roles: a.roles,
-        access: a.access,
-        identities: a.identities.filter((i) => !(i.type === 'email' && i.value === email)),
-      };
-      await tx.accounts.update(write, a.status);
-      counts.updated++;
-      changes.push({
-        district: b.district,
-        accountId: a.id,
-        kind: 'updated',
-        fields: ['identities'],
-        runId: b.runId,
-      });
+      if (holders.has(a.id) && a.origin !== 'manual' && !writes.has(a.id)) sharedHolders.push(a.id);
     }
   }
+  const full = await tx.accounts.getMany([...toDiff.map((t) => t.accountId), ...sharedHolders]);
+  for (const t of toDiff) {
+    const fields = changedFields(full.get(t.accountId)!, t.write);
+    if (t.reactivated) {
+      counts.reactivated++;
+      changes.push({
+        district: b.district,
+        accountId: t.accountId,
+        kind: 'reactivated',
+        fields,
+        runId: b.runId,
+      });
+    } else if (fields.length > 0) {
+      counts.updated++;
+      changes.push({ district: b.district, accountId: t.accountId, kind: 'updated', fields, runId: b.runId });
+    }
+  }
+  for (const id of sharedHolders) {
+    const a = full.get(id)!;
+    const email = a.email!;
+    if (!a.identities.some((i) => i.type === 'email' && i.value === email)) continue;
+    writes.set(a.id, {
+      write: { ...a, identities: a.identities.filter((i) => !(i.type === 'email' && i.value === email)) },
+      isNew: false,
+    });
+    counts.updated++;
+    changes.push({
+      district: b.district,
+      accountId: a.id,
+      kind: 'updated',
+      fields: ['identities'],
+      runId: b.runId,
+    });
+  }
 
+  await tx.accounts.writeMany([...writes.values()]);
   if (pendingDeactivations.length > 0 && b.runId !== null)
     await tx.accounts.addPendingDeactivations(b.runId, pendingDeactivations);
   await tx.accounts.appendChanges(changes);
   return { counts, problems, pendingDeactivations };
+}
+
+/** Stands for an account this batch will create, so a second record with the same key conflicts. */
+function pseudoAccount(kind: AccountKind, b: ProvisionBatch, sourceId: string): StoredAccount {
+  return {
+    id: `new:${sourceId}`,
+    district: b.district,
+    kind,
+    status: 'active',
+    origin: 'sync',
+    recordSource: b.source,
+    recordSourceId: sourceId,
+    name: {},
+    email: null,
+    title: null,
+    roles: [],
+    access: null,
+    identities: [],
+    createdAt: '',
+    updatedAt: '',
+    deactivatedAt: null,
+    stateHash: null,
+  };
 }
 
 /** Deactivates the sync accounts of archived records (never deletes; manual accounts untouched). */

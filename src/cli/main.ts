@@ -1,6 +1,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { registerAccountsCommand } from './commands/accounts.js';
 import { registerChangesCommand } from './commands/changes.js';
+import { registerCleverSimCommand } from './commands/clever-sim.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunsCommand } from './commands/runs.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerAccountsCommand(program);
   registerChangesCommand(program);
   registerWebhooksCommand(program);
+  registerCleverSimCommand(program);
   return program;
 }
 

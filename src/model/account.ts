@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { accessTypeSchema, personNameSchema, sourceSchema, staffRoleSchema } from './entities.js';
+import type { PersonName, SourceKind, StaffRole } from './entities.js';
+import { contentHash } from './hash.js';
 
 /**
  * Accounts are what people sign in to. Roster records are what the district says; an account is
@@ -85,4 +87,40 @@ export interface AccountChange {
   fields: string[];
   runId: string | null;
   at: string;
+}
+
+/** The parts of an account a sync owns (everything but its status and timestamps). */
+export interface AccountState {
+  recordSource: SourceKind | null;
+  recordSourceId: string | null;
+  name: PersonName;
+  email: string | null;
+  title: string | null;
+  roles: readonly StaffRole[];
+  access: Access | null;
+  identities: ReadonlyArray<{ type: IdentityType; value: string }>;
+}
+
+export function sortIdentities<T extends { type: string; value: string }>(ids: readonly T[]): T[] {
+  return [...ids].sort((a, b) =>
+    a.type < b.type ? -1 : a.type > b.type ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : 0,
+  );
+}
+
+/**
+ * Hash of an account's state. The store keeps it beside every account it writes, so comparing what
+ * the rules want with what is stored costs one hash, and a change made outside a sync shows up as
+ * a difference (and is re-mapped unless an override or the access switch says it sticks).
+ */
+export function accountStateHash(s: AccountState): string {
+  // Keys in sorted order (and access built that way in accounts/derive.ts): the hash's fast path.
+  return contentHash({
+    access: s.access,
+    email: s.email,
+    identities: sortIdentities(s.identities),
+    link: [s.recordSource, s.recordSourceId],
+    name: s.name,
+    roles: [...s.roles].sort(),
+    title: s.title,
+  });
 }

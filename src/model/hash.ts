@@ -6,6 +6,30 @@ import { createHash } from 'node:crypto';
  * fields in, so the hash of this text is a cheap "did anything change" test.
  */
 export function canonicalJson(value: unknown): string {
+  // Fast path: the mappers build objects with keys already in sorted order, so most records can go
+  // straight to the native JSON.stringify once that is confirmed (a walk is much cheaper than a copy).
+  if (isCanonical(value)) return JSON.stringify(value);
+  return slowCanonicalJson(value);
+}
+
+/** True when every object in `value` has its keys in sorted order and no undefined members. */
+function isCanonical(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return value !== undefined;
+  if (Array.isArray(value)) {
+    for (const v of value) if (v === undefined || !isCanonical(v)) return false;
+    return true;
+  }
+  let prev: string | null = null;
+  for (const k in value) {
+    if (prev !== null && prev >= k) return false;
+    const v = (value as Record<string, unknown>)[k];
+    if (v === undefined || !isCanonical(v)) return false;
+    prev = k;
+  }
+  return true;
+}
+
+function slowCanonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     return value === undefined ? 'null' : JSON.stringify(value);
   }
@@ -13,7 +37,7 @@ export function canonicalJson(value: unknown): string {
     let out = '[';
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out += ',';
-      out += canonicalJson(value[i]);
+      out += slowCanonicalJson(value[i]);
     }
     return out + ']';
   }
@@ -26,7 +50,7 @@ export function canonicalJson(value: unknown): string {
     if (v === undefined) continue;
     if (!first) out += ',';
     first = false;
-    out += JSON.stringify(k) + ':' + canonicalJson(v);
+    out += JSON.stringify(k) + ':' + slowCanonicalJson(v);
   }
   return out + '}';
 }

@@ -163,6 +163,7 @@ export interface DbAccount {
   updated_at: string;
   deactivated_at: string | null;
   title: string | null;
+  state_hash: string | null;
 }
 
 export interface DbAccountIdentity {

@@ -3,6 +3,7 @@ import type { Capabilities, Database, OpenDatabaseOptions } from './db.js';
 import { openDatabase } from './db.js';
 import { migrateToLatest } from './migrator.js';
 import type { MigrationOutcome } from './migrator.js';
+import { BulkWriter } from './bulk-writer.js';
 import { AccountsRepo } from './queries/accounts.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
@@ -40,12 +41,13 @@ export class Store {
     readonly clock: () => Date,
   ) {
     const now = () => clock().toISOString();
-    this.records = new RecordsRepo(executor, database.caps, now);
-    this.runs = new RunsRepo(executor, database.caps, now);
+    const bulk = new BulkWriter(executor, database.caps, database.sqlite);
+    this.records = new RecordsRepo(executor, database.caps, now, bulk);
+    this.runs = new RunsRepo(executor, database.caps, now, bulk);
     this.districts = new DistrictsRepo(executor, now);
     this.checkpoints = new CheckpointsRepo(executor, now);
     this.locks = new LocksRepo(executor, now);
-    this.accounts = new AccountsRepo(executor, database.caps, now);
+    this.accounts = new AccountsRepo(executor, database.caps, now, bulk);
     this.webhooks = new WebhooksRepo(executor, now);
   }
 

@@ -18,7 +18,7 @@ describe('configuration', () => {
     expect(c.clever).toMatchObject({
       url: 'https://api.clever.com',
       apiVersion: 'v3.0',
-      pageSize: 10_000,
+      pageSize: 2000,
       requestsPerMinute: 1000,
     });
   });

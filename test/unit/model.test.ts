@@ -85,3 +85,25 @@ describe('district configuration', () => {
     expect(districtConfigSchema.safeParse({ sudentKey: 'sis_id' }).success).toBe(false);
   });
 });
+
+describe('canonical JSON fast and slow paths agree', () => {
+  it('gives the same text for sorted and unsorted objects, nested, with arrays and undefined members', () => {
+    const sorted = { a: 1, b: { c: [1, { d: 'x', e: null }], f: 'g' }, h: [] };
+    const unsorted = { h: [], b: { f: 'g', c: [1, { e: null, d: 'x' }] }, a: 1, z: undefined };
+    expect(canonicalJson(unsorted)).toBe(canonicalJson(sorted));
+    expect(canonicalJson(sorted)).toBe(JSON.stringify(sorted));
+    expect(canonicalJson([undefined, 1])).toBe('[null,1]');
+    expect(canonicalJson({ 'b"': 1, a: '\u2028' })).toBe(JSON.stringify({ a: '\u2028', 'b"': 1 }));
+  });
+});
+
+describe('time-ordered ids', () => {
+  it('are unique, ascending and look like version-7 UUIDs', async () => {
+    const { uuidv7 } = await import('../../src/model/ids.js');
+    const ids = Array.from({ length: 20_000 }, () => uuidv7());
+    expect(new Set(ids).size).toBe(ids.length);
+    expect([...ids].sort()).toEqual(ids);
+    for (const id of ids.slice(0, 50))
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});

@@ -20,7 +20,7 @@ function addCleverOptions<C extends Command>(cmd: C) {
     )
     .option('--database <db>', 'SQLite file or postgres:// URL (default ./rostersync.db)')
     .option('--district <id>', "our id for the district (default: Clever's district id)")
-    .option('--page-size <n>', 'records per Clever page, 1–10000 (default 10000)', (v) => Number(v))
+    .option('--page-size <n>', 'records per Clever page, 1–10000 (default 2000)', (v) => Number(v))
     .option('--json', 'print one JSON object (the run report) on stdout')
     .option('--no-progress', 'no progress display')
     .option('--no-webhooks', 'do not deliver account changes to webhooks after the run');

@@ -71,11 +71,11 @@ function name(v: unknown, preferred?: unknown): PersonName {
   const p = obj(preferred) ?? {};
   return compact({
     first: str(n.first),
-    middle: str(n.middle),
     last: str(n.last),
+    middle: str(n.middle),
     preferredFirst: str(p.first),
-    preferredMiddle: str(p.middle),
     preferredLast: str(p.last),
+    preferredMiddle: str(p.middle),
   });
 }
 
@@ -85,16 +85,28 @@ function location(v: unknown): Location | undefined {
   return nonEmpty({
     address: str(l.address),
     city: str(l.city),
-    state: str(l.state),
-    zip: str(l.zip),
     lat: str(l.lat),
     lon: str(l.lon),
+    state: str(l.state),
+    zip: str(l.zip),
   });
 }
 
 function ext(v: unknown): Obj | undefined {
   const e = obj(v);
-  return e && Object.keys(e).length > 0 ? e : undefined;
+  return e && Object.keys(e).length > 0 ? (sortedDeep(e) as Obj) : undefined;
+}
+
+/** A copy with object keys in sorted order at every level (canonical data hashes on the fast path). */
+function sortedDeep(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(sortedDeep);
+  const out: Obj = {};
+  for (const k of Object.keys(v).sort()) {
+    const x = (v as Obj)[k];
+    if (x !== undefined) out[k] = sortedDeep(x);
+  }
+  return out;
 }
 
 function problem(
@@ -150,29 +162,29 @@ export function parseDob(v: string): string | null {
 export function mapDistrict(raw: Obj): District {
   const contact = obj(raw.district_contact);
   return compact({
-    name: str(raw.name) ?? '(unnamed district)',
-    sisType: str(raw.sis_type),
-    state: str(raw.state),
-    error: str(raw.error),
-    lastSync: str(raw.last_sync),
-    launchDate: str(raw.launch_date),
-    pauseStart: str(raw.pause_start),
-    pauseEnd: str(raw.pause_end),
-    portalUrl: str(raw.portal_url),
-    loginMethods: Array.isArray(raw.login_methods) ? strList(raw.login_methods) : undefined,
-    ncesId: str(raw.nces_id),
-    mdrNumber: str(raw.mdr_number),
-    lmsType: str(raw.lms_type),
-    lmsState: str(raw.lms_state),
-    lastAttendanceSync: str(raw.last_attendance_sync),
     contact: contact
       ? nonEmpty({
-          id: str(contact.id),
           email: str(contact.email),
+          id: str(contact.id),
           name: nonEmpty(name(contact.name)),
           title: str(contact.title),
         })
       : undefined,
+    error: str(raw.error),
+    lastAttendanceSync: str(raw.last_attendance_sync),
+    lastSync: str(raw.last_sync),
+    launchDate: str(raw.launch_date),
+    lmsState: str(raw.lms_state),
+    lmsType: str(raw.lms_type),
+    loginMethods: Array.isArray(raw.login_methods) ? strList(raw.login_methods) : undefined,
+    mdrNumber: str(raw.mdr_number),
+    name: str(raw.name) ?? '(unnamed district)',
+    ncesId: str(raw.nces_id),
+    pauseEnd: str(raw.pause_end),
+    pauseStart: str(raw.pause_start),
+    portalUrl: str(raw.portal_url),
+    sisType: str(raw.sis_type),
+    state: str(raw.state),
   });
 }
 
@@ -188,20 +200,20 @@ export function mapSchool(raw: Obj): MapResult<School> & { id?: string } {
     id,
     warnings,
     data: compact({
-      name: nm,
-      sisId: str(raw.sis_id),
-      stateId: str(raw.state_id),
-      schoolNumber: str(raw.school_number),
-      ncesId: str(raw.nces_id),
-      mdrNumber: str(raw.mdr_number),
-      lowGrade: grade(raw.low_grade, 'schools', id, 'low_grade', warnings),
+      ext: ext(raw.ext),
       highGrade: grade(raw.high_grade, 'schools', id, 'high_grade', warnings),
-      phone: str(raw.phone),
-      principal: principal ? nonEmpty({ name: str(principal.name), email: str(principal.email) }) : undefined,
       location: location(raw.location),
+      lowGrade: grade(raw.low_grade, 'schools', id, 'low_grade', warnings),
+      mdrNumber: str(raw.mdr_number),
+      name: nm,
+      ncesId: str(raw.nces_id),
+      phone: str(raw.phone),
+      principal: principal ? nonEmpty({ email: str(principal.email), name: str(principal.name) }) : undefined,
+      schoolNumber: str(raw.school_number),
+      sisId: str(raw.sis_id),
       sourceCreated: str(raw.created),
       sourceModified: str(raw.last_modified),
-      ext: ext(raw.ext),
+      stateId: str(raw.state_id),
     }),
   };
 }
@@ -214,10 +226,10 @@ export function mapTerm(raw: Obj): MapResult<Term> & { id?: string } {
     id,
     warnings: [],
     data: compact({
+      endDate: str(raw.end_date),
       name: str(raw.name),
       sisId: str(raw.sis_id),
       startDate: str(raw.start_date),
-      endDate: str(raw.end_date),
     }),
   };
 }
@@ -248,22 +260,22 @@ export function mapSection(raw: Obj): MapResult<Section> & { id?: string } {
     id,
     warnings,
     data: compact({
-      schoolId: school,
-      name: str(raw.name) ?? '',
-      sisId: str(raw.sis_id),
-      sectionNumber: str(raw.section_number),
-      period: str(raw.period),
-      grade: grade(raw.grade, 'sections', id, 'grade', warnings),
-      subject: str(raw.subject),
       courseId: str(raw.course),
-      termId: str(raw.term_id),
-      teacherId: primary,
-      teacherIds: teachers,
-      studentIds: strList(raw.students),
+      ext: ext(raw.ext),
+      grade: grade(raw.grade, 'sections', id, 'grade', warnings),
       lmsSynced: typeof lms?.synced_in_lms === 'boolean' ? lms.synced_in_lms : undefined,
+      name: str(raw.name) ?? '',
+      period: str(raw.period),
+      schoolId: school,
+      sectionNumber: str(raw.section_number),
+      sisId: str(raw.sis_id),
       sourceCreated: str(raw.created),
       sourceModified: str(raw.last_modified),
-      ext: ext(raw.ext),
+      studentIds: strList(raw.students),
+      subject: str(raw.subject),
+      teacherId: primary,
+      teacherIds: teachers,
+      termId: str(raw.term_id),
     }),
   };
 }
@@ -346,54 +358,54 @@ function mapStudent(
   }
   const disability = obj(s.disability);
   const demographics: Demographics | undefined = nonEmpty({
-    gender: str(s.gender),
-    race: str(s.race),
-    hispanicEthnicity: yn(s.hispanic_ethnicity),
-    ellStatus: yn(s.ell_status),
-    frlStatus: str(s.frl_status),
-    iepStatus: str(s.iep_status),
-    section504Status: yn(s.section_504_status),
-    giftedStatus: yn(s.gifted_status),
-    homeLanguage: str(s.home_language),
-    homeLanguageCode: str(s.home_language_code),
     disability: disability
       ? nonEmpty({
+          code: str(disability.disability_code)?.toLowerCase(),
           status: yn(disability.disability_status),
           type: str(disability.disability_type),
-          code: str(disability.disability_code)?.toLowerCase(),
         })
       : undefined,
+    ellStatus: yn(s.ell_status),
+    frlStatus: str(s.frl_status),
+    gender: str(s.gender),
+    giftedStatus: yn(s.gifted_status),
+    hispanicEthnicity: yn(s.hispanic_ethnicity),
+    homeLanguage: str(s.home_language),
+    homeLanguageCode: str(s.home_language_code),
+    iepStatus: str(s.iep_status),
+    race: str(s.race),
+    section504Status: yn(s.section_504_status),
   });
   const enrollments = Array.isArray(s.enrollments)
     ? (s.enrollments as unknown[])
         .map(obj)
         .filter((e): e is Obj => e !== undefined && str(e.school) !== undefined)
         .map((e) =>
-          compact({ schoolId: str(e.school)!, startDate: str(e.start_date), endDate: str(e.end_date) }),
+          compact({ endDate: str(e.end_date), schoolId: str(e.school)!, startDate: str(e.start_date) }),
         )
     : undefined;
   const lms = obj(raw.lms_status);
   return {
     data: compact({
-      name: name(raw.name, s.preferred_name),
+      demographics,
+      dob,
       email: str(raw.email),
-      sisId: str(s.sis_id),
-      stateId: str(s.state_id),
-      studentNumber: str(s.student_number),
-      schoolId,
-      schoolIds: schools,
+      enrollments: enrollments && enrollments.length > 0 ? enrollments : undefined,
+      ext: ext(s.ext),
       grade: grade(s.grade, 'students', id, 'grade', warnings),
       graduationYear: str(s.graduation_year),
-      dob,
-      username: str(obj(s.credentials)?.district_username),
-      demographics,
-      enrollments: enrollments && enrollments.length > 0 ? enrollments : undefined,
-      location: location(s.location),
       legacyId: str(s.legacy_id),
       lmsSynced: typeof lms?.synced_in_lms === 'boolean' ? lms.synced_in_lms : undefined,
+      location: location(s.location),
+      name: name(raw.name, s.preferred_name),
+      schoolId,
+      schoolIds: schools,
+      sisId: str(s.sis_id),
       sourceCreated: str(raw.created),
       sourceModified: str(raw.last_modified),
-      ext: ext(s.ext),
+      stateId: str(s.state_id),
+      studentNumber: str(s.student_number),
+      username: str(obj(s.credentials)?.district_username),
     }),
   };
 }
@@ -408,29 +420,29 @@ function mapStaff(raw: Obj, teacher: Obj | undefined, staff: Obj | undefined, ad
     if (s !== undefined && !schools.includes(s)) schools.push(s);
   }
   const legacyIds = nonEmpty({
-    teacher: str(teacher?.legacy_id),
-    staff: str(staff?.legacy_id),
     district_admin: str(admin?.legacy_id),
+    staff: str(staff?.legacy_id),
+    teacher: str(teacher?.legacy_id),
   }) as Record<string, string> | undefined;
-  const extAll = nonEmpty({ teacher: ext(teacher?.ext), staff: ext(staff?.ext) });
+  const extAll = nonEmpty({ staff: ext(staff?.ext), teacher: ext(teacher?.ext) });
   return compact({
-    name: name(raw.name),
-    email: str(raw.email),
-    roles,
-    sisId: str(teacher?.sis_id),
-    stateId: str(teacher?.state_id),
-    teacherNumber: str(teacher?.teacher_number),
-    staffId: str(staff?.staff_id),
-    title: str(teacher?.title) ?? str(staff?.title) ?? str(admin?.title),
     department: str(staff?.department),
-    schoolIds: schools,
-    staffRoleNames: staff && Array.isArray(staff.roles) ? strList(staff.roles) : undefined,
-    username:
-      str(obj(teacher?.credentials)?.district_username) ?? str(obj(staff?.credentials)?.district_username),
+    email: str(raw.email),
+    ext: extAll,
     legacyIds,
+    name: name(raw.name),
+    roles,
+    schoolIds: schools,
+    sisId: str(teacher?.sis_id),
     sourceCreated: str(raw.created),
     sourceModified: str(raw.last_modified),
-    ext: extAll,
+    staffId: str(staff?.staff_id),
+    staffRoleNames: staff && Array.isArray(staff.roles) ? strList(staff.roles) : undefined,
+    stateId: str(teacher?.state_id),
+    teacherNumber: str(teacher?.teacher_number),
+    title: str(teacher?.title) ?? str(staff?.title) ?? str(admin?.title),
+    username:
+      str(obj(teacher?.credentials)?.district_username) ?? str(obj(staff?.credentials)?.district_username),
   });
 }
 
@@ -442,19 +454,19 @@ function mapContact(id: string, raw: Obj, c: Obj): Contact {
       const student = str(rel?.student);
       if (!rel || !student || relationships.some((x) => x.studentId === student)) continue;
       relationships.push(
-        compact({ studentId: student, relationship: str(rel.relationship), type: str(rel.type) }),
+        compact({ relationship: str(rel.relationship), studentId: student, type: str(rel.type) }),
       );
     }
   }
   void id;
   return compact({
-    name: name(raw.name),
     email: str(raw.email),
+    legacyId: str(c.legacy_id),
+    name: name(raw.name),
     phone: str(c.phone),
     phoneType: str(c.phone_type),
-    sisId: str(c.sis_id),
     relationships,
-    legacyId: str(c.legacy_id),
+    sisId: str(c.sis_id),
     sourceCreated: str(raw.created),
     sourceModified: str(raw.last_modified),
   });

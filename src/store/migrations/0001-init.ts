@@ -80,12 +80,11 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .execute();
   await recordTable(db, caps, 'contacts').addColumn('sis_id', 'text').addColumn('email', 'text').execute();
 
-  // Identifier lookups used by account matching and CSV school references.
+  // Identifier lookups for schools (CSV files reference schools by these). People are matched through
+  // account_identities, so their tables carry no extra indexes: every index is paid for on each of a
+  // million inserts of a first sync.
   for (const [table, cols] of [
     ['schools', ['sis_id', 'state_id', 'school_number']],
-    ['students', ['sis_id', 'state_id', 'student_number', 'email', 'school_id']],
-    ['staff', ['sis_id', 'staff_id', 'teacher_number', 'email']],
-    ['contacts', ['email']],
     ['sections', ['school_id']],
   ] as const) {
     for (const col of cols) {

@@ -2,12 +2,14 @@ import type { Kysely } from 'kysely';
 import type { Capabilities } from '../db.js';
 
 /**
- * Accounts, part two: the staff title, overrides that survive syncs, deactivations a run is holding
+ * Accounts, part two: the staff title, a hash of each account's state, overrides that survive syncs, deactivations a run is holding
  * back, and webhook endpoints with their delivery cursor.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time
 export async function up(db: Kysely<any>, caps: Capabilities): Promise<void> {
   await db.schema.alterTable('accounts').addColumn('title', 'text').execute();
+  // Hash of the stored state (model/account.ts accountStateHash), maintained by every write.
+  await db.schema.alterTable('accounts').addColumn('state_hash', 'text').execute();
   await db.schema
     .createIndex('accounts_email_idx')
     .ifNotExists()

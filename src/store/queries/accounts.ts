@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { accountStateHash } from '../../model/account.js';
 import type {
   Access,
   Account,
@@ -9,9 +10,27 @@ import type {
 } from '../../model/account.js';
 import type { PersonName, SourceKind, StaffRole } from '../../model/entities.js';
 import type { Capabilities } from '../db.js';
+import type { BulkWriter } from '../bulk-writer.js';
 import type { DB, DbAccount } from '../schema.js';
 
-export type StoredAccount = Account;
+export interface StoredAccount extends Account {
+  /** accountStateHash of the stored state. */
+  stateHash: string | null;
+}
+
+/** An account without its identities: enough to decide whether anything needs writing. */
+export interface AccountHead {
+  id: string;
+  district: string;
+  kind: AccountKind;
+  status: 'active' | 'inactive';
+  origin: 'sync' | 'manual';
+  recordSource: SourceKind | null;
+  recordSourceId: string | null;
+  email: string | null;
+  access: Access | null;
+  stateHash: string | null;
+}
 
 export interface AccountWrite {
   id: string;
@@ -46,6 +65,25 @@ export interface OverrideRow {
   updatedAt: string;
 }
 
+const ACCOUNT_COLUMNS = [
+  'id',
+  'district_id',
+  'kind',
+  'status',
+  'origin',
+  'record_source',
+  'record_source_id',
+  'name',
+  'email',
+  'title',
+  'roles',
+  'access',
+  'created_at',
+  'updated_at',
+  'deactivated_at',
+  'state_hash',
+];
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -58,6 +96,7 @@ export class AccountsRepo {
     private readonly db: Kysely<DB>,
     private readonly caps: Capabilities,
     private readonly now: () => string,
+    private readonly bulk: BulkWriter,
   ) {}
 
   private async hydrate(rows: DbAccount[]): Promise<StoredAccount[]> {
@@ -97,7 +136,47 @@ export class AccountsRepo {
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       deactivatedAt: r.deactivated_at,
+      stateHash: r.state_hash,
     }));
+  }
+
+  private static readonly HEAD_COLUMNS = [
+    'id',
+    'district_id',
+    'kind',
+    'status',
+    'origin',
+    'record_source',
+    'record_source_id',
+    'email',
+    'access',
+    'state_hash',
+  ] as const;
+
+  private static head(r: Pick<DbAccount, (typeof AccountsRepo.HEAD_COLUMNS)[number]>): AccountHead {
+    return {
+      id: r.id,
+      district: r.district_id,
+      kind: r.kind as AccountKind,
+      status: r.status as AccountHead['status'],
+      origin: r.origin as AccountHead['origin'],
+      recordSource: r.record_source as SourceKind | null,
+      recordSourceId: r.record_source_id,
+      email: r.email,
+      access: r.access ? (JSON.parse(r.access) as Access) : null,
+      stateHash: r.state_hash,
+    };
+  }
+
+  /** Full accounts (with identities) by id. */
+  async getMany(ids: readonly string[]): Promise<Map<string, StoredAccount>> {
+    const out = new Map<string, StoredAccount>();
+    for (const part of chunk([...new Set(ids)], this.caps.maxBindParameters - 2)) {
+      if (part.length === 0) continue;
+      const rows = await this.db.selectFrom('accounts').selectAll().where('id', 'in', part).execute();
+      for (const a of await this.hydrate(rows)) out.set(a.id, a);
+    }
+    return out;
   }
 
   async get(id: string): Promise<StoredAccount | undefined> {
@@ -105,23 +184,23 @@ export class AccountsRepo {
     return row ? (await this.hydrate([row]))[0] : undefined;
   }
 
-  /** Accounts provisioned from the given records (any status), by record id. */
+  /** Accounts provisioned from the given records (any status), by record id, without identities. */
   async byRecords(
     district: string,
     source: SourceKind,
     recordIds: readonly string[],
-  ): Promise<Map<string, StoredAccount>> {
-    const out = new Map<string, StoredAccount>();
+  ): Promise<Map<string, AccountHead>> {
+    const out = new Map<string, AccountHead>();
     for (const part of chunk(recordIds, this.caps.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.db
         .selectFrom('accounts')
-        .selectAll()
+        .select(AccountsRepo.HEAD_COLUMNS)
         .where('district_id', '=', district)
         .where('record_source', '=', source)
         .where('record_source_id', 'in', part)
         .execute();
-      for (const a of await this.hydrate(rows)) out.set(a.recordSourceId!, a);
+      for (const r of rows) out.set(r.record_source_id!, AccountsRepo.head(r));
     }
     return out;
   }
@@ -164,19 +243,20 @@ export class AccountsRepo {
     return out;
   }
 
-  /** Active accounts whose (lower-cased) email is one of `emails`. */
-  async activeByEmail(district: string, emails: readonly string[]): Promise<Map<string, StoredAccount[]>> {
-    const out = new Map<string, StoredAccount[]>();
+  /** Active accounts whose (lower-cased) email is one of `emails`, without identities. */
+  async activeByEmail(district: string, emails: readonly string[]): Promise<Map<string, AccountHead[]>> {
+    const out = new Map<string, AccountHead[]>();
     for (const part of chunk([...new Set(emails)], this.caps.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.db
         .selectFrom('accounts')
-        .selectAll()
+        .select(AccountsRepo.HEAD_COLUMNS)
         .where('district_id', '=', district)
         .where('status', '=', 'active')
         .where('email', 'in', part)
         .execute();
-      for (const a of await this.hydrate(rows)) {
+      for (const r of rows) {
+        const a = AccountsRepo.head(r);
         let list = out.get(a.email!);
         if (!list) out.set(a.email!, (list = []));
         list.push(a);
@@ -205,6 +285,7 @@ export class AccountsRepo {
         created_at: now,
         updated_at: now,
         deactivated_at: a.status === 'active' ? null : now,
+        state_hash: accountStateHash(a),
       })
       .execute();
     await this.setIdentities(a.id, a.district, a.identities);
@@ -225,11 +306,60 @@ export class AccountsRepo {
         roles: a.roles.join(','),
         access: a.access ? JSON.stringify(a.access) : null,
         updated_at: now,
+        state_hash: accountStateHash(a),
         ...(a.status !== previousStatus ? { deactivated_at: a.status === 'active' ? null : now } : {}),
       })
       .where('id', '=', a.id)
       .execute();
     await this.setIdentities(a.id, a.district, a.identities);
+  }
+
+  /**
+   * Inserts new accounts and overwrites changed ones in bulk (multi-row upsert), then replaces their
+   * identities. `isNew` says whether the account is being created (its identities need no clearing).
+   */
+  async writeMany(items: ReadonlyArray<{ write: AccountWrite; isNew: boolean }>): Promise<void> {
+    if (items.length === 0) return;
+    const now = this.now();
+    await this.bulk.write(
+      {
+        table: 'accounts',
+        columns: ACCOUNT_COLUMNS,
+        conflict: {
+          target: ['id'],
+          // created_at is kept: only a new row takes it.
+          update: ACCOUNT_COLUMNS.filter(
+            (c) => !['id', 'district_id', 'kind', 'origin', 'created_at'].includes(c),
+          ),
+        },
+      },
+      items.map(({ write: a }) => [
+        a.id,
+        a.district,
+        a.kind,
+        a.status,
+        a.origin,
+        a.recordSource,
+        a.recordSourceId,
+        JSON.stringify(a.name),
+        a.email,
+        a.title,
+        a.roles.join(','),
+        a.access ? JSON.stringify(a.access) : null,
+        now,
+        now,
+        a.status === 'active' ? null : now,
+        accountStateHash(a),
+      ]),
+    );
+    const ids = items.filter((i) => !i.isNew).map((i) => i.write.id);
+    for (const part of chunk(ids, this.caps.maxBindParameters - 2)) {
+      await this.db.deleteFrom('account_identities').where('account_id', 'in', part).execute();
+    }
+    await this.bulk.write(
+      { table: 'account_identities', columns: ['account_id', 'district_id', 'type', 'value'] },
+      items.flatMap(({ write: a }) => a.identities.map((i) => [a.id, a.district, i.type, i.value])),
+    );
   }
 
   async setStatus(ids: readonly string[], status: 'active' | 'inactive'): Promise<void> {
@@ -504,22 +634,10 @@ export class AccountsRepo {
   /** Appends changes to the ordered feed (same transaction as the change itself). */
   async appendChanges(changes: readonly ChangeWrite[]): Promise<void> {
     const at = this.now();
-    for (const part of chunk(changes, Math.floor(this.caps.maxBindParameters / 6))) {
-      if (part.length === 0) continue;
-      await this.db
-        .insertInto('account_changes')
-        .values(
-          part.map((c) => ({
-            district_id: c.district,
-            account_id: c.accountId,
-            kind: c.kind,
-            fields: JSON.stringify(c.fields),
-            run_id: c.runId,
-            at,
-          })),
-        )
-        .execute();
-    }
+    await this.bulk.write(
+      { table: 'account_changes', columns: ['district_id', 'account_id', 'kind', 'fields', 'run_id', 'at'] },
+      changes.map((c) => [c.district, c.accountId, c.kind, JSON.stringify(c.fields), c.runId, at]),
+    );
   }
 
   async changesAfter(

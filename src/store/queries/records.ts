@@ -4,6 +4,7 @@ import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/e
 import { upsertKind } from '../../model/hash.js';
 import type { StoredState, UpsertKind } from '../../model/hash.js';
 import type { Capabilities } from '../db.js';
+import type { BulkSpec, BulkWriter } from '../bulk-writer.js';
 import type { DB } from '../schema.js';
 
 /** A record ready to write: its source id, canonical data and content hash. */
@@ -72,15 +73,26 @@ function indexColumns(entity: Entity, data: EntityData[Entity]): Record<string, 
   }
 }
 
-const BASE_COLUMNS = 9;
-const INDEX_COLUMN_COUNT: Record<Entity, number> = {
-  schools: 4,
-  terms: 0,
-  courses: 0,
-  sections: 3,
-  students: 6,
-  staff: 6,
-  contacts: 2,
+const BASE_COLUMNS = [
+  'district_id',
+  'source',
+  'source_id',
+  'hash',
+  'data',
+  'archived_at',
+  'created_at',
+  'updated_at',
+  'run_id',
+] as const;
+/** The indexed/queryable columns of each record table, in the order indexColumns() fills them. */
+const INDEX_COLUMNS: Record<Entity, readonly string[]> = {
+  schools: ['name', 'sis_id', 'state_id', 'school_number'],
+  terms: [],
+  courses: [],
+  sections: ['school_id', 'term_id', 'course_id'],
+  students: ['sis_id', 'state_id', 'student_number', 'email', 'school_id', 'grade'],
+  staff: ['sis_id', 'state_id', 'staff_id', 'teacher_number', 'email', 'roles'],
+  contacts: ['sis_id', 'email'],
 };
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -98,6 +110,7 @@ export class RecordsRepo {
     private readonly db: Kysely<DB>,
     private readonly caps: Capabilities,
     private readonly now: () => string,
+    private readonly bulk: BulkWriter,
   ) {}
 
   /** Stored hash and archived flag for the given ids (missing ids are not in the map). */
@@ -134,47 +147,36 @@ export class RecordsRepo {
     runId: string | null,
   ): Promise<void> {
     if (rows.length === 0) return;
-    const table = entity;
     const now = this.now();
-    const perRow = BASE_COLUMNS + INDEX_COLUMN_COUNT[entity];
-    const size = Math.max(1, Math.floor(this.caps.maxBindParameters / perRow));
-    for (const part of chunk(rows, size)) {
-      const values = part.map((r) => ({
-        district_id: scope.district,
-        source: scope.source,
-        source_id: r.sourceId,
-        hash: r.hash,
-        data: r.json ?? JSON.stringify(r.data),
-        archived_at: null,
-        created_at: now,
-        updated_at: now,
-        run_id: runId,
-        ...indexColumns(entity, r.data),
-      }));
-      const indexCols = Object.keys(indexColumns(entity, part[0]!.data));
-      await this.db
-        .insertInto(table)
-        .values(values)
-        .onConflict((oc) =>
-          oc
-            .columns(['district_id', 'source', 'source_id'])
-            .doUpdateSet((eb) => {
-              const set: Record<string, unknown> = {
-                hash: eb.ref('excluded.hash'),
-                data: eb.ref('excluded.data'),
-                archived_at: null,
-                updated_at: eb.ref('excluded.updated_at'),
-                run_id: eb.ref('excluded.run_id'),
-              };
-              for (const c of indexCols) set[c] = eb.ref(`excluded.${c}` as never);
-              return set;
-            })
-            .where(
-              sql<boolean>`${sql.ref(`${table}.hash`)} <> excluded.hash or ${sql.ref(`${table}.archived_at`)} is not null`,
-            ),
-        )
-        .execute();
-    }
+    const indexCols = INDEX_COLUMNS[entity];
+    const spec: BulkSpec = {
+      table: entity,
+      columns: [...BASE_COLUMNS, ...indexCols],
+      conflict: {
+        target: ['district_id', 'source', 'source_id'],
+        // archived_at is null in every written row: a write is always a create, update or restore.
+        update: ['hash', 'data', 'archived_at', 'updated_at', 'run_id', ...indexCols],
+        where: `"${entity}"."hash" <> excluded."hash" or "${entity}"."archived_at" is not null`,
+      },
+    };
+    await this.bulk.write(
+      spec,
+      rows.map((r) => {
+        const idx = indexColumns(entity, r.data);
+        return [
+          scope.district,
+          scope.source,
+          r.sourceId,
+          r.hash,
+          r.json ?? JSON.stringify(r.data),
+          null,
+          now,
+          now,
+          runId,
+          ...indexCols.map((c) => idx[c] ?? null),
+        ];
+      }),
+    );
     if (entity === 'sections') await this.replaceSectionMembers(scope, rows as RecordWrite<'sections'>[]);
     if (entity === 'contacts') await this.replaceContactStudents(scope, rows as RecordWrite<'contacts'>[]);
   }
@@ -419,36 +421,17 @@ export class RecordsRepo {
         .where('section_id', 'in', part)
         .execute();
     }
-    const members: {
-      district_id: string;
-      source: string;
-      section_id: string;
-      role: string;
-      user_id: string;
-    }[] = [];
+    const members: unknown[][] = [];
     for (const r of rows) {
-      for (const t of new Set(r.data.teacherIds)) {
-        members.push({
-          district_id: scope.district,
-          source: scope.source,
-          section_id: r.sourceId,
-          role: 'teacher',
-          user_id: t,
-        });
-      }
-      for (const s of new Set(r.data.studentIds)) {
-        members.push({
-          district_id: scope.district,
-          source: scope.source,
-          section_id: r.sourceId,
-          role: 'student',
-          user_id: s,
-        });
-      }
+      for (const t of new Set(r.data.teacherIds))
+        members.push([scope.district, scope.source, r.sourceId, 'teacher', t]);
+      for (const st of new Set(r.data.studentIds))
+        members.push([scope.district, scope.source, r.sourceId, 'student', st]);
     }
-    for (const part of chunk(members, Math.floor(this.caps.maxBindParameters / 5))) {
-      if (part.length > 0) await this.db.insertInto('section_members').values(part).execute();
-    }
+    await this.bulk.write(
+      { table: 'section_members', columns: ['district_id', 'source', 'section_id', 'role', 'user_id'] },
+      members,
+    );
   }
 
   private async replaceContactStudents(
@@ -464,32 +447,26 @@ export class RecordsRepo {
         .where('contact_id', 'in', part)
         .execute();
     }
-    const links = new Map<
-      string,
-      {
-        district_id: string;
-        source: string;
-        contact_id: string;
-        student_id: string;
-        relationship: string | null;
-        type: string | null;
-      }
-    >();
+    const links = new Map<string, unknown[]>();
     for (const r of rows) {
       for (const rel of r.data.relationships) {
-        links.set(`${r.sourceId}\u0000${rel.studentId}`, {
-          district_id: scope.district,
-          source: scope.source,
-          contact_id: r.sourceId,
-          student_id: rel.studentId,
-          relationship: rel.relationship ?? null,
-          type: rel.type ?? null,
-        });
+        links.set(`${r.sourceId}\u0000${rel.studentId}`, [
+          scope.district,
+          scope.source,
+          r.sourceId,
+          rel.studentId,
+          rel.relationship ?? null,
+          rel.type ?? null,
+        ]);
       }
     }
-    for (const part of chunk([...links.values()], Math.floor(this.caps.maxBindParameters / 6))) {
-      if (part.length > 0) await this.db.insertInto('contact_students').values(part).execute();
-    }
+    await this.bulk.write(
+      {
+        table: 'contact_students',
+        columns: ['district_id', 'source', 'contact_id', 'student_id', 'relationship', 'type'],
+      },
+      [...links.values()],
+    );
   }
 }
 

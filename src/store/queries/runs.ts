@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Entity } from '../../model/entities.js';
 import type { RunCounts, RunMode, RunProblem, RunStats, RunStatus, SyncRun } from '../../model/run.js';
 import type { Capabilities } from '../db.js';
+import type { BulkWriter } from '../bulk-writer.js';
 import type { DB, DbSyncRun } from '../schema.js';
 
 /**
@@ -34,6 +35,7 @@ export class RunsRepo {
     private readonly db: Kysely<DB>,
     private readonly caps: Capabilities,
     private readonly now: () => string,
+    private readonly bulk: BulkWriter,
   ) {}
 
   async create(run: {
@@ -206,15 +208,14 @@ export class RunsRepo {
 
   /** Records that a run would archive once it is allowed to (see the safety valve). */
   async addPendingArchives(runId: string, entity: Entity, sourceIds: readonly string[]): Promise<void> {
-    const size = Math.floor(this.caps.maxBindParameters / 3);
-    for (let i = 0; i < sourceIds.length; i += size) {
-      const part = sourceIds.slice(i, i + size).map((id) => ({ run_id: runId, entity, source_id: id }));
-      await this.db
-        .insertInto('run_pending_archives')
-        .values(part)
-        .onConflict((oc) => oc.doNothing())
-        .execute();
-    }
+    await this.bulk.write(
+      {
+        table: 'run_pending_archives',
+        columns: ['run_id', 'entity', 'source_id'],
+        conflict: { target: ['run_id', 'entity', 'source_id'], update: [] },
+      },
+      sourceIds.map((id) => [runId, entity, id]),
+    );
   }
 
   async removePendingArchives(runId: string, entity: Entity, sourceIds: readonly string[]): Promise<void> {

@@ -1,0 +1,250 @@
+/**
+ * `npm run bench -- --students N [--database postgres://…] [--page-size N] [--seed S]`
+ *
+ * Syncs a simulated district of N students (teachers N/20, school staff N/100, one contact per
+ * student, four sections per teacher) and prints one JSON object:
+ *   {students, users, records, seconds, usersPerSecond, peakRssMb, floorSeconds, floorPagingSeconds,
+ *    floorLoadSeconds, ratioToFloor, resyncSeconds, resyncRatio, resyncChanged, database}
+ *
+ * The simulator runs in its own process (`rostersync clever-sim`), so the sync's memory and CPU are
+ * its own. The floor is measured in the same run against the same simulator: page every list the
+ * sync reads with plain HTTP requests and JSON.parse and nothing else, then load the same records
+ * (id + JSON) into an unindexed table — PostgreSQL COPY, or for SQLite one prepared INSERT in one
+ * transaction. `ratioToFloor` = sync seconds / floor seconds. The sync runs first so the floor's
+ * work cannot inflate the sync's peak RSS.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdirSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Agent, request } from 'undici';
+import { loadConfig } from '../src/config.js';
+import { silentLogger } from '../src/shared/logger.js';
+import { isPostgresUrl } from '../src/store/db.js';
+import { Store } from '../src/store/store.js';
+import { syncFromClever } from '../src/sync/clever-sync.js';
+import { changedNothing } from '../src/sync/run-report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    students: { type: 'string', default: '10000' },
+    database: { type: 'string' },
+    'page-size': { type: 'string', default: '2000' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+const students = Number(args.students);
+const pageSize = Number(args['page-size']);
+const workDir = '.tmp/bench';
+mkdirSync(workDir, { recursive: true });
+
+async function startSimulator(): Promise<{ url: string; token: string; child: ChildProcess }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--max-old-space-size=4096',
+      'bin/rostersync.js',
+      'clever-sim',
+      '--students',
+      String(students),
+      '--seed',
+      String(args.seed),
+      '--rate-limit',
+      '100000',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const rl = createInterface({ input: child.stdout });
+  for await (const line of rl) {
+    const url = /url=(\S+)/.exec(line)?.[1];
+    const token = /token=(\S+)/.exec(line)?.[1];
+    if (url && token) return { url, token, child };
+  }
+  throw new Error('clever-sim did not print its url');
+}
+
+/** A fresh database for the sync: a SQLite file, or a new database on the given PostgreSQL server. */
+async function freshDatabase(): Promise<{ location: string; drop: () => Promise<void> }> {
+  if (args.database && isPostgresUrl(args.database)) {
+    const name = `rostersync_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: args.database });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const u = new URL(args.database);
+    u.pathname = `/${name}`;
+    return {
+      location: u.toString(),
+      drop: async () => {
+        const c = new pg.Client({ connectionString: args.database });
+        await c.connect();
+        await c.query(`drop database if exists ${name} with (force)`);
+        await c.end();
+      },
+    };
+  }
+  const file = args.database ?? `${workDir}/bench-${randomBytes(4).toString('hex')}.db`;
+  for (const s of ['', '-wal', '-shm']) rmSync(file + s, { force: true });
+  return {
+    location: file,
+    drop: () =>
+      Promise.resolve(void [' ', '-wal', '-shm'].forEach((s) => rmSync(file + s.trim(), { force: true }))),
+  };
+}
+
+async function timedSync(location: string, url: string, token: string) {
+  const store = await Store.open({ location });
+  try {
+    const config = loadConfig({
+      env: {},
+      file: '/dev/null',
+      overrides: {
+        'clever.url': url,
+        'clever.token': token,
+        'clever.pageSize': pageSize,
+        'clever.requestsPerMinute': 1200,
+      },
+    });
+    const t = performance.now();
+    const report = await syncFromClever({ store, config, logger: silentLogger() });
+    const seconds = (performance.now() - t) / 1000;
+    if (report.status !== 'succeeded') throw new Error(`sync ${report.status}: ${report.reason ?? ''}`);
+    return { seconds, report };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Plain paging + JSON.parse of every list the sync reads; rows go to an NDJSON file for the load. */
+async function floorPaging(url: string, token: string, rowsFile: string) {
+  const agent = new Agent({ keepAliveTimeout: 30_000 });
+  const out = createWriteStream(rowsFile);
+  let users = 0;
+  let records = 0;
+  let writeMs = 0;
+  const t = performance.now();
+  const paths = [
+    '/schools',
+    '/terms',
+    '/courses',
+    ...['student', 'teacher', 'staff', 'district_admin', 'contact'].map((r) => `/users?role=${r}`),
+    '/sections',
+  ];
+  for (const p of paths) {
+    let next: string | null = `/v3.0${p}${p.includes('?') ? '&' : '?'}limit=${pageSize}`;
+    while (next) {
+      const res = await request(url + next, {
+        dispatcher: agent,
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = JSON.parse(await res.body.text()) as {
+        data: Array<{ data: { id: string } }>;
+        links: Array<{ rel: string; uri: string }>;
+      };
+      next = body.links.find((l) => l.rel === 'next')?.uri ?? null;
+      const w = performance.now();
+      let chunk = '';
+      for (const item of body.data)
+        chunk += `${item.data.id}\t${JSON.stringify(item.data).replace(/\\/g, '\\\\')}\n`;
+      if (!out.write(chunk)) await once(out, 'drain');
+      writeMs += performance.now() - w;
+      records += body.data.length;
+      if (p.startsWith('/users')) users += body.data.length;
+    }
+  }
+  const seconds = (performance.now() - t - writeMs) / 1000;
+  out.end();
+  await once(out, 'finish');
+  await agent.close();
+  return { seconds, users, records };
+}
+
+async function floorLoad(location: string, rowsFile: string): Promise<number> {
+  if (isPostgresUrl(location)) {
+    const client = new pg.Client({ connectionString: location });
+    await client.connect();
+    try {
+      await client.query('create unlogged table if not exists bench_floor (id text, data text)');
+      await client.query('truncate bench_floor');
+      const t = performance.now();
+      await pipeline(
+        createReadStream(rowsFile),
+        client.query(copyFrom('copy bench_floor (id, data) from stdin')),
+      );
+      return (performance.now() - t) / 1000;
+    } finally {
+      await client.query('drop table if exists bench_floor').catch(() => undefined);
+      await client.end();
+    }
+  }
+  const db = new SQLite(location);
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec('create table if not exists bench_floor (id text, data text); delete from bench_floor;');
+    const insert = db.prepare('insert into bench_floor (id, data) values (?, ?)');
+    const t = performance.now();
+    const rl = createInterface({ input: createReadStream(rowsFile), crlfDelay: Infinity });
+    let batch: Array<[string, string]> = [];
+    const flush = db.transaction((rows: Array<[string, string]>) => {
+      for (const r of rows) insert.run(r[0], r[1]);
+    });
+    for await (const line of rl) {
+      const tab = line.indexOf('\t');
+      batch.push([line.slice(0, tab), line.slice(tab + 1)]);
+      if (batch.length >= 10_000) {
+        flush(batch);
+        batch = [];
+      }
+    }
+    flush(batch);
+    const seconds = (performance.now() - t) / 1000;
+    db.exec('drop table bench_floor');
+    return seconds;
+  } finally {
+    db.close();
+  }
+}
+
+const sim = await startSimulator();
+const db = await freshDatabase();
+try {
+  const first = await timedSync(db.location, sim.url, sim.token);
+  const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
+  const second = await timedSync(db.location, sim.url, sim.token);
+  const rowsFile = `${workDir}/floor-rows-${process.pid}.tsv`;
+  const paging = await floorPaging(sim.url, sim.token, rowsFile);
+  const loadSeconds = await floorLoad(db.location, rowsFile);
+  rmSync(rowsFile, { force: true });
+  const floorSeconds = paging.seconds + loadSeconds;
+  const r = (n: number, d = 2) => Number(n.toFixed(d));
+  process.stdout.write(
+    JSON.stringify({
+      students,
+      users: paging.users,
+      records: paging.records,
+      seconds: r(first.seconds),
+      usersPerSecond: Math.round(paging.users / first.seconds),
+      peakRssMb,
+      floorSeconds: r(floorSeconds),
+      floorPagingSeconds: r(paging.seconds),
+      floorLoadSeconds: r(loadSeconds),
+      ratioToFloor: r(first.seconds / floorSeconds),
+      resyncSeconds: r(second.seconds),
+      resyncRatio: r(second.seconds / first.seconds),
+      resyncChanged: !changedNothing(second.report),
+      database: isPostgresUrl(db.location) ? 'postgres' : 'sqlite',
+      timings: first.report.stats.timings,
+    }) + '\n',
+  );
+} finally {
+  sim.child.kill('SIGTERM');
+  await db.drop();
+}
