@@ -50,7 +50,7 @@ describeEachDatabase('store contract', (dbs) => {
   });
 
   it('migrates a database from zero', () => {
-    expect(store.migration?.applied).toEqual(['0001-init']);
+    expect(store.migration?.applied).toEqual(['0001-init', '0002-accounts']);
   });
 
   it('runs migrations idempotently on every open and on demand', async () => {

@@ -73,7 +73,7 @@ export function registerAccountsCommand(program: Command): void {
     .option('--database <db>', 'SQLite file or postgres:// URL')
     .action(
       action(async (opts) => {
-        const roles = (opts.role ?? []);
+        const roles = opts.role ?? [];
         for (const r of roles)
           if (!(STAFF_ROLES as readonly string[]).includes(r))
             throw new RostersyncError('input', `--role: unknown role "${r}"`);
