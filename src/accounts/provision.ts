@@ -2,6 +2,7 @@ import { uuidv7 } from '../model/ids.js';
 import { accountStateHash, sortIdentities } from '../model/account.js';
 import type { AccountKind, IdentityType } from '../model/account.js';
 import type { DistrictConfig } from '../model/district-config.js';
+import { SOURCE_PRECEDENCE } from '../model/entities.js';
 import type { Entity, EntityData, SourceKind, Staff } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import type { AccountCounts, RunProblem } from '../model/run.js';
@@ -139,6 +140,29 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
             .filter((v): v is string => v !== undefined),
         )
       : new Map<string, StoredAccount[]>();
+  const emailCandidates =
+    b.config.matchByEmail && unlinked.length > 0
+      ? await tx.accounts.byIdentity(
+          b.district,
+          'email',
+          unlinked.map((r) => desired.get(r.sourceId)!.email).filter((e): e is string => e !== null),
+        )
+      : new Map<string, StoredAccount[]>();
+  /** Records of other sources that candidate accounts are linked to and that are still active. */
+  const activeElsewhere = new Set<string>();
+  const otherLinks = new Map<SourceKind, string[]>();
+  for (const list of [...keyCandidates.values(), ...emailCandidates.values()]) {
+    for (const c of list) {
+      if (c.recordSource && c.recordSource !== b.source && c.recordSourceId) {
+        otherLinks.set(c.recordSource, [...(otherLinks.get(c.recordSource) ?? []), c.recordSourceId]);
+      }
+    }
+  }
+  for (const [source, ids] of otherLinks) {
+    for (const [id, st] of await tx.records.states({ district: b.district, source }, b.entity, ids)) {
+      if (!st.archived) activeElsewhere.add(`${source}\u0000${id}`);
+    }
+  }
   /** Accounts claimed in this batch, by identity, carrying their new link, so two records cannot share one. */
   const claimed = new Map<string, StoredAccount[]>();
   const claim = (type: IdentityType, value: string, a: StoredAccount) => {
@@ -171,6 +195,21 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       return {
         kind: 'conflict',
         reason: `its ${type} belongs to the account of another ${b.source} record (${c.recordSourceId ?? '?'})`,
+      };
+    }
+    // Moving between sources goes one way (csv → clever): a record of a lower-precedence source never
+    // takes an account from an active record of a higher one, so a district sending both cannot
+    // make accounts flip between them every night.
+    if (
+      c.recordSource !== null &&
+      c.recordSource !== b.source &&
+      c.recordSourceId !== null &&
+      activeElsewhere.has(`${c.recordSource}\u0000${c.recordSourceId}`) &&
+      SOURCE_PRECEDENCE[b.source] <= SOURCE_PRECEDENCE[c.recordSource]
+    ) {
+      return {
+        kind: 'conflict',
+        reason: `its ${type} belongs to the account of an active ${c.recordSource} record; a district sends one source at a time`,
       };
     }
     return { kind: 'match', account: c };
@@ -227,14 +266,6 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     const byEmail = unlinked.filter(
       (r) => (decisions.get(r.sourceId)?.kind ?? 'none') === 'none' && desired.get(r.sourceId)!.email,
     );
-    const emailCandidates =
-      byEmail.length > 0
-        ? await tx.accounts.byIdentity(
-            b.district,
-            'email',
-            byEmail.map((r) => desired.get(r.sourceId)!.email!),
-          )
-        : new Map<string, StoredAccount[]>();
     for (const r of byEmail) {
       const email = desired.get(r.sourceId)!.email!;
       const dec = decide(r.sourceId, 'email', email, emailCandidates.get(email));
@@ -259,6 +290,8 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
 
   // E. Build the writes.
   const writes = new Map<string, { write: AccountWrite; isNew: boolean }>();
+  /** Records of another source whose accounts were linked here: archived, so no one is counted twice. */
+  const superseded: Array<{ source: SourceKind; id: string }> = [];
   /** Linked accounts whose stored state differs: the changed fields go into the feed. */
   const toDiff: Array<{ accountId: string; write: AccountWrite; reactivated: boolean }> = [];
   const pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }> = [];
@@ -337,6 +370,9 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     }
     if (dec.kind === 'match') {
       const m = dec.account;
+      if (m.recordSource && m.recordSource !== b.source && m.recordSourceId) {
+        superseded.push({ source: m.recordSource, id: m.recordSourceId });
+      }
       const write: AccountWrite = { ...base, id: m.id, district: b.district, kind, origin: 'sync' };
       writes.set(m.id, { write, isNew: false });
       counts.linked++;
@@ -409,6 +445,10 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   }
 
   await tx.accounts.writeMany([...writes.values()]);
+  for (const src of new Set(superseded.map((x) => x.source))) {
+    const ids = superseded.filter((x) => x.source === src).map((x) => x.id);
+    await tx.records.archive({ district: b.district, source: src }, b.entity, ids, b.runId);
+  }
   if (pendingDeactivations.length > 0 && b.runId !== null)
     await tx.accounts.addPendingDeactivations(b.runId, pendingDeactivations);
   await tx.accounts.appendChanges(changes);

@@ -34,9 +34,22 @@ export async function withStore<T>(config: Config, fn: (ctx: CliContext) => Prom
   const logger = createLogger(config.logLevel);
   const store = await Store.open({ location: config.database });
   try {
+    await applyDistrictConfig(store, config);
     return await fn({ config, logger, store });
   } finally {
     await store.close();
+  }
+}
+
+/**
+ * Districts configured in rostersync.yaml (`districts.<id>`) are declarative: their settings replace
+ * what the store holds, on every start. Districts not named there keep their stored settings.
+ */
+export async function applyDistrictConfig(store: Store, config: Config): Promise<void> {
+  for (const [id, settings] of Object.entries(config.districts)) {
+    const row = await store.districts.ensure(id, id);
+    if (JSON.stringify(row.config) !== JSON.stringify(settings))
+      await store.districts.setConfig(id, settings);
   }
 }
 

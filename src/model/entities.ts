@@ -17,6 +17,12 @@ import { gradeSchema } from './grade.js';
 export const SOURCES = ['clever', 'csv', 'manual'] as const;
 export type SourceKind = (typeof SOURCES)[number];
 export const sourceSchema = z.enum(SOURCES);
+/**
+ * When one person's account is claimed by records of two sources, the higher one keeps it: a district
+ * moving from CSV drops to Clever links its accounts to Clever, and a stray CSV drop cannot take them
+ * back while the Clever record is active.
+ */
+export const SOURCE_PRECEDENCE: Record<SourceKind, number> = { manual: 0, csv: 1, clever: 2 };
 
 export const STAFF_ROLES = ['teacher', 'staff', 'district_admin'] as const;
 export type StaffRole = (typeof STAFF_ROLES)[number];

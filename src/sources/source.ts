@@ -22,6 +22,8 @@ export interface SourcePage {
   invalidIds: string[];
   /** Per-record problems: skipped records (errors) and dropped fields (warnings). */
   problems: RunProblem[];
+  /** Records skipped that have no readable id at all (e.g. a CSV row with no key). */
+  skipped?: number;
   /**
    * For ordered streams: the last source id this page covers. Pages of an ordered stream cover
    * consecutive ranges `(previous cursor, cursor]` of ascending ids.
@@ -57,6 +59,11 @@ export interface Source {
   readonly kind: SourceKind;
   /** Reads the district (for Clever, also the token's health check). */
   district(): Promise<SourceDistrict>;
+  /**
+   * Checks the whole input before anything is written (CSV: every file). Throws an `input` error
+   * when it must be rejected as a whole; the run then fails with that reason and applies nothing.
+   */
+  validate?(): Promise<void>;
   streams(): SourceStream[];
   stats(): SourceStats;
   close(): Promise<void>;

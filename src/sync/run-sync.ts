@@ -84,6 +84,7 @@ class SyncRun {
   private scope!: SchoolScope;
   private failure: RostersyncError | null = null;
   private lockHeld = false;
+  private runCreated = false;
   /** Plan mode only: what a sync would archive / create, kept in memory since nothing is written. */
   private readonly planPending = new Map<Entity, Set<string>>();
   private readonly planCreatedStudents = new Set<string>();
@@ -104,17 +105,17 @@ class SyncRun {
   async run(): Promise<RunReport> {
     const t0 = Date.now();
     try {
-      await this.prepare();
-    } catch (err) {
-      return this.finishFailed(err, t0, false);
-    }
-    if (this.failure) return this.finishFailed(this.failure, t0, false);
-    try {
+      try {
+        await this.prepare();
+      } catch (err) {
+        return await this.finishFailed(err, t0, this.runCreated);
+      }
+      if (this.failure) return await this.finishFailed(this.failure, t0, false);
       await this.readStreams();
       if (this.failure) return await this.finishFailed(this.failure, t0, true);
       return await this.finalise(t0);
     } catch (err) {
-      return this.finishFailed(err, t0, true);
+      return this.finishFailed(err, t0, this.runCreated);
     } finally {
       if (this.lockHeld && this.district)
         await this.store.locks.release(this.district, this.runId).catch(() => undefined);
@@ -152,9 +153,12 @@ class SyncRun {
     }
     this.config = row?.config ?? defaultDistrictConfig();
     this.scope = new SchoolScope(this.config.schoolFilter);
-    if (this.plan) return;
+    if (this.plan) {
+      await this.source.validate?.();
+      return;
+    }
 
-    await this.store.districts.saveData(id, d.data, contentHash(d.data));
+    if (d.sourceDistrictId !== null) await this.store.districts.saveData(id, d.data, contentHash(d.data));
     this.lockHeld = await this.acquireLock(id);
     if (!this.lockHeld) {
       const holder = await this.store.locks.holder(id);
@@ -181,6 +185,8 @@ class SyncRun {
       counts: this.counts,
       stats: this.stats,
     });
+    this.runCreated = true;
+    await this.source.validate?.();
   }
 
   /** Takes the district lock; a lock left by a dead process on this host is taken over at once. */
@@ -243,7 +249,8 @@ class SyncRun {
     for await (const page of stream.pages()) {
       if (this.failure) return;
       pages++;
-      records += page.records.length + page.invalidIds.length;
+      records += page.records.length + page.invalidIds.length + (page.skipped ?? 0);
+      this.counts.entities[stream.entities[0]!].skipped += page.skipped ?? 0;
       this.stats.pages++;
       await this.processPage(stream, page, prevCursor, seen, { pages, records, complete: false });
       if (page.cursor !== null) prevCursor = page.cursor;

@@ -1,0 +1,287 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DistrictConfig } from '../../model/district-config.js';
+import type { Entity, School } from '../../model/entities.js';
+import type { RunProblem } from '../../model/run.js';
+import { RostersyncError } from '../../shared/errors.js';
+import type {
+  Source,
+  SourceDistrict,
+  SourcePage,
+  SourceRecord,
+  SourceStats,
+  SourceStream,
+} from '../source.js';
+import {
+  CSV_FILES,
+  checkHeader,
+  FILE_SPECS,
+  keyColumn,
+  mapOverrideRow,
+  mapSchoolRow,
+  mapStaffRow,
+  mapStudentRow,
+  rowProblem,
+  SchoolIndex,
+} from './csv-mapper.js';
+import type { CsvFileName, OverrideRowResult, RowIssue, RowResult } from './csv-mapper.js';
+import { fileError, readCsv } from './csv-reader.js';
+
+export interface CsvSourceOptions {
+  /** The folder holding the dropped files. */
+  dir: string;
+  districtName: string;
+  config: DistrictConfig;
+  /** The district's stored CSV schools, used to resolve school references when no schools.csv came. */
+  knownSchools: ReadonlyArray<{
+    sourceId: string;
+    school: Pick<School, 'schoolNumber' | 'sisId' | 'stateId'>;
+  }>;
+  /** Records per page. Default 2000. */
+  pageSize?: number;
+}
+
+interface FileScan {
+  path: string;
+  rows: number;
+  invalid: number;
+  /** Lines holding a second copy of a key (skipped; the first copy is used). */
+  duplicateLines: Map<number, number>;
+  headerProblems: RunProblem[];
+  columns: string[];
+}
+
+const ENTITY_OF: Partial<Record<CsvFileName, Entity>> = {
+  'schools.csv': 'schools',
+  'students.csv': 'students',
+  'school_staff.csv': 'staff',
+};
+
+/**
+ * A drop folder of district CSV files as a source. Files are read twice, both times streaming:
+ * first to validate (so a rejected file applies nothing, and too many bad rows reject the whole
+ * file), then to yield pages of records. Memory stays flat apart from one key→line map per file
+ * while validating (for duplicate keys).
+ */
+export class CsvSource implements Source {
+  readonly kind = 'csv' as const;
+  private scans = new Map<CsvFileName, FileScan>();
+  private schoolIndex = new SchoolIndex();
+  private validated: Promise<void> | null = null;
+  private overrideRows: OverrideRowResult[] = [];
+  private rowsRead = 0;
+
+  constructor(private readonly opts: CsvSourceOptions) {}
+
+  /** Files found, in processing order (schools first). */
+  get files(): CsvFileName[] {
+    return CSV_FILES.filter((f) => this.scans.has(f));
+  }
+
+  /** staff_overrides.csv rows (after validation), or null when the drop has no such file. */
+  get overrides(): OverrideRowResult[] | null {
+    return this.scans.has('staff_overrides.csv') ? this.overrideRows : null;
+  }
+
+  district(): Promise<SourceDistrict> {
+    return Promise.resolve({ sourceDistrictId: null, data: { name: this.opts.districtName } });
+  }
+
+  stats(): SourceStats {
+    return { requests: 0, retries: 0, rows: this.rowsRead };
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * Checks every file before anything is applied. Throws an `input` error naming the file for:
+   * an unknown file name, a file that is not UTF-8 CSV, missing required columns, or more invalid
+   * rows than the district allows (default 2%).
+   */
+  validate(): Promise<void> {
+    this.validated ??= this.scanAll();
+    return this.validated;
+  }
+
+  private async scanAll(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.opts.dir);
+    } catch (err) {
+      throw new RostersyncError('input', `${this.opts.dir}: cannot read the folder`, { cause: err });
+    }
+    const present = new Map<CsvFileName, string>();
+    for (const name of names.sort()) {
+      const path = join(this.opts.dir, name);
+      if (!(await stat(path)).isFile() || name.startsWith('.')) continue;
+      if (!name.toLowerCase().endsWith('.csv')) continue;
+      if (!(CSV_FILES as readonly string[]).includes(name)) {
+        const near = CSV_FILES.find((f) => f.toLowerCase() === name.toLowerCase());
+        throw fileError(
+          name,
+          `unknown file name${near ? ` (file names are exact: "${near}")` : ''}; expected one of ${CSV_FILES.join(', ')}`,
+        );
+      }
+      present.set(name as CsvFileName, path);
+    }
+    if (present.size === 0)
+      throw new RostersyncError('input', `${this.opts.dir}: no roster files (${CSV_FILES.join(', ')})`);
+    if (!present.has('schools.csv')) {
+      for (const s of this.opts.knownSchools) this.schoolIndex.add(s.sourceId, s.school);
+    }
+    for (const file of CSV_FILES) {
+      const path = present.get(file);
+      if (path) this.scans.set(file, await this.scanFile(file, path));
+    }
+  }
+
+  private mapRow(file: CsvFileName, values: Record<string, string>): RowResult<unknown> {
+    switch (file) {
+      case 'schools.csv':
+        return mapSchoolRow(values);
+      case 'students.csv':
+        return mapStudentRow(values, this.opts.config, this.schoolIndex);
+      case 'school_staff.csv':
+        return mapStaffRow(values, this.opts.config, this.schoolIndex);
+      default:
+        throw new Error(`no row mapper for ${file}`);
+    }
+  }
+
+  private async scanFile(file: CsvFileName, path: string): Promise<FileScan> {
+    const scan: FileScan = {
+      path,
+      rows: 0,
+      invalid: 0,
+      duplicateLines: new Map(),
+      headerProblems: [],
+      columns: [],
+    };
+    const firstErrors: string[] = [];
+    const keys = new Map<string, number>();
+    const note = (line: number, issues: RowIssue[]) => {
+      scan.invalid++;
+      if (firstErrors.length < 5)
+        firstErrors.push(
+          `line ${line}${issues[0]?.column ? ` [${issues[0].column}]` : ''}: ${issues[0]?.reason ?? 'invalid'}`,
+        );
+    };
+    for await (const row of readCsv(path, file, (h) => {
+      scan.columns = h.columns;
+      const check = checkHeader(file, h.columns, this.opts.config);
+      if (check.errors.length > 0)
+        throw fileError(file, `${check.errors.join('; ')}; the file was not applied`);
+      for (const u of check.unknown) {
+        scan.headerProblems.push({
+          severity: 'warning',
+          entity: file,
+          recordId: 'header',
+          field: u,
+          reason: 'unknown column; ignored',
+        });
+      }
+    })) {
+      scan.rows++;
+      if (row.fieldCountError) {
+        note(row.line, [{ column: null, reason: row.fieldCountError }]);
+        continue;
+      }
+      if (file === 'staff_overrides.csv') {
+        const r = mapOverrideRow(scan.columns, row.values, this.opts.config, this.schoolIndex);
+        if (!r.ok) note(row.line, r.errors);
+        else {
+          const k = `${r.value.keyType}\u0000${r.value.keyValue}`;
+          const first = keys.get(k);
+          if (first !== undefined) {
+            scan.duplicateLines.set(row.line, first);
+            note(row.line, [{ column: scan.columns[0]!, reason: `duplicate key (first on line ${first})` }]);
+          } else {
+            keys.set(k, row.line);
+            this.overrideRows.push(r.value);
+          }
+        }
+        continue;
+      }
+      const r = this.mapRow(file, row.values);
+      if (!r.ok) {
+        note(row.line, r.errors);
+        continue;
+      }
+      const first = keys.get(r.sourceId);
+      if (first !== undefined) {
+        scan.duplicateLines.set(row.line, first);
+        note(row.line, [
+          {
+            column: keyColumn(file, this.opts.config) ?? FILE_SPECS[file].identifiers[0]!,
+            reason: `duplicate key (first on line ${first})`,
+          },
+        ]);
+        continue;
+      }
+      keys.set(r.sourceId, row.line);
+      if (file === 'schools.csv') this.schoolIndex.add(r.sourceId, r.data as School);
+    }
+    const share = scan.rows === 0 ? 0 : scan.invalid / scan.rows;
+    if (share > this.opts.config.csv.maxInvalidShare) {
+      throw fileError(
+        file,
+        `${scan.invalid} of ${scan.rows} rows (${(share * 100).toFixed(1)}%) are invalid, more than the ${(this.opts.config.csv.maxInvalidShare * 100).toFixed(1)}% allowed; the file was not applied. First errors: ${firstErrors.join('; ')}`,
+      );
+    }
+    return scan;
+  }
+
+  streams(): SourceStream[] {
+    const out: SourceStream[] = [];
+    for (const file of ['schools.csv', 'students.csv', 'school_staff.csv'] as const) {
+      const scan = this.scans.get(file);
+      const entity = ENTITY_OF[file]!;
+      if (!scan) continue;
+      out.push({
+        name: file,
+        entities: [entity],
+        ordered: false,
+        dependsOn: file !== 'schools.csv' && this.scans.has('schools.csv') ? ['schools.csv'] : [],
+        pages: () => this.pages(file, scan, entity),
+      });
+    }
+    return out;
+  }
+
+  private async *pages(file: CsvFileName, scan: FileScan, entity: Entity): AsyncGenerator<SourcePage> {
+    const size = this.opts.pageSize ?? 2000;
+    let page: SourcePage = { records: [], invalidIds: [], problems: [...scan.headerProblems], cursor: null };
+    for await (const row of readCsv(scan.path, file, () => undefined)) {
+      this.rowsRead++;
+      if (row.fieldCountError) {
+        page.problems.push(rowProblem(file, row.line, { column: null, reason: row.fieldCountError }));
+        page.skipped = (page.skipped ?? 0) + 1;
+      } else if (scan.duplicateLines.has(row.line)) {
+        page.problems.push(
+          rowProblem(file, row.line, {
+            column: keyColumn(file, this.opts.config),
+            reason: `duplicate key (first on line ${scan.duplicateLines.get(row.line)}); this row was skipped`,
+          }),
+        );
+      } else {
+        const r = this.mapRow(file, row.values);
+        if (r.ok) {
+          page.records.push({ entity, sourceId: r.sourceId, data: r.data } as SourceRecord);
+          for (const w of r.warnings) page.problems.push(rowProblem(file, row.line, w, 'warning'));
+        } else {
+          for (const e of r.errors) page.problems.push(rowProblem(file, row.line, e));
+          // A bad row never deactivates the person it was about.
+          if (r.key) page.invalidIds.push(r.key);
+          else page.skipped = (page.skipped ?? 0) + 1;
+        }
+      }
+      if (page.records.length + page.invalidIds.length >= size) {
+        yield page;
+        page = { records: [], invalidIds: [], problems: [], cursor: null };
+      }
+    }
+    yield page;
+  }
+}

@@ -1,0 +1,72 @@
+import type { Entity, EntityData, School, StoredRecord } from '../model/entities.js';
+import {
+  SCHOOL_COLUMNS,
+  STAFF_COLUMNS,
+  STUDENT_COLUMNS,
+  schoolRow,
+  staffRow,
+  studentRow,
+  writeCsvFile,
+} from '../sources/csv/csv-writer.js';
+import type { Store } from '../store/store.js';
+
+async function* records<E extends Entity>(
+  store: Store,
+  district: string,
+  entity: E,
+): AsyncGenerator<StoredRecord<E>> {
+  for (let after: string | undefined; ;) {
+    const page = await store.records.list({ district }, entity, { limit: 2000, ...(after ? { after } : {}) });
+    if (page.length === 0) return;
+    yield* page;
+    after = page[page.length - 1]!.sourceId;
+  }
+}
+
+export interface ExportResult {
+  schools: number;
+  students: number;
+  staff: number;
+}
+
+/**
+ * Writes the district's active roster as schools.csv, students.csv and school_staff.csv (the
+ * import formats), whatever source it came from. Importing the files into an empty store gives the
+ * same roster back.
+ */
+export async function exportCsv(store: Store, district: string, dir: string): Promise<ExportResult> {
+  const schools = new Map<string, School>();
+  for await (const s of records(store, district, 'schools')) schools.set(s.sourceId, s.data);
+  const out: ExportResult = { schools: schools.size, students: 0, staff: 0 };
+  await writeCsvFile(
+    dir,
+    'schools.csv',
+    SCHOOL_COLUMNS,
+    (function* () {
+      for (const s of schools.values()) yield schoolRow(s);
+    })(),
+  );
+  await writeCsvFile(
+    dir,
+    'students.csv',
+    STUDENT_COLUMNS,
+    (async function* () {
+      for await (const s of records(store, district, 'students')) {
+        out.students++;
+        yield studentRow(s.data, schools.get(s.data.schoolId));
+      }
+    })(),
+  );
+  await writeCsvFile(
+    dir,
+    'school_staff.csv',
+    STAFF_COLUMNS,
+    (async function* () {
+      for await (const s of records(store, district, 'staff')) {
+        out.staff++;
+        yield staffRow(s.data, schools);
+      }
+    })(),
+  );
+  return out;
+}

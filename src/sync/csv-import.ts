@@ -1,0 +1,120 @@
+import type { School, SourceKind } from '../model/entities.js';
+import type { Logger } from '../shared/logger.js';
+import { RostersyncError } from '../shared/errors.js';
+import { CsvSource } from '../sources/csv/csv-source.js';
+import type { Store } from '../store/store.js';
+import { defaultDistrictConfig } from '../model/district-config.js';
+import { provisionBatch } from '../accounts/provision.js';
+import type { AccountCounts } from '../model/run.js';
+import { emptyAccountCounts } from '../model/run.js';
+import type { RunReport } from './run-report.js';
+import { runSync } from './run-sync.js';
+import type { SyncProgress } from './run-sync.js';
+
+export interface CsvImportRequest {
+  store: Store;
+  dir: string;
+  /** District id; default: the only district in the store, or `default` in an empty store. */
+  district?: string;
+  mode?: 'sync' | 'plan';
+  logger?: Logger;
+  lockStaleMs?: number;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+/** The district a CSV drop belongs to when none is named. */
+export async function resolveCsvDistrict(store: Store, district: string | undefined): Promise<string> {
+  if (district) return district;
+  const all = await store.districts.list();
+  if (all.length === 1) return all[0]!.id;
+  if (all.length === 0) return 'default';
+  throw new RostersyncError(
+    'config',
+    `--district is required: the store holds ${all.length} districts (${all.map((d) => d.id).join(', ')})`,
+  );
+}
+
+/**
+ * Imports a folder of district CSV files (schools first) through the same pipeline as a Clever sync:
+ * validate every file (a rejected file applies nothing), replace the district's staff_overrides.csv
+ * overrides, reconcile records, provision accounts, and hold mass deactivations at the safety valve.
+ */
+export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
+  const { store } = req;
+  const district = await resolveCsvDistrict(store, req.district);
+  const row = await store.districts.get(district);
+  const config = row?.config ?? defaultDistrictConfig();
+  const knownSchools: Array<{
+    sourceId: string;
+    school: Pick<School, 'schoolNumber' | 'sisId' | 'stateId'>;
+  }> = [];
+  for (let after: string | undefined; ;) {
+    const page = await store.records.list({ district, source: 'csv' }, 'schools', {
+      limit: 5000,
+      ...(after ? { after } : {}),
+    });
+    if (page.length === 0) break;
+    for (const s of page) knownSchools.push({ sourceId: s.sourceId, school: s.data });
+    after = page[page.length - 1]!.sourceId;
+  }
+  const source = new CsvSource({ dir: req.dir, districtName: row?.name ?? district, config, knownSchools });
+  let valid = true;
+  await source.validate().catch(() => (valid = false));
+  const overrides = valid ? source.overrides : null;
+  if (overrides !== null && req.mode !== 'plan') {
+    if (!row) await store.districts.ensure(district, district);
+    await store.accounts.replaceCsvOverrides(
+      district,
+      overrides.map((o) => ({ keyType: o.keyType, keyValue: o.keyValue, fields: o.fields })),
+    );
+  }
+  const report = await runSync({
+    store,
+    source,
+    district,
+    mode: req.mode ?? 'sync',
+    ...(req.logger ? { logger: req.logger } : {}),
+    ...(req.lockStaleMs !== undefined ? { lockStaleMs: req.lockStaleMs } : {}),
+    ...(req.onProgress ? { onProgress: req.onProgress } : {}),
+  });
+  // New overrides without a new staff file: apply them to the staff accounts now, not next night.
+  if (
+    overrides !== null &&
+    req.mode !== 'plan' &&
+    report.status !== 'failed' &&
+    !source.files.includes('school_staff.csv')
+  ) {
+    const counts = await reprovisionStaff(store, district);
+    for (const [k, v] of Object.entries(counts) as Array<[keyof AccountCounts, number]>)
+      report.accounts[k] += v;
+  }
+  return report;
+}
+
+/** Re-derives every active staff account of the district from its record (after an overrides change). */
+export async function reprovisionStaff(store: Store, district: string): Promise<AccountCounts> {
+  const total = emptyAccountCounts();
+  const config = (await store.districts.get(district))?.config ?? defaultDistrictConfig();
+  for (const source of ['clever', 'csv'] as SourceKind[]) {
+    for (let after: string | undefined; ;) {
+      const page = await store.records.list({ district, source }, 'staff', {
+        limit: 2000,
+        ...(after ? { after } : {}),
+      });
+      if (page.length === 0) break;
+      const res = await store.transaction((tx) =>
+        provisionBatch(tx, {
+          runId: null,
+          district,
+          source,
+          entity: 'staff',
+          config,
+          records: page.map((r) => ({ sourceId: r.sourceId, data: r.data })),
+        }),
+      );
+      for (const [k, v] of Object.entries(res.counts) as Array<[keyof AccountCounts, number]>) total[k] += v;
+      after = page[page.length - 1]!.sourceId;
+    }
+  }
+  return total;
+}

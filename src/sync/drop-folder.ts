@@ -1,0 +1,130 @@
+import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../shared/logger.js';
+import { silentLogger } from '../shared/logger.js';
+import type { Store } from '../store/store.js';
+import { importCsv } from './csv-import.js';
+import type { RunReport } from './run-report.js';
+
+/**
+ * An SFTP-style drop folder:
+ *   ROOT/automated/   files dropped here are imported automatically, once complete
+ *   ROOT/other/       files that wait for review (never processed automatically)
+ *   ROOT/processing/  a batch being imported
+ *   ROOT/archive/YYYY-MM-DD/<time>/   processed files with result.json and result.txt beside them
+ * A file is complete when its size and modification time have not changed for `settleMs`; a batch
+ * starts when every file in automated/ is complete, so the three files of one nightly drop are
+ * imported together (schools first).
+ */
+export interface DropFolderOptions {
+  root: string;
+  store: Store;
+  district?: string;
+  logger?: Logger;
+  /** How long a file must stay unchanged to count as fully uploaded (ms). Default 15000. */
+  settleMs?: number;
+  lockStaleMs?: number;
+  now?: () => Date;
+}
+
+export interface ProcessedDrop {
+  folder: string;
+  files: string[];
+  report: RunReport;
+}
+
+export class DropFolder {
+  private readonly seen = new Map<string, { size: number; mtimeMs: number; since: number }>();
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: DropFolderOptions) {
+    this.logger = opts.logger ?? silentLogger();
+  }
+
+  private now(): Date {
+    return this.opts.now?.() ?? new Date();
+  }
+
+  async init(): Promise<void> {
+    for (const d of ['automated', 'other', 'processing', 'archive'])
+      await mkdir(join(this.opts.root, d), { recursive: true });
+  }
+
+  /** One look at automated/: imports a batch when every file in it has settled. */
+  async tick(): Promise<ProcessedDrop | null> {
+    const dir = join(this.opts.root, 'automated');
+    const names = (await readdir(dir)).filter((n) => !n.startsWith('.'));
+    const now = this.now().getTime();
+    if (names.length === 0) {
+      this.seen.clear();
+      return null;
+    }
+    let allSettled = true;
+    for (const name of names) {
+      const st = await stat(join(dir, name)).catch(() => null);
+      if (!st?.isFile()) continue;
+      const prev = this.seen.get(name);
+      if (!prev || prev.size !== st.size || prev.mtimeMs !== st.mtimeMs) {
+        this.seen.set(name, { size: st.size, mtimeMs: st.mtimeMs, since: now });
+        allSettled = false;
+      } else if (now - prev.since < (this.opts.settleMs ?? 15_000)) {
+        allSettled = false;
+      }
+    }
+    for (const name of [...this.seen.keys()]) if (!names.includes(name)) this.seen.delete(name);
+    if (!allSettled) return null;
+    return this.process(names);
+  }
+
+  private async process(names: string[]): Promise<ProcessedDrop> {
+    const at = this.now();
+    const stamp = at.toISOString().replace(/[:.]/g, '-');
+    const work = join(this.opts.root, 'processing', stamp);
+    await mkdir(work, { recursive: true });
+    for (const n of names) await rename(join(this.opts.root, 'automated', n), join(work, n));
+    this.seen.clear();
+    this.logger.info({ files: names, batch: stamp }, 'drop folder: importing a batch');
+    const report = await importCsv({
+      store: this.opts.store,
+      dir: work,
+      logger: this.logger,
+      ...(this.opts.district ? { district: this.opts.district } : {}),
+      ...(this.opts.lockStaleMs !== undefined ? { lockStaleMs: this.opts.lockStaleMs } : {}),
+    });
+    await writeFile(join(work, 'result.json'), JSON.stringify(report, null, 2) + '\n');
+    await writeFile(
+      join(work, 'result.txt'),
+      `${report.status}${report.reason ? `: ${report.reason}` : ''}\nrun ${report.runId}\nproblems: ${report.problemCount}\n`,
+    );
+    const day = join(this.opts.root, 'archive', at.toISOString().slice(0, 10));
+    await mkdir(day, { recursive: true });
+    const folder = join(day, stamp.slice(11));
+    await rename(work, folder);
+    this.logger.info({ batch: stamp, status: report.status, run: report.runId }, 'drop folder: batch done');
+    return { folder, files: names, report };
+  }
+
+  /** Polls every `pollMs` (default 5000) until `signal` aborts. */
+  async run(signal: AbortSignal, pollMs = 5000, onDrop?: (d: ProcessedDrop) => void): Promise<void> {
+    await this.init();
+    while (!signal.aborted) {
+      try {
+        const d = await this.tick();
+        if (d) onDrop?.(d);
+      } catch (err) {
+        this.logger.error({ err }, 'drop folder: tick failed');
+      }
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, pollMs);
+        signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+    }
+  }
+}
