@@ -1,4 +1,4 @@
-import type { Entity, EntityData, School, StoredRecord } from '../model/entities.js';
+import type { Entity, School, StoredRecord } from '../model/entities.js';
 import {
   SCHOOL_COLUMNS,
   STAFF_COLUMNS,
