@@ -28,7 +28,19 @@ export interface ProvisionBatch {
   source: SourceKind;
   entity: Entity;
   config: DistrictConfig;
-  records: ReadonlyArray<{ sourceId: string; data: EntityData[Entity] }>;
+  /** The version of the rules (see {@link deriveVersion}); accounts derived under another are redone. */
+  deriveVersion: string;
+  /** `hash` is the record's content hash: with it, an account derived from the same record is skipped. */
+  records: ReadonlyArray<{ sourceId: string; data: EntityData[Entity]; hash?: string }>;
+}
+
+/**
+ * The version of everything besides the record that decides an account: the district's settings and
+ * its overrides. An account derived from an unchanged record under the same version, and not edited
+ * since, needs no work: this is what keeps a no-change re-sync cheap.
+ */
+export async function deriveVersion(store: Store, district: string, config: DistrictConfig): Promise<string> {
+  return contentHash({ config, overrides: await store.accounts.overridesStamp(district) });
 }
 
 export interface ProvisionResult {
@@ -86,25 +98,46 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   const problems: RunProblem[] = [];
   const changes: ChangeWrite[] = [];
   const entity = b.entity as 'students' | 'staff' | 'contacts';
-  const existing = await tx.accounts.byRecords(
+  const allExisting = await tx.accounts.byRecords(
     b.district,
     b.source,
     b.records.map((r) => r.sourceId),
   );
+  // Quiet records: the account was derived from this very record under these rules and nobody has
+  // edited it since. Everything below only looks at the rest.
+  const records = b.records.filter((r) => {
+    const a = allExisting.get(r.sourceId);
+    return !(
+      a &&
+      a.status === 'active' &&
+      r.hash !== undefined &&
+      a.recordHash === r.hash &&
+      a.deriveVersion === b.deriveVersion &&
+      a.syncedHash !== null &&
+      a.syncedHash === a.stateHash
+    );
+  });
+  if (records.length === 0) return { counts, problems, pendingDeactivations: [] };
+  const existing = new Map([...allExisting].filter(([id]) => records.some((r) => r.sourceId === id)));
+  const hashOf = new Map(records.map((r) => [r.sourceId, r.hash ?? null]));
+  const derived = (sourceId: string) => ({
+    recordHash: hashOf.get(sourceId) ?? null,
+    version: b.deriveVersion,
+  });
 
   // A. What the rules say each record's account should be (with overrides for staff).
   const desired = new Map<string, DesiredAccount>();
   const overridesByRecord = new Map<string, StaffOverrideFields[]>();
   if (kind === 'staff' && (await tx.accounts.hasOverrides(b.district))) {
     const keys: Array<{ keyType: string; keyValue: string }> = [];
-    for (const r of b.records) {
+    for (const r of records) {
       keys.push(...overrideKeys(r.data as Staff));
       const a = existing.get(r.sourceId);
       if (a) keys.push({ keyType: 'account', keyValue: a.id });
     }
     const rows = await tx.accounts.overrides(b.district, keys);
     const byKey = new Map(rows.map((o) => [`${o.keyType}\u0000${o.keyValue}`, o]));
-    for (const r of b.records) {
+    for (const r of records) {
       const list: StaffOverrideFields[] = [];
       for (const k of overrideKeys(r.data as Staff)) {
         const o = byKey.get(`${k.keyType}\u0000${k.keyValue}`);
@@ -116,7 +149,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       if (list.length > 0) overridesByRecord.set(r.sourceId, list);
     }
   }
-  for (const r of b.records) {
+  for (const r of records) {
     let d = deriveAccount(entity, r.sourceId, b.source, r.data as EntityData['students'], b.config);
     const a = existing.get(r.sourceId);
     // "Source controls access" off: the mapping applies at creation only; later local edits stick.
@@ -128,7 +161,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   }
 
   // B. Records new to this source: match by the district's key first.
-  const unlinked = b.records.filter((r) => !existing.has(r.sourceId) && desired.get(r.sourceId)!.eligible);
+  const unlinked = records.filter((r) => !existing.has(r.sourceId) && desired.get(r.sourceId)!.eligible);
   const keyType = unlinked.map((r) => desired.get(r.sourceId)!.key?.type).find((t) => t !== undefined);
   const keyCandidates =
     keyType !== undefined
@@ -232,7 +265,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
 
   // C. Emails: a login identity only when exactly one active account holds it. A batch record counts
   //    as the account it has or will be linked to, so a person is never "sharing" with themselves.
-  const batchIds = new Set(b.records.map((r) => r.sourceId));
+  const batchIds = new Set(records.map((r) => r.sourceId));
   const target = (sourceId: string): string => {
     const dec = decisions.get(sourceId);
     return existing.get(sourceId)?.id ?? (dec?.kind === 'match' ? dec.account.id : `new:${sourceId}`);
@@ -247,7 +280,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     if (!set) emailHolders.set(email, (set = new Set()));
     set.add(id);
   };
-  const batchTargets = new Set(b.records.map((r) => target(r.sourceId)));
+  const batchTargets = new Set(records.map((r) => target(r.sourceId)));
   for (const [email, accounts] of dbHolders) {
     for (const a of accounts) {
       if (a.recordSource === b.source && a.recordSourceId !== null && batchIds.has(a.recordSourceId))
@@ -256,7 +289,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       hold(email, a.id);
     }
   }
-  for (const r of b.records) {
+  for (const r of records) {
     const d = desired.get(r.sourceId)!;
     if (d.eligible && d.email) hold(d.email, target(r.sourceId));
   }
@@ -295,7 +328,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   /** Linked accounts whose stored state differs: the changed fields go into the feed. */
   const toDiff: Array<{ accountId: string; write: AccountWrite; reactivated: boolean }> = [];
   const pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }> = [];
-  for (const r of b.records) {
+  for (const r of records) {
     const d = desired.get(r.sourceId)!;
     const acct = existing.get(r.sourceId);
     const identities = [...d.identities];
@@ -333,8 +366,21 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
         }
         continue;
       }
-      if (acct.status === 'active' && acct.stateHash === accountStateHash(base)) continue;
-      const write: AccountWrite = { ...base, id: acct.id, district: b.district, kind, origin: acct.origin };
+      const d0 = derived(r.sourceId);
+      const sameState = acct.status === 'active' && acct.stateHash === accountStateHash(base);
+      const sameBookkeeping =
+        acct.recordHash === d0.recordHash &&
+        acct.deriveVersion === d0.version &&
+        acct.syncedHash === acct.stateHash;
+      if (sameState && sameBookkeeping) continue;
+      const write: AccountWrite = {
+        ...base,
+        id: acct.id,
+        district: b.district,
+        kind,
+        origin: acct.origin,
+        derived: derived(r.sourceId),
+      };
       writes.set(acct.id, { write, isNew: false });
       toDiff.push({ accountId: acct.id, write, reactivated: acct.status === 'inactive' });
       continue;
@@ -373,7 +419,14 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       if (m.recordSource && m.recordSource !== b.source && m.recordSourceId) {
         superseded.push({ source: m.recordSource, id: m.recordSourceId });
       }
-      const write: AccountWrite = { ...base, id: m.id, district: b.district, kind, origin: 'sync' };
+      const write: AccountWrite = {
+        ...base,
+        id: m.id,
+        district: b.district,
+        kind,
+        origin: 'sync',
+        derived: derived(r.sourceId),
+      };
       writes.set(m.id, { write, isNew: false });
       counts.linked++;
       changes.push({
@@ -396,7 +449,10 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       continue;
     }
     const id = uuidv7();
-    writes.set(id, { write: { ...base, id, district: b.district, kind, origin: 'sync' }, isNew: true });
+    writes.set(id, {
+      write: { ...base, id, district: b.district, kind, origin: 'sync', derived: derived(r.sourceId) },
+      isNew: true,
+    });
     counts.provisioned++;
     changes.push({ district: b.district, accountId: id, kind: 'created', fields: [], runId: b.runId });
   }
@@ -410,8 +466,11 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     }
   }
   const full = await tx.accounts.getMany([...toDiff.map((t) => t.accountId), ...sharedHolders]);
+  const releasedEmails: Array<string | null> = [];
   for (const t of toDiff) {
-    const fields = changedFields(full.get(t.accountId)!, t.write);
+    const before = full.get(t.accountId)!;
+    if (before.email !== t.write.email) releasedEmails.push(before.email);
+    const fields = changedFields(before, t.write);
     if (t.reactivated) {
       counts.reactivated++;
       changes.push({
@@ -431,7 +490,11 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     const email = a.email!;
     if (!a.identities.some((i) => i.type === 'email' && i.value === email)) continue;
     writes.set(a.id, {
-      write: { ...a, identities: a.identities.filter((i) => !(i.type === 'email' && i.value === email)) },
+      write: {
+        ...a,
+        identities: a.identities.filter((i) => !(i.type === 'email' && i.value === email)),
+        derived: a.deriveVersion ? { recordHash: a.recordHash, version: a.deriveVersion } : null,
+      },
       isNew: false,
     });
     counts.updated++;
@@ -452,6 +515,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   if (pendingDeactivations.length > 0 && b.runId !== null)
     await tx.accounts.addPendingDeactivations(b.runId, pendingDeactivations);
   await tx.accounts.appendChanges(changes);
+  counts.updated += await regrantReleasedEmails(tx, b.district, releasedEmails, b.runId);
   return { counts, problems, pendingDeactivations };
 }
 
@@ -475,6 +539,9 @@ function pseudoAccount(kind: AccountKind, b: ProvisionBatch, sourceId: string): 
     updatedAt: '',
     deactivatedAt: null,
     stateHash: null,
+    recordHash: null,
+    deriveVersion: null,
+    syncedHash: null,
   };
 }
 
@@ -499,17 +566,68 @@ export async function deactivateForArchived(
       runId: b.runId,
     })),
   );
+  await regrantReleasedEmails(
+    tx,
+    b.district,
+    accounts.map((a) => a.email),
+    b.runId,
+  );
   return accounts.length;
+}
+
+/**
+ * An email stops being shared when all but one of its holders are deactivated or change email; the
+ * one left gets it back as a login identity. (Gaining a holder is handled where it happens.)
+ */
+export async function regrantReleasedEmails(
+  tx: Store,
+  district: string,
+  emails: ReadonlyArray<string | null>,
+  runId: string | null,
+): Promise<number> {
+  const released = [...new Set(emails.filter((e): e is string => e !== null))];
+  if (released.length === 0) return 0;
+  const holders = await tx.accounts.activeByEmail(district, released);
+  const sole = [...holders.values()]
+    .filter((list) => list.length === 1 && list[0]!.origin === 'sync')
+    .map((list) => list[0]!.id);
+  if (sole.length === 0) return 0;
+  const full = await tx.accounts.getMany(sole);
+  const writes: Array<{ write: AccountWrite; isNew: boolean }> = [];
+  for (const a of full.values()) {
+    if (!a.email || a.identities.some((i) => i.type === 'email')) continue;
+    writes.push({
+      write: {
+        ...a,
+        identities: sortIdentities([...a.identities, { type: 'email', value: a.email }]),
+        derived: a.deriveVersion ? { recordHash: a.recordHash, version: a.deriveVersion } : null,
+      },
+      isNew: false,
+    });
+  }
+  await tx.accounts.writeMany(writes);
+  await tx.accounts.appendChanges(
+    writes.map((w) => ({
+      district,
+      accountId: w.write.id,
+      kind: 'updated' as const,
+      fields: ['identities'],
+      runId,
+    })),
+  );
+  return writes.length;
 }
 
 /** Deactivates accounts a run queued as no longer eligible (still active, still sync-owned). */
 export async function applyPendingDeactivations(tx: Store, runId: string, district: string): Promise<number> {
   const pending = await tx.accounts.pendingDeactivations(runId);
   const ids: string[] = [];
+  const emails: Array<string | null> = [];
   const reasons = new Map<string, string>();
   for (const p of pending) {
     const a = await tx.accounts.get(p.accountId);
     if (a?.status === 'active' && a.origin === 'sync') {
+      emails.push(a.email);
       ids.push(a.id);
       reasons.set(a.id, p.reason);
     }
@@ -525,5 +643,6 @@ export async function applyPendingDeactivations(tx: Store, runId: string, distri
       runId,
     })),
   );
+  await regrantReleasedEmails(tx, district, emails, runId);
   return ids.length;
 }

@@ -1,6 +1,10 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Capabilities } from './db.js';
 import type { DB } from './schema.js';
 
@@ -12,9 +16,16 @@ import type { DB } from './schema.js';
  *   be parsed and planned again for every chunk (measured: the planning dominated the first sync).
  *   Only used inside a transaction, where this code holds the connection (Kysely's SQLite driver
  *   serialises access to its one connection per transaction).
- * - PostgreSQL (and SQLite outside a transaction): multi-row INSERT … VALUES, chunked under the
- *   bind-parameter limit, one round trip per chunk.
+ * - PostgreSQL: `INSERT … SELECT * FROM unnest($1::text[], $2::text[], …)`: one array parameter
+ *   per column, so a chunk of thousands of rows is a short statement that parses and plans once
+ *   (measured: several times faster than multi-row VALUES with tens of thousands of parameters).
+ * - SQLite outside a transaction: multi-row INSERT … VALUES, chunked under the parameter limit.
+ *
+ * Every column written through here is text (or null): ids, hashes, JSON, ISO times.
  */
+/** What a bulk write may carry per column. */
+export type SqlValue = string | number | null;
+
 export interface BulkSpec {
   table: keyof DB;
   columns: readonly string[];
@@ -27,6 +38,30 @@ export interface BulkSpec {
     where?: string;
   };
 }
+
+/** COPY text format: backslash escapes, `\N` for null. */
+function copyText(v: SqlValue): string {
+  if (v === null || v === undefined) return '\\N';
+  return String(v).replace(/[\\\t\n\r]/g, (c) =>
+    c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r',
+  );
+}
+
+/** COPY input in ~1 MB pieces. */
+function* chunks(lines: string[]): Generator<string> {
+  let buf = '';
+  for (const l of lines) {
+    buf += l + '\n';
+    if (buf.length > 1 << 20) {
+      yield buf;
+      buf = '';
+    }
+  }
+  if (buf) yield buf;
+}
+
+/** Rows per unnest statement: large enough to amortise the round trip, small enough to stream. */
+const ARRAY_CHUNK = 5000;
 
 function quote(id: string): string {
   return `"${id.replace(/"/g, '""')}"`;
@@ -44,13 +79,43 @@ function conflictClause(spec: BulkSpec): string {
 export class BulkWriter {
   private readonly statements = new Map<string, SQLite.Statement>();
 
+  private copyClient: Promise<pg.PoolClient | null> | null = null;
+
   constructor(
     private readonly db: Kysely<DB>,
     private readonly caps: Capabilities,
     private readonly sqlite: SQLite.Database | null,
+    private readonly pgClients: Map<number, pg.PoolClient> | null,
   ) {}
 
-  async write(spec: BulkSpec, rows: ReadonlyArray<readonly unknown[]>): Promise<void> {
+  /**
+   * Inserts rows known to be new (no conflict possible: the caller checked under the district lock).
+   * PostgreSQL inside a transaction: COPY FROM STDIN on the transaction's own connection, the
+   * fastest way into PostgreSQL. Elsewhere: the same as {@link write}.
+   */
+  async insertNew(spec: Omit<BulkSpec, 'conflict'>, rows: ReadonlyArray<readonly SqlValue[]>): Promise<void> {
+    if (rows.length === 0) return;
+    const client = this.caps.copy && this.db.isTransaction ? await this.transactionClient() : null;
+    if (!client) return this.write(spec, rows);
+    const lines: string[] = [];
+    for (const r of rows) lines.push(r.map(copyText).join('\t'));
+    const stream = client.query(
+      copyFrom(`copy ${quote(spec.table)} (${spec.columns.map(quote).join(', ')}) from stdin`),
+    );
+    await pipeline(Readable.from(chunks(lines)), stream);
+  }
+
+  /** The pg client this transaction runs on, found through its backend pid (see Database.pgClients). */
+  private transactionClient(): Promise<pg.PoolClient | null> {
+    this.copyClient ??= (async () => {
+      if (!this.pgClients) return null;
+      const res = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(this.db);
+      return this.pgClients.get(Number(res.rows[0]?.pid)) ?? null;
+    })();
+    return this.copyClient;
+  }
+
+  async write(spec: BulkSpec, rows: ReadonlyArray<readonly SqlValue[]>): Promise<void> {
     if (rows.length === 0) return;
     const head = `insert into ${quote(spec.table)} (${spec.columns.map(quote).join(', ')}) values `;
     const tail = conflictClause(spec);
@@ -62,6 +127,19 @@ export class BulkWriter {
         this.statements.set(key, stmt);
       }
       for (const row of rows) stmt.run(...row);
+      return;
+    }
+    if (this.caps.arrayParams) {
+      for (let i = 0; i < rows.length; i += ARRAY_CHUNK) {
+        const part = rows.slice(i, i + ARRAY_CHUNK);
+        const arrays = spec.columns.map((_, c) =>
+          part.map((r) => (r[c] === null || r[c] === undefined ? null : String(r[c]))),
+        );
+        const unnest = sql.join(arrays.map((a) => sql`${a}::text[]`));
+        await sql`${sql.raw(`insert into ${quote(spec.table)} (${spec.columns.map(quote).join(', ')}) select * from unnest(`)}${unnest}${sql.raw(`)${tail}`)}`.execute(
+          this.db,
+        );
+      }
       return;
     }
     const perRow = spec.columns.length;

@@ -29,6 +29,12 @@ export interface Capabilities {
   readonly binaryCollation: RawBuilder<unknown> | null;
   /** COPY FROM STDIN is available (PostgreSQL) for bulk loads into staging tables. */
   readonly copy: boolean;
+  /**
+   * Array parameters are available (PostgreSQL): a bulk insert sends one array per column through
+   * `unnest()`, and `col = any($1)` replaces a list of thousands of `in (…)` parameters, so a
+   * statement stays small, and parses and plans once, however many rows it covers.
+   */
+  readonly arrayParams: boolean;
 }
 
 export interface Database {
@@ -36,8 +42,14 @@ export interface Database {
   readonly caps: Capabilities;
   /** Where the data lives, with any password removed; safe to print. */
   readonly location: string;
-  /** The raw PostgreSQL pool, for the COPY fast path; null on SQLite. */
+  /** The raw PostgreSQL pool; null on SQLite. */
   readonly pgPool: pg.Pool | null;
+  /**
+   * The raw pg client that a Kysely transaction runs on (PostgreSQL only), for COPY inside that
+   * transaction. Kysely does not expose its connection, so the pool records each client by its
+   * backend process id, and the transaction asks the server for its `pg_backend_pid()`.
+   */
+  readonly pgClients: Map<number, pg.PoolClient> | null;
   /** The raw SQLite handle, for prepared-statement bulk writes (see bulk-writer.ts); null on PostgreSQL. */
   readonly sqlite: SQLite.Database | null;
   close(): Promise<void>;
@@ -50,6 +62,7 @@ const SQLITE_CAPS: Capabilities = {
   int64Type: 'integer',
   binaryCollation: null,
   copy: false,
+  arrayParams: false,
 };
 
 const POSTGRES_CAPS: Capabilities = {
@@ -59,6 +72,7 @@ const POSTGRES_CAPS: Capabilities = {
   int64Type: 'bigint',
   binaryCollation: sql`collate "C"`,
   copy: true,
+  arrayParams: true,
 };
 
 export function isPostgresUrl(location: string): boolean {
@@ -106,6 +120,10 @@ export function openDatabase(opts: OpenDatabaseOptions): Database {
     const pool = new pg.Pool({
       connectionString: location,
       max: opts.poolSize ?? 4,
+      // A sync commits a batch at a time and resumes from its last commit after a crash, so a
+      // commit need not wait for its WAL flush: losing the last few batches of a crashed run costs
+      // nothing but their redo, and every commit stays atomic. (A per-session setting only.)
+      options: '-c synchronous_commit=off',
       // bigint (count(*), the change feed sequence) as a JS number: our values stay far below 2^53.
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -116,12 +134,22 @@ export function openDatabase(opts: OpenDatabaseOptions): Database {
     });
     // An idle client that errors (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
+    const pgClients = new Map<number, pg.PoolClient>();
+    pool.on('connect', (client) => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid !== undefined) pgClients.set(pid, client);
+    });
+    pool.on('remove', (client) => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid !== undefined) pgClients.delete(pid);
+    });
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), ...logOption(opts) });
     return {
       db,
       caps: POSTGRES_CAPS,
       location: redactUrl(location),
       pgPool: pool,
+      pgClients,
       sqlite: null,
       close: () => db.destroy(),
     };
@@ -148,5 +176,13 @@ export function openDatabase(opts: OpenDatabaseOptions): Database {
   // default a large sync paid one on nearly every batch commit (measured: commits took half as long).
   sqlite.pragma('wal_autocheckpoint = 16384');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }), ...logOption(opts) });
-  return { db, caps: SQLITE_CAPS, location, pgPool: null, sqlite, close: () => db.destroy() };
+  return {
+    db,
+    caps: SQLITE_CAPS,
+    location,
+    pgPool: null,
+    pgClients: null,
+    sqlite,
+    close: () => db.destroy(),
+  };
 }

@@ -164,6 +164,9 @@ export interface DbAccount {
   deactivated_at: string | null;
   title: string | null;
   state_hash: string | null;
+  record_hash: string | null;
+  derive_version: string | null;
+  synced_hash: string | null;
 }
 
 export interface DbAccountIdentity {

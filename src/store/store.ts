@@ -41,7 +41,7 @@ export class Store {
     readonly clock: () => Date,
   ) {
     const now = () => clock().toISOString();
-    const bulk = new BulkWriter(executor, database.caps, database.sqlite);
+    const bulk = new BulkWriter(executor, database.caps, database.sqlite, database.pgClients);
     this.records = new RecordsRepo(executor, database.caps, now, bulk);
     this.runs = new RunsRepo(executor, database.caps, now, bulk);
     this.districts = new DistrictsRepo(executor, now);

@@ -9,6 +9,8 @@ export interface NormalizedRecord<E extends Entity = Entity> {
   data: EntityData[E];
   json: string;
   hash: string;
+  /** Set on records reconcile found absent from the store (they are inserted, not upserted). */
+  isNew?: boolean;
 }
 
 export function normalise<E extends Entity>(sourceId: string, data: EntityData[E]): NormalizedRecord<E> {

@@ -11,7 +11,12 @@ import { silentLogger } from '../shared/logger.js';
 import type { Source, SourcePage, SourceStream } from '../sources/source.js';
 import type { RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
-import { applyPendingDeactivations, deactivateForArchived, provisionBatch } from '../accounts/provision.js';
+import {
+  applyPendingDeactivations,
+  deactivateForArchived,
+  deriveVersion,
+  provisionBatch,
+} from '../accounts/provision.js';
 import type { AccountKind } from '../model/account.js';
 import type { AccountCounts } from '../model/run.js';
 import { SchoolScope } from './filter.js';
@@ -81,6 +86,7 @@ class SyncRun {
   private problemCount = 0;
   private district: string | null = null;
   private config!: DistrictConfig;
+  private deriveVersion = '';
   private scope!: SchoolScope;
   private failure: RostersyncError | null = null;
   private lockHeld = false;
@@ -153,6 +159,7 @@ class SyncRun {
     }
     this.config = row?.config ?? defaultDistrictConfig();
     this.scope = new SchoolScope(this.config.schoolFilter);
+    this.deriveVersion = await deriveVersion(this.store, id, this.config);
     if (this.plan) {
       await this.source.validate?.();
       return;
@@ -408,7 +415,11 @@ class SyncRun {
         );
         candidates = absentIds(active, keep);
       }
-      const writes = [...changes.created, ...changes.updated, ...changes.restored];
+      const writes: NormalizedRecord[] = [
+        ...changes.created.map((r) => ({ ...r, isNew: true })),
+        ...changes.updated,
+        ...changes.restored,
+      ];
       await this.commit(stream, entity, writes, incoming, candidates, problems.splice(0), {
         cursor: page.cursor ?? prevCursor,
         ...progress,
@@ -474,6 +485,7 @@ class SyncRun {
           source: this.source.kind,
           entity,
           config: this.config,
+          deriveVersion: this.deriveVersion,
           records: incoming,
         });
         addAccountCounts(this.counts.accounts, prov.counts);

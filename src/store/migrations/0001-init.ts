@@ -2,6 +2,10 @@ import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
 import type { Capabilities } from '../db.js';
 
 /**
+ * Secondary indexes are few on purpose: each one is paid for on every one of the million inserts of
+ * a large first sync. Lookups the engine makes have an index; reverse lookups nobody makes yet
+ * (a user's sections, an account's history) get theirs in the migration that starts making them.
+ *
  * The initial schema: districts, the seven roster record tables, memberships, runs with their problems
  * and pending archives, checkpoints, the per-district lock, accounts with identities, and the account
  * change feed. Portable types only (text, integer); times are ISO-8601 text, JSON is text.
@@ -107,12 +111,6 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .addColumn('user_id', 'text', idColumn(caps))
     .addPrimaryKeyConstraint('section_members_pk', ['district_id', 'source', 'section_id', 'role', 'user_id'])
     .execute();
-  await db.schema
-    .createIndex('section_members_user_idx')
-    .ifNotExists()
-    .on('section_members')
-    .columns(['district_id', 'source', 'user_id'])
-    .execute();
 
   await db.schema
     .createTable('contact_students')
@@ -124,12 +122,6 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .addColumn('relationship', 'text')
     .addColumn('type', 'text')
     .addPrimaryKeyConstraint('contact_students_pk', ['district_id', 'source', 'contact_id', 'student_id'])
-    .execute();
-  await db.schema
-    .createIndex('contact_students_student_idx')
-    .ifNotExists()
-    .on('contact_students')
-    .columns(['district_id', 'source', 'student_id'])
     .execute();
 
   await db.schema
@@ -228,12 +220,6 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .on('accounts')
     .columns(['district_id', 'record_source', 'record_source_id'])
     .execute();
-  await db.schema
-    .createIndex('accounts_district_kind_idx')
-    .ifNotExists()
-    .on('accounts')
-    .columns(['district_id', 'kind', 'status'])
-    .execute();
 
   await db.schema
     .createTable('account_identities')
@@ -263,11 +249,5 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .addColumn('fields', 'text', (c) => c.notNull())
     .addColumn('run_id', 'text')
     .addColumn('at', 'text', (c) => c.notNull())
-    .execute();
-  await db.schema
-    .createIndex('account_changes_account_idx')
-    .ifNotExists()
-    .on('account_changes')
-    .columns(['account_id', 'seq'])
     .execute();
 }

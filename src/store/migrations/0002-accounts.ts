@@ -10,6 +10,12 @@ export async function up(db: Kysely<any>, caps: Capabilities): Promise<void> {
   await db.schema.alterTable('accounts').addColumn('title', 'text').execute();
   // Hash of the stored state (model/account.ts accountStateHash), maintained by every write.
   await db.schema.alterTable('accounts').addColumn('state_hash', 'text').execute();
+  // What the last sync derived the account from, so an unchanged record is skipped without deriving:
+  // the record's content hash, the version of the rules (settings + overrides), and the state hash
+  // the sync wrote (a differing state_hash means someone edited the account since).
+  await db.schema.alterTable('accounts').addColumn('record_hash', 'text').execute();
+  await db.schema.alterTable('accounts').addColumn('derive_version', 'text').execute();
+  await db.schema.alterTable('accounts').addColumn('synced_hash', 'text').execute();
   await db.schema
     .createIndex('accounts_email_idx')
     .ifNotExists()

@@ -10,12 +10,17 @@ import type {
 } from '../../model/account.js';
 import type { PersonName, SourceKind, StaffRole } from '../../model/entities.js';
 import type { Capabilities } from '../db.js';
+import { anyOf } from '../sql-helpers.js';
 import type { BulkWriter } from '../bulk-writer.js';
 import type { DB, DbAccount } from '../schema.js';
 
 export interface StoredAccount extends Account {
   /** accountStateHash of the stored state. */
   stateHash: string | null;
+  /** What the last sync derived the account from (see migration 0002). */
+  recordHash: string | null;
+  deriveVersion: string | null;
+  syncedHash: string | null;
 }
 
 /** An account without its identities: enough to decide whether anything needs writing. */
@@ -30,6 +35,9 @@ export interface AccountHead {
   email: string | null;
   access: Access | null;
   stateHash: string | null;
+  recordHash: string | null;
+  deriveVersion: string | null;
+  syncedHash: string | null;
 }
 
 export interface AccountWrite {
@@ -46,6 +54,8 @@ export interface AccountWrite {
   roles: StaffRole[];
   access: Access | null;
   identities: Array<{ type: IdentityType; value: string }>;
+  /** Set when a sync derived this state from a record: lets later syncs skip the unchanged. */
+  derived?: { recordHash: string | null; version: string } | null;
 }
 
 export interface ChangeWrite {
@@ -82,6 +92,9 @@ const ACCOUNT_COLUMNS = [
   'updated_at',
   'deactivated_at',
   'state_hash',
+  'record_hash',
+  'derive_version',
+  'synced_hash',
 ];
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -109,7 +122,7 @@ export class AccountsRepo {
       const idRows = await this.db
         .selectFrom('account_identities')
         .select(['account_id', 'type', 'value'])
-        .where('account_id', 'in', part)
+        .where((eb) => anyOf(eb, this.caps, 'account_id', part))
         .orderBy('account_id')
         .orderBy('type')
         .execute();
@@ -137,6 +150,9 @@ export class AccountsRepo {
       updatedAt: r.updated_at,
       deactivatedAt: r.deactivated_at,
       stateHash: r.state_hash,
+      recordHash: r.record_hash,
+      deriveVersion: r.derive_version,
+      syncedHash: r.synced_hash,
     }));
   }
 
@@ -151,6 +167,9 @@ export class AccountsRepo {
     'email',
     'access',
     'state_hash',
+    'record_hash',
+    'derive_version',
+    'synced_hash',
   ] as const;
 
   private static head(r: Pick<DbAccount, (typeof AccountsRepo.HEAD_COLUMNS)[number]>): AccountHead {
@@ -165,6 +184,9 @@ export class AccountsRepo {
       email: r.email,
       access: r.access ? (JSON.parse(r.access) as Access) : null,
       stateHash: r.state_hash,
+      recordHash: r.record_hash,
+      deriveVersion: r.derive_version,
+      syncedHash: r.synced_hash,
     };
   }
 
@@ -198,7 +220,7 @@ export class AccountsRepo {
         .select(AccountsRepo.HEAD_COLUMNS)
         .where('district_id', '=', district)
         .where('record_source', '=', source)
-        .where('record_source_id', 'in', part)
+        .where((eb) => anyOf(eb, this.caps, 'record_source_id', part))
         .execute();
       for (const r of rows) out.set(r.record_source_id!, AccountsRepo.head(r));
     }
@@ -219,7 +241,7 @@ export class AccountsRepo {
         .select(['account_id', 'value'])
         .where('district_id', '=', district)
         .where('type', '=', type)
-        .where('value', 'in', part)
+        .where((eb) => anyOf(eb, this.caps, 'value', part))
         .execute();
       if (idRows.length === 0) continue;
       const rows = await this.db
@@ -253,7 +275,7 @@ export class AccountsRepo {
         .select(AccountsRepo.HEAD_COLUMNS)
         .where('district_id', '=', district)
         .where('status', '=', 'active')
-        .where('email', 'in', part)
+        .where((eb) => anyOf(eb, this.caps, 'email', part))
         .execute();
       for (const r of rows) {
         const a = AccountsRepo.head(r);
@@ -321,6 +343,31 @@ export class AccountsRepo {
   async writeMany(items: ReadonlyArray<{ write: AccountWrite; isNew: boolean }>): Promise<void> {
     if (items.length === 0) return;
     const now = this.now();
+    const toRow = ({ write: a }: { write: AccountWrite }) => [
+      a.id,
+      a.district,
+      a.kind,
+      a.status,
+      a.origin,
+      a.recordSource,
+      a.recordSourceId,
+      JSON.stringify(a.name),
+      a.email,
+      a.title,
+      a.roles.join(','),
+      a.access ? JSON.stringify(a.access) : null,
+      now,
+      now,
+      a.status === 'active' ? null : now,
+      accountStateHash(a),
+      a.derived?.recordHash ?? null,
+      a.derived?.version ?? null,
+      a.derived ? accountStateHash(a) : null,
+    ];
+    await this.bulk.insertNew(
+      { table: 'accounts', columns: ACCOUNT_COLUMNS },
+      items.filter((i) => i.isNew).map(toRow),
+    );
     await this.bulk.write(
       {
         table: 'accounts',
@@ -333,30 +380,13 @@ export class AccountsRepo {
           ),
         },
       },
-      items.map(({ write: a }) => [
-        a.id,
-        a.district,
-        a.kind,
-        a.status,
-        a.origin,
-        a.recordSource,
-        a.recordSourceId,
-        JSON.stringify(a.name),
-        a.email,
-        a.title,
-        a.roles.join(','),
-        a.access ? JSON.stringify(a.access) : null,
-        now,
-        now,
-        a.status === 'active' ? null : now,
-        accountStateHash(a),
-      ]),
+      items.filter((i) => !i.isNew).map(toRow),
     );
     const ids = items.filter((i) => !i.isNew).map((i) => i.write.id);
     for (const part of chunk(ids, this.caps.maxBindParameters - 2)) {
       await this.db.deleteFrom('account_identities').where('account_id', 'in', part).execute();
     }
-    await this.bulk.write(
+    await this.bulk.insertNew(
       { table: 'account_identities', columns: ['account_id', 'district_id', 'type', 'value'] },
       items.flatMap(({ write: a }) => a.identities.map((i) => [a.id, a.district, i.type, i.value])),
     );
@@ -400,20 +430,20 @@ export class AccountsRepo {
     district: string,
     source: SourceKind,
     recordIds: readonly string[],
-  ): Promise<Array<{ id: string; kind: AccountKind }>> {
-    const out: Array<{ id: string; kind: AccountKind }> = [];
+  ): Promise<Array<{ id: string; kind: AccountKind; email: string | null }>> {
+    const out: Array<{ id: string; kind: AccountKind; email: string | null }> = [];
     for (const part of chunk(recordIds, this.caps.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.db
         .selectFrom('accounts')
-        .select(['id', 'kind'])
+        .select(['id', 'kind', 'email'])
         .where('district_id', '=', district)
         .where('record_source', '=', source)
         .where('record_source_id', 'in', part)
         .where('status', '=', 'active')
         .where('origin', '=', 'sync')
         .execute();
-      for (const r of rows) out.push({ id: r.id, kind: r.kind as AccountKind });
+      for (const r of rows) out.push({ id: r.id, kind: r.kind as AccountKind, email: r.email });
     }
     return out;
   }
@@ -558,6 +588,16 @@ export class AccountsRepo {
     return out;
   }
 
+  /** Changes whenever an override of the district is set, changed or removed. */
+  async overridesStamp(district: string): Promise<string> {
+    const row = await this.db
+      .selectFrom('account_overrides')
+      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('updated_at').as('last')])
+      .where('district_id', '=', district)
+      .executeTakeFirst();
+    return `${Number(row?.n ?? 0)}:${String(row?.last ?? '')}`;
+  }
+
   async hasOverrides(district: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('account_overrides')
@@ -634,7 +674,7 @@ export class AccountsRepo {
   /** Appends changes to the ordered feed (same transaction as the change itself). */
   async appendChanges(changes: readonly ChangeWrite[]): Promise<void> {
     const at = this.now();
-    await this.bulk.write(
+    await this.bulk.insertNew(
       { table: 'account_changes', columns: ['district_id', 'account_id', 'kind', 'fields', 'run_id', 'at'] },
       changes.map((c) => [c.district, c.accountId, c.kind, JSON.stringify(c.fields), c.runId, at]),
     );

@@ -4,7 +4,8 @@ import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/e
 import { upsertKind } from '../../model/hash.js';
 import type { StoredState, UpsertKind } from '../../model/hash.js';
 import type { Capabilities } from '../db.js';
-import type { BulkSpec, BulkWriter } from '../bulk-writer.js';
+import { anyOf } from '../sql-helpers.js';
+import type { BulkSpec, BulkWriter, SqlValue } from '../bulk-writer.js';
 import type { DB } from '../schema.js';
 
 /** A record ready to write: its source id, canonical data and content hash. */
@@ -14,6 +15,8 @@ export interface RecordWrite<E extends Entity = Entity> {
   hash: string;
   /** The canonical JSON the hash was computed from, when the caller has it (saves a stringify). */
   json?: string;
+  /** The caller checked (under the district lock) that no row with this key exists: insert, no upsert. */
+  isNew?: boolean;
 }
 
 export interface RecordScope {
@@ -128,7 +131,7 @@ export class RecordsRepo {
         .select(['source_id', 'hash', 'archived_at'])
         .where('district_id', '=', scope.district)
         .where('source', '=', scope.source)
-        .where('source_id', 'in', part)
+        .where((eb) => anyOf(eb, this.caps, 'source_id', part))
         .execute();
       for (const r of rows) out.set(r.source_id, { hash: r.hash, archived: r.archived_at !== null });
     }
@@ -159,24 +162,23 @@ export class RecordsRepo {
         where: `"${entity}"."hash" <> excluded."hash" or "${entity}"."archived_at" is not null`,
       },
     };
-    await this.bulk.write(
-      spec,
-      rows.map((r) => {
-        const idx = indexColumns(entity, r.data);
-        return [
-          scope.district,
-          scope.source,
-          r.sourceId,
-          r.hash,
-          r.json ?? JSON.stringify(r.data),
-          null,
-          now,
-          now,
-          runId,
-          ...indexCols.map((c) => idx[c] ?? null),
-        ];
-      }),
-    );
+    const toRow = (r: RecordWrite) => {
+      const idx = indexColumns(entity, r.data);
+      return [
+        scope.district,
+        scope.source,
+        r.sourceId,
+        r.hash,
+        r.json ?? JSON.stringify(r.data),
+        null,
+        now,
+        now,
+        runId,
+        ...indexCols.map((c) => idx[c] ?? null),
+      ];
+    };
+    await this.bulk.insertNew(spec, rows.filter((r) => r.isNew).map(toRow));
+    await this.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
     if (entity === 'sections') await this.replaceSectionMembers(scope, rows as RecordWrite<'sections'>[]);
     if (entity === 'contacts') await this.replaceContactStudents(scope, rows as RecordWrite<'contacts'>[]);
   }
@@ -421,14 +423,14 @@ export class RecordsRepo {
         .where('section_id', 'in', part)
         .execute();
     }
-    const members: unknown[][] = [];
+    const members: SqlValue[][] = [];
     for (const r of rows) {
       for (const t of new Set(r.data.teacherIds))
         members.push([scope.district, scope.source, r.sourceId, 'teacher', t]);
       for (const st of new Set(r.data.studentIds))
         members.push([scope.district, scope.source, r.sourceId, 'student', st]);
     }
-    await this.bulk.write(
+    await this.bulk.insertNew(
       { table: 'section_members', columns: ['district_id', 'source', 'section_id', 'role', 'user_id'] },
       members,
     );
@@ -447,7 +449,7 @@ export class RecordsRepo {
         .where('contact_id', 'in', part)
         .execute();
     }
-    const links = new Map<string, unknown[]>();
+    const links = new Map<string, SqlValue[]>();
     for (const r of rows) {
       for (const rel of r.data.relationships) {
         links.set(`${r.sourceId}\u0000${rel.studentId}`, [
@@ -460,7 +462,7 @@ export class RecordsRepo {
         ]);
       }
     }
-    await this.bulk.write(
+    await this.bulk.insertNew(
       {
         table: 'contact_students',
         columns: ['district_id', 'source', 'contact_id', 'student_id', 'relationship', 'type'],

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Entity } from '../../model/entities.js';
 import type { RunCounts, RunMode, RunProblem, RunStats, RunStatus, SyncRun } from '../../model/run.js';
 import type { Capabilities } from '../db.js';
+import { anyOf } from '../sql-helpers.js';
 import type { BulkWriter } from '../bulk-writer.js';
 import type { DB, DbSyncRun } from '../schema.js';
 
@@ -269,7 +270,7 @@ export class RunsRepo {
         .select('source_id')
         .where('run_id', '=', runId)
         .where('entity', '=', entity)
-        .where('source_id', 'in', sourceIds.slice(i, i + size))
+        .where((eb) => anyOf(eb, this.caps, 'source_id', sourceIds.slice(i, i + size)))
         .execute();
       for (const r of rows) out.push(r.source_id);
     }
