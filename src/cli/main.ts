@@ -34,4 +34,10 @@ export function buildProgram(): Command {
   return program;
 }
 
+// `rostersync changes | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 await buildProgram().parseAsync(process.argv);

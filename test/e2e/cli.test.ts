@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCleverSimulator } from '../../src/simulator/index.js';
+import type { CleverSimulator } from '../../src/simulator/index.js';
+
+const run = promisify(execFile);
+
+/** Runs the real CLI; resolves with exit code and output whatever the code. */
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, ['bin/rostersync.js', ...args], {
+      env: { ...process.env, ROSTERSYNC_LOG_LEVEL: 'silent' },
+      maxBuffer: 64 << 20,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('the command line', () => {
+  let sim: CleverSimulator;
+  let dir: string;
+  let db: string;
+  beforeAll(async () => {
+    sim = await startCleverSimulator({ seed: 3, students: 300 });
+    dir = mkdtempSync(join(tmpdir(), 'rostersync-cli-'));
+    db = join(dir, 'cli.db');
+  });
+  afterAll(async () => {
+    await sim.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists its commands', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of [
+      'demo',
+      'sync',
+      'plan',
+      'status',
+      'runs',
+      'import-csv',
+      'export-csv',
+      'watch-csv',
+      'changes',
+      'webhooks',
+      'clever-sim',
+      'migrate',
+    ]) {
+      expect(r.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    }
+  });
+
+  it('sync --json prints the report and exits 0; a second run is all unchanged', async () => {
+    const args = ['sync', '--clever-url', sim.url, '--clever-token', sim.token, '--database', db, '--json'];
+    const first = await cli(args);
+    expect(first.code).toBe(0);
+    const report = JSON.parse(first.stdout) as {
+      runId: string;
+      status: string;
+      counts: Record<string, { created: number }>;
+      problems: unknown[];
+    };
+    expect(report.status).toBe('succeeded');
+    expect(report.counts.students!.created).toBe(sim.truth().students);
+    for (const k of ['schools', 'terms', 'courses', 'students', 'staff', 'contacts', 'sections']) {
+      expect(Object.keys(report.counts[k]!).sort()).toEqual([
+        'archived',
+        'created',
+        'restored',
+        'skipped',
+        'unchanged',
+        'updated',
+      ]);
+    }
+    expect(Array.isArray(report.problems)).toBe(true);
+    const second = JSON.parse((await cli(args)).stdout) as {
+      counts: Record<string, { unchanged: number; created: number }>;
+    };
+    expect(second.counts.students!.unchanged).toBe(sim.truth().students);
+    const status = JSON.parse((await cli(['status', '--database', db, '--json'])).stdout) as {
+      districts: Array<{ totals: { students: number } }>;
+    };
+    expect(status.districts[0]!.totals.students).toBe(sim.truth().students);
+  });
+
+  it('exits 2 on a held run and 1 on a failed one, with the reason', async () => {
+    sim.advance(1, 'bad_sharing');
+    const held = await cli(['sync', '--clever-url', sim.url, '--clever-token', sim.token, '--database', db]);
+    expect(held.code).toBe(2);
+    expect(held.stdout).toMatch(/HELD/);
+    expect(held.stdout).toMatch(/runs approve/);
+    const failed = await cli([
+      'sync',
+      '--clever-url',
+      sim.url,
+      '--clever-token',
+      'wrong-token',
+      '--database',
+      db,
+      '--json',
+    ]);
+    expect(failed.code).toBe(1);
+    expect((JSON.parse(failed.stdout) as { reason: string }).reason).toMatch(/token was rejected/);
+    expect(failed.stdout + failed.stderr).not.toContain('wrong-token');
+  });
+
+  it('names a bad configuration key and exits 1', async () => {
+    const r = await cli(['status', '--database', 'mysql://nope']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: database: /);
+    const r2 = await cli(['sync', '--clever-url', 'not a url', '--clever-token', 'x', '--database', db]);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/clever\.url/);
+  });
+});
