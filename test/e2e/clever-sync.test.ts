@@ -143,16 +143,38 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
       expect(excluded).not.toContain(s.data.schoolId);
     }
     expect(out.accounts.deactivated).toBeGreaterThan(0);
+    // Accounts follow the records after the filter: one active account per active student.
+    const filtered = (await getStatus(store, { district })).districts[0]!;
+    expect(filtered.accounts.student.active).toBe(filtered.totals.students);
+    expect(filtered.accounts.staff.active).toBe(filtered.totals.staff);
+
+    // Include-only: just one school; then back to everything.
+    const keep = schools[2]!.sourceId;
+    await store.districts.setConfig(district, {
+      ...row.config,
+      schoolFilter: { mode: 'include', ids: [keep], sisIds: [], schoolNumbers: [], namePatterns: [] },
+      safetyValve: { maxPercent: 100, minCount: 1_000_000 },
+    });
+    const only = await syncSim(store, sim);
+    expect(only.status).toBe('succeeded');
+    expect(await store.records.count({ district }, 'schools')).toBe(1);
+    for (const s of await store.records.list({ district }, 'students', { limit: 10_000 }))
+      expect(s.data.schoolIds).toEqual([keep]);
+    const included = (await getStatus(store, { district })).districts[0]!;
+    expect(included.accounts.student.active).toBe(included.totals.students);
 
     await store.districts.setConfig(district, { ...row.config, schoolFilter: null });
     const back = await syncSim(store, sim);
     expect(back.status).toBe('succeeded');
-    expect(back.counts.schools.restored).toBe(2);
-    expect(back.counts.students.restored).toBe(out.counts.students.archived);
-    expect(back.counts.sections.restored).toBe(out.counts.sections.archived);
+    expect(back.counts.schools.restored).toBe(sim.truth().schools - 1);
+    expect(back.counts.students.restored).toBe(
+      out.counts.students.archived + only.counts.students.archived - only.counts.students.restored,
+    );
     // The same accounts come back (reactivated, not new ones).
-    expect(back.accounts.reactivated).toBe(out.accounts.deactivated);
     expect(back.accounts.provisioned).toBe(0);
+    expect(out.accounts.deactivated + only.accounts.deactivated).toBe(
+      only.accounts.reactivated + back.accounts.reactivated,
+    );
     const changes = await store.accounts.changesAfter(seq, { limit: 100_000 });
     const deactivated = new Set(changes.filter((c) => c.kind === 'deactivated').map((c) => c.accountId));
     const reactivated = new Set(changes.filter((c) => c.kind === 'reactivated').map((c) => c.accountId));
