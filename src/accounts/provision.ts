@@ -5,6 +5,7 @@ import type { DistrictConfig } from '../model/district-config.js';
 import { SOURCE_PRECEDENCE } from '../model/entities.js';
 import type { Entity, EntityData, SourceKind, Staff } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
+import { emptyAccountCounts } from '../model/run.js';
 import type { AccountCounts, RunProblem } from '../model/run.js';
 import type { AccountWrite, ChangeWrite, StoredAccount } from '../store/queries/accounts.js';
 import type { Store } from '../store/store.js';
@@ -50,21 +51,6 @@ export interface ProvisionResult {
   pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }>;
 }
 
-type Counts = Record<keyof AccountCounts, number>;
-
-function zero(): Counts {
-  return {
-    provisioned: 0,
-    linked: 0,
-    updated: 0,
-    deactivated: 0,
-    reactivated: 0,
-    held: 0,
-    conflicts: 0,
-    notProvisioned: 0,
-  };
-}
-
 function changedFields(before: StoredAccount, after: AccountWrite): string[] {
   const out: string[] = [];
   const same = (a: unknown, b: unknown) => contentHash(a) === contentHash(b);
@@ -94,7 +80,7 @@ type KeyDecision =
 export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<ProvisionResult> {
   const kind = accountKindOf(b.entity);
   if (!kind || b.records.length === 0) return { counts: {}, problems: [], pendingDeactivations: [] };
-  const counts = zero();
+  const counts = emptyAccountCounts();
   const problems: RunProblem[] = [];
   const changes: ChangeWrite[] = [];
   const entity = b.entity as 'students' | 'staff' | 'contacts';

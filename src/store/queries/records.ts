@@ -230,22 +230,8 @@ export class RecordsRepo {
         .where('archived_at', 'is', null)
         .executeTakeFirst();
       n += Number(res.numUpdatedRows);
-      if (entity === 'sections') {
-        await this.db
-          .deleteFrom('section_members')
-          .where('district_id', '=', scope.district)
-          .where('source', '=', scope.source)
-          .where('section_id', 'in', part)
-          .execute();
-      }
-      if (entity === 'contacts') {
-        await this.db
-          .deleteFrom('contact_students')
-          .where('district_id', '=', scope.district)
-          .where('source', '=', scope.source)
-          .where('contact_id', 'in', part)
-          .execute();
-      }
+      if (entity === 'sections') await this.deleteLinks('section_members', 'section_id', scope, part);
+      if (entity === 'contacts') await this.deleteLinks('contact_students', 'contact_id', scope, part);
     }
     return n;
   }
@@ -410,19 +396,35 @@ export class RecordsRepo {
     return rows.map((r) => r.source_id);
   }
 
+  /** Deletes the membership/link rows of the given sections or contacts. */
+  private async deleteLinks(
+    table: 'section_members' | 'contact_students',
+    column: 'section_id' | 'contact_id',
+    scope: RecordScope,
+    ids: readonly string[],
+  ): Promise<void> {
+    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
+      if (part.length === 0) continue;
+      await this.db
+        .deleteFrom(table)
+        .where('district_id', '=', scope.district)
+        .where('source', '=', scope.source)
+        .where(column as never, 'in', part as never)
+        .execute();
+    }
+  }
+
   private async replaceSectionMembers(
     scope: RecordScope,
     rows: readonly RecordWrite<'sections'>[],
   ): Promise<void> {
-    const ids = rows.map((r) => r.sourceId);
-    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
-      await this.db
-        .deleteFrom('section_members')
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where('section_id', 'in', part)
-        .execute();
-    }
+    // New sections have no rows to replace.
+    await this.deleteLinks(
+      'section_members',
+      'section_id',
+      scope,
+      rows.filter((r) => !r.isNew).map((r) => r.sourceId),
+    );
     const members: SqlValue[][] = [];
     for (const r of rows) {
       for (const t of new Set(r.data.teacherIds))
@@ -440,15 +442,12 @@ export class RecordsRepo {
     scope: RecordScope,
     rows: readonly RecordWrite<'contacts'>[],
   ): Promise<void> {
-    const ids = rows.map((r) => r.sourceId);
-    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
-      await this.db
-        .deleteFrom('contact_students')
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where('contact_id', 'in', part)
-        .execute();
-    }
+    await this.deleteLinks(
+      'contact_students',
+      'contact_id',
+      scope,
+      rows.filter((r) => !r.isNew).map((r) => r.sourceId),
+    );
     const links = new Map<string, SqlValue[]>();
     for (const r of rows) {
       for (const rel of r.data.relationships) {
