@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Capabilities, Database, OpenDatabaseOptions } from './db.js';
 import { openDatabase } from './db.js';
@@ -79,6 +80,15 @@ export class Store {
   async migrate(): Promise<MigrationOutcome> {
     this.migration = await migrateToLatest(this.database.db, this.database.caps);
     return this.migration;
+  }
+
+  /**
+   * Refreshes planner statistics of tables that grew a lot (see Capabilities.analyzeWhileLoading).
+   * A no-op where the database does not need it.
+   */
+  async analyze(tables: ReadonlyArray<keyof DB>): Promise<void> {
+    if (!this.caps.analyzeWhileLoading || tables.length === 0) return;
+    await sql.raw(`analyze ${[...new Set(tables)].map((t) => `"${t}"`).join(', ')}`).execute(this.executor);
   }
 
   /** Runs `fn` in one transaction; everything it writes through `tx` commits or rolls back together. */

@@ -4,7 +4,7 @@ import { RostersyncError } from '../shared/errors.js';
 import { CsvSource } from '../sources/csv/csv-source.js';
 import type { Store } from '../store/store.js';
 import { defaultDistrictConfig } from '../model/district-config.js';
-import { provisionBatch } from '../accounts/provision.js';
+import { deriveVersion, provisionBatch } from '../accounts/provision.js';
 import type { AccountCounts } from '../model/run.js';
 import { emptyAccountCounts } from '../model/run.js';
 import type { RunReport } from './run-report.js';
@@ -44,10 +44,7 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
   const district = await resolveCsvDistrict(store, req.district);
   const row = await store.districts.get(district);
   const config = row?.config ?? defaultDistrictConfig();
-  const knownSchools: Array<{
-    sourceId: string;
-    school: Pick<School, 'schoolNumber' | 'sisId' | 'stateId'>;
-  }> = [];
+  const knownSchools: Array<{ sourceId: string; school: School }> = [];
   for (let after: string | undefined; ;) {
     const page = await store.records.list({ district, source: 'csv' }, 'schools', {
       limit: 5000,
@@ -77,6 +74,13 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
     ...(req.lockStaleMs !== undefined ? { lockStaleMs: req.lockStaleMs } : {}),
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),
   });
+  // staff_overrides.csv has no stream of its own: its warnings and skipped rows join the report here.
+  const overrideProblems = overrides !== null ? source.overrideProblems : [];
+  if (overrideProblems.length > 0 && report.status !== 'failed') {
+    if (req.mode !== 'plan') await store.runs.addProblems(report.runId, overrideProblems);
+    report.problems.push(...overrideProblems.slice(0, Math.max(0, 100 - report.problems.length)));
+    report.problemCount += overrideProblems.length;
+  }
   // New overrides without a new staff file: apply them to the staff accounts now, not next night.
   if (
     overrides !== null &&
@@ -95,6 +99,7 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
 export async function reprovisionStaff(store: Store, district: string): Promise<AccountCounts> {
   const total = emptyAccountCounts();
   const config = (await store.districts.get(district))?.config ?? defaultDistrictConfig();
+  const version = await deriveVersion(store, district, config);
   for (const source of ['clever', 'csv'] as SourceKind[]) {
     for (let after: string | undefined; ;) {
       const page = await store.records.list({ district, source }, 'staff', {
@@ -109,7 +114,8 @@ export async function reprovisionStaff(store: Store, district: string): Promise<
           source,
           entity: 'staff',
           config,
-          records: page.map((r) => ({ sourceId: r.sourceId, data: r.data })),
+          deriveVersion: version,
+          records: page.map((r) => ({ sourceId: r.sourceId, data: r.data, hash: r.hash })),
         }),
       );
       for (const [k, v] of Object.entries(res.counts) as Array<[keyof AccountCounts, number]>) total[k] += v;

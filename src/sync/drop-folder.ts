@@ -1,5 +1,6 @@
 import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errorMessage, isRostersyncError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { silentLogger } from '../shared/logger.js';
 import type { Store } from '../store/store.js';
@@ -84,24 +85,42 @@ export class DropFolder {
     for (const n of names) await rename(join(this.opts.root, 'automated', n), join(work, n));
     this.seen.clear();
     this.logger.info({ files: names, batch: stamp }, 'drop folder: importing a batch');
-    const report = await importCsv({
-      store: this.opts.store,
-      dir: work,
-      logger: this.logger,
-      ...(this.opts.district ? { district: this.opts.district } : {}),
-      ...(this.opts.lockStaleMs !== undefined ? { lockStaleMs: this.opts.lockStaleMs } : {}),
-    });
+    let report: RunReport;
+    try {
+      report = await importCsv({
+        store: this.opts.store,
+        dir: work,
+        logger: this.logger,
+        ...(this.opts.district ? { district: this.opts.district } : {}),
+        ...(this.opts.lockStaleMs !== undefined ? { lockStaleMs: this.opts.lockStaleMs } : {}),
+      });
+    } catch (err) {
+      // No run report (e.g. no district given while the store holds several): the batch is still
+      // archived with the reason beside it, never left behind in processing/.
+      const reason = isRostersyncError(err) ? `${err.code}: ${err.message}` : errorMessage(err);
+      await writeFile(
+        join(work, 'result.json'),
+        JSON.stringify({ status: 'failed', reason }, null, 2) + '\n',
+      );
+      await writeFile(join(work, 'result.txt'), `failed: ${reason}\n`);
+      await rename(work, await this.archiveFolder(at, stamp));
+      throw err;
+    }
     await writeFile(join(work, 'result.json'), JSON.stringify(report, null, 2) + '\n');
     await writeFile(
       join(work, 'result.txt'),
       `${report.status}${report.reason ? `: ${report.reason}` : ''}\nrun ${report.runId}\nproblems: ${report.problemCount}\n`,
     );
-    const day = join(this.opts.root, 'archive', at.toISOString().slice(0, 10));
-    await mkdir(day, { recursive: true });
-    const folder = join(day, stamp.slice(11));
+    const folder = await this.archiveFolder(at, stamp);
     await rename(work, folder);
     this.logger.info({ batch: stamp, status: report.status, run: report.runId }, 'drop folder: batch done');
     return { folder, files: names, report };
+  }
+
+  private async archiveFolder(at: Date, stamp: string): Promise<string> {
+    const day = join(this.opts.root, 'archive', at.toISOString().slice(0, 10));
+    await mkdir(day, { recursive: true });
+    return join(day, stamp.slice(11));
   }
 
   /** Polls every `pollMs` (default 5000) until `signal` aborts. */

@@ -95,6 +95,8 @@ class SyncRun {
   private readonly planPending = new Map<Entity, Set<string>>();
   private readonly planCreatedStudents = new Set<string>();
   private readonly planDeactivations = new Map<string, AccountKind>();
+  /** Per entity: rows written since the planner statistics were refreshed, and the level they were refreshed at. */
+  private readonly growth = new Map<Entity, { since: number; at: number }>();
   /** Streams that returned no records at all, by entity. */
   private readonly emptied = new Set<Entity>();
 
@@ -509,6 +511,7 @@ class SyncRun {
         await tx.runs.progress(this.runId, this.counts, this.stats);
         await tx.locks.heartbeat(this.district!, this.runId);
       });
+      await this.refreshStatistics(entity, writes.length);
     } catch (err) {
       if (err !== rollback) throw err;
       let set = this.planPending.get(entity);
@@ -516,6 +519,30 @@ class SyncRun {
       for (const id of candidates) set.add(id);
     }
     this.noteProblems(problems);
+  }
+
+  /**
+   * Keeps planner statistics current while tables grow from empty: refreshed each time the rows
+   * written since the last refresh pass the level of the last one (so about log2(n) times a run).
+   */
+  private async refreshStatistics(entity: Entity, rows: number): Promise<void> {
+    let g = this.growth.get(entity);
+    if (!g) this.growth.set(entity, (g = { since: 0, at: 0 }));
+    g.since += rows;
+    if (g.since < Math.max(4000, g.at)) return;
+    g.at += g.since;
+    g.since = 0;
+    const tables: Array<Parameters<Store['analyze']>[0][number]> = [entity];
+    if (entity === 'sections') tables.push('section_members');
+    if (entity === 'contacts') tables.push('contact_students');
+    if (
+      entity === 'students' ||
+      entity === 'staff' ||
+      (entity === 'contacts' && this.config.provisionGuardians)
+    ) {
+      tables.push('accounts', 'account_identities');
+    }
+    await this.store.analyze(tables);
   }
 
   private noteProblems(problems: readonly RunProblem[]): void {

@@ -50,7 +50,7 @@ export function registerCsvCommands(program: Command): void {
           const district = await resolveCsvDistrict(store, opts.district);
           const r = await exportCsv(store, district, dir);
           process.stdout.write(
-            `exported district ${district} to ${dir}: ${r.schools} schools, ${r.students} students, ${r.staff} staff\n`,
+            `exported district ${district} to ${dir}: ${r.schools} schools, ${r.students} students, ${r.staff} staff${r.overrides > 0 ? `, ${r.overrides} staff overrides` : ''}\n`,
           );
         });
       }),

@@ -111,7 +111,8 @@ export function checkHeader(
   const errors: string[] = [];
   const seen = new Set<string>();
   for (const c of columns) {
-    if (seen.has(c)) errors.push(`column "${c}" appears twice`);
+    // Spreadsheets add empty header cells for formatted but unused columns: ignored, not duplicates.
+    if (seen.has(c) && c !== '') errors.push(`column "${c}" appears twice`);
     seen.add(c);
   }
   const unknownCols = columns.filter((c) => !known.includes(c));
@@ -135,7 +136,12 @@ export function checkHeader(
       `the first column must be the staff key (one of ${spec.identifiers.join(', ')}), not "${columns[0]}"`,
     );
   }
-  return { errors, unknown: unknownCols.map((c) => c + suggestion(c, known)) };
+  return {
+    errors,
+    unknown: [...new Set(unknownCols)].map((c) =>
+      c === '' ? '(empty column name)' : c + suggestion(c, known),
+    ),
+  };
 }
 
 /** Resolves school references (school_number, school_sis_id, school_state_id) to school source ids. */
@@ -226,7 +232,8 @@ function yesNo(values: Record<string, string>, column: string, warnings: RowIssu
   if (v === undefined) return undefined;
   if (['y', 'yes', 'true', '1'].includes(v)) return 'Y';
   if (['n', 'no', 'false', '0'].includes(v)) return 'N';
-  warnings.push({ column, reason: `"${values[column]}" is not Y or N; value ignored` });
+  // The value is not echoed: these columns are sensitive demographics (never in reports or logs).
+  warnings.push({ column, reason: 'not Y or N; value ignored' });
   return undefined;
 }
 

@@ -32,14 +32,33 @@ export function fileError(file: string, message: string, cause?: unknown): Roste
   return new RostersyncError('input', `${file}: ${message}`, cause === undefined ? undefined : { cause });
 }
 
-/** Decodes UTF-8 strictly (rejecting invalid bytes and NULs) and reports the byte offset of a problem. */
+/** Decodes UTF-8 strictly (rejecting invalid bytes and NULs) and reports where a problem is. */
 class StrictUtf8 extends Transform {
   private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
   private offset = 0;
+  /** Line breaks (LF) decoded so far, to name the line of an encoding problem. */
+  private lineBreaks = 0;
+  /** Bytes at the end of the previous chunk that start a character the chunk did not finish. */
+  private carry: Buffer = Buffer.alloc(0);
+  /** The file's last byte (a complete file normally ends with a line break). */
+  lastByte: number | null = null;
   constructor(private readonly file: string) {
     super({ readableObjectMode: false, decodeStrings: true, encoding: 'utf8' });
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (
+      this.offset === 0 &&
+      chunk.length >= 2 &&
+      (chunk.readUInt16BE(0) === 0xfffe || chunk.readUInt16BE(0) === 0xfeff)
+    ) {
+      cb(
+        fileError(
+          this.file,
+          'is UTF-16 text (a "Unicode text" export); save it as "CSV UTF-8" and drop it again',
+        ),
+      );
+      return;
+    }
     const nul = chunk.indexOf(0);
     if (nul >= 0) {
       cb(
@@ -54,16 +73,26 @@ class StrictUtf8 extends Transform {
     try {
       text = this.decoder.decode(chunk, { stream: true });
     } catch (err) {
+      // Find the first bad byte for the message: decode leniently from the start of the character the
+      // previous chunk left open, and take the first replacement character.
+      const lenient = new TextDecoder('utf-8').decode(Buffer.concat([this.carry, chunk]));
+      const bad = Math.max(0, lenient.indexOf('\ufffd'));
+      const before = lenient.slice(0, bad);
+      const line = this.lineBreaks + (before.match(/\n/g)?.length ?? 0) + 1;
+      const byte = this.offset - this.carry.length + Buffer.byteLength(before);
       cb(
         fileError(
           this.file,
-          `is not valid UTF-8 (near byte ${this.offset}); save it as UTF-8 (spreadsheets: "CSV UTF-8") and drop it again`,
+          `line ${line}: is not valid UTF-8 (byte ${byte}); save it as UTF-8 (spreadsheets: "CSV UTF-8") and drop it again`,
           err,
         ),
       );
       return;
     }
     this.offset += chunk.length;
+    if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1]!;
+    this.carry = openCharacter(Buffer.concat([this.carry, chunk.subarray(Math.max(0, chunk.length - 3))]));
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.lineBreaks++;
     cb(null, text);
   }
   override _flush(cb: TransformCallback): void {
@@ -74,6 +103,19 @@ class StrictUtf8 extends Transform {
       cb(fileError(this.file, 'ends in the middle of a UTF-8 character (truncated file?)', err));
     }
   }
+}
+
+/** The trailing bytes of `b` that begin a multi-byte UTF-8 character not complete within `b`. */
+function openCharacter(b: Buffer): Buffer {
+  for (let back = 1; back <= Math.min(3, b.length); back++) {
+    const c = b[b.length - back]!;
+    if (c < 0x80) return Buffer.alloc(0);
+    if (c >= 0xc0) {
+      const len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      return len > back ? Buffer.from(b.subarray(b.length - back)) : Buffer.alloc(0);
+    }
+  }
+  return Buffer.alloc(0);
 }
 
 function parserMessage(err: unknown): string {
@@ -98,9 +140,9 @@ function parserMessage(err: unknown): string {
 
 /**
  * Reads a CSV file row by row. The first non-empty row is the header. Throws an `input` error naming
- * the file for problems with the file as a whole (encoding, structure, no header); a row whose
- * field count differs from the header is yielded with `fieldCountError` so the caller can skip and
- * report it.
+ * the file for problems with the file as a whole (encoding, structure, no header, a last row cut
+ * short); a row whose field count differs from the header is yielded with `fieldCountError` so the
+ * caller can skip and report it.
  */
 export async function* readCsv(
   path: string,
@@ -120,11 +162,16 @@ export async function* readCsv(
     skip_empty_lines: true,
     info: true,
     max_record_size: MAX_RECORD_CHARS,
+    // Every line ending, even mixed in one file (rows appended by another tool).
+    record_delimiter: ['\r\n', '\n', '\r'],
   });
-  const source = createReadStream(path).pipe(new StrictUtf8(file));
-  source.on('error', (err) => parser.destroy(err));
-  source.pipe(parser);
+  const input = createReadStream(path);
+  const decoder = new StrictUtf8(file);
+  input.on('error', (err) => parser.destroy(fileError(file, 'cannot be read', err)));
+  decoder.on('error', (err) => parser.destroy(err));
+  input.pipe(decoder).pipe(parser);
   let header: string[] | null = null;
+  let last: CsvRow | null = null;
   try {
     for await (const item of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const { record, info: meta } = item;
@@ -141,13 +188,23 @@ export async function* readCsv(
       if (record.length !== header.length) {
         row.fieldCountError = `has ${record.length} fields but the header has ${header.length}`;
       }
+      last = row;
       yield row;
     }
   } catch (err) {
     if (err instanceof RostersyncError) throw err;
     throw fileError(file, parserMessage(err), err);
   } finally {
-    source.destroy();
+    input.destroy();
+    decoder.destroy();
   }
   if (header === null) throw fileError(file, 'has no header row');
+  // A file cut off mid-row (an upload still running, a half-copied file) ends without a line break
+  // in a row that is short of fields. Its missing rows must not count as absent people.
+  if (last?.fieldCountError && decoder.lastByte !== 0x0a && decoder.lastByte !== 0x0d) {
+    throw fileError(
+      file,
+      `line ${last.line}: the file ends in the middle of a row (${last.fieldCountError}); it looks truncated or still uploading, so it was not applied`,
+    );
+  }
 }

@@ -23,6 +23,7 @@ import {
   mapStudentRow,
   rowProblem,
   SchoolIndex,
+  schoolSourceId,
 } from './csv-mapper.js';
 import type { CsvFileName, OverrideRowResult, RowIssue, RowResult } from './csv-mapper.js';
 import { fileError, readCsv } from './csv-reader.js';
@@ -32,11 +33,11 @@ export interface CsvSourceOptions {
   dir: string;
   districtName: string;
   config: DistrictConfig;
-  /** The district's stored CSV schools, used to resolve school references when no schools.csv came. */
-  knownSchools: ReadonlyArray<{
-    sourceId: string;
-    school: Pick<School, 'schoolNumber' | 'sisId' | 'stateId'>;
-  }>;
+  /**
+   * The district's stored (active) CSV schools. When a drop has no schools.csv they resolve school
+   * references and are sent again unchanged, so the sync knows the schools the records point to.
+   */
+  knownSchools: ReadonlyArray<{ sourceId: string; school: School }>;
   /** Records per page. Default 2000. */
   pageSize?: number;
 }
@@ -48,8 +49,13 @@ interface FileScan {
   /** Lines holding a second copy of a key (skipped; the first copy is used). */
   duplicateLines: Map<number, number>;
   headerProblems: RunProblem[];
+  /** staff_overrides.csv only (it has no stream of its own): its skipped rows, for the report. */
+  rowProblems: RunProblem[];
   columns: string[];
 }
+
+/** The stream that re-sends the stored schools when a drop has no schools.csv. */
+const STORED_SCHOOLS = 'schools (stored)';
 
 const ENTITY_OF: Partial<Record<CsvFileName, Entity>> = {
   'schools.csv': 'schools',
@@ -81,6 +87,12 @@ export class CsvSource implements Source {
   /** staff_overrides.csv rows (after validation), or null when the drop has no such file. */
   get overrides(): OverrideRowResult[] | null {
     return this.scans.has('staff_overrides.csv') ? this.overrideRows : null;
+  }
+
+  /** staff_overrides.csv warnings and skipped rows (after validation); the import reports them. */
+  get overrideProblems(): RunProblem[] {
+    const scan = this.scans.get('staff_overrides.csv');
+    return scan ? [...scan.headerProblems, ...scan.rowProblems] : [];
   }
 
   district(): Promise<SourceDistrict> {
@@ -116,12 +128,14 @@ export class CsvSource implements Source {
     for (const name of names.sort()) {
       const path = join(this.opts.dir, name);
       if (!(await stat(path)).isFile() || name.startsWith('.')) continue;
-      if (!name.toLowerCase().endsWith('.csv')) continue;
+      // Any other file is refused, not skipped: a `students.xlsx` or `Students.csv` dropped for
+      // import must not leave the district believing its students were imported.
       if (!(CSV_FILES as readonly string[]).includes(name)) {
         const near = CSV_FILES.find((f) => f.toLowerCase() === name.toLowerCase());
+        const what = name.toLowerCase().endsWith('.csv') ? 'unknown file name' : 'not a CSV roster file';
         throw fileError(
           name,
-          `unknown file name${near ? ` (file names are exact: "${near}")` : ''}; expected one of ${CSV_FILES.join(', ')}`,
+          `${what}${near ? ` (file names are exact: "${near}")` : ''}; expected one of ${CSV_FILES.join(', ')}; nothing was applied`,
         );
       }
       present.set(name as CsvFileName, path);
@@ -157,12 +171,18 @@ export class CsvSource implements Source {
       invalid: 0,
       duplicateLines: new Map(),
       headerProblems: [],
+      rowProblems: [],
       columns: [],
     };
     const firstErrors: string[] = [];
     const keys = new Map<string, number>();
     const note = (line: number, issues: RowIssue[]) => {
       scan.invalid++;
+      if (file === 'staff_overrides.csv')
+        for (const i of issues)
+          scan.rowProblems.push(
+            rowProblem(file, line, { ...i, reason: `${i.reason}; this row was skipped` }),
+          );
       if (firstErrors.length < 5)
         firstErrors.push(
           `line ${line}${issues[0]?.column ? ` [${issues[0].column}]` : ''}: ${issues[0]?.reason ?? 'invalid'}`,
@@ -235,6 +255,23 @@ export class CsvSource implements Source {
 
   streams(): SourceStream[] {
     const out: SourceStream[] = [];
+    let schools: string | null = this.scans.has('schools.csv') ? 'schools.csv' : null;
+    if (
+      schools === null &&
+      this.opts.knownSchools.length > 0 &&
+      this.files.some((f) => f !== 'staff_overrides.csv')
+    ) {
+      // No schools.csv in this drop: the stored schools stand, and the sync must know them to accept
+      // the students and staff that point to them.
+      schools = STORED_SCHOOLS;
+      out.push({
+        name: STORED_SCHOOLS,
+        entities: ['schools'],
+        ordered: false,
+        dependsOn: [],
+        pages: () => this.storedSchools(),
+      });
+    }
     for (const file of ['schools.csv', 'students.csv', 'school_staff.csv'] as const) {
       const scan = this.scans.get(file);
       const entity = ENTITY_OF[file]!;
@@ -243,11 +280,32 @@ export class CsvSource implements Source {
         name: file,
         entities: [entity],
         ordered: false,
-        dependsOn: file !== 'schools.csv' && this.scans.has('schools.csv') ? ['schools.csv'] : [],
+        dependsOn: file !== 'schools.csv' && schools !== null ? [schools] : [],
         pages: () => this.pages(file, scan, entity),
       });
     }
     return out;
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await
+  private async *storedSchools(): AsyncGenerator<SourcePage> {
+    yield {
+      records: this.opts.knownSchools.map((s) => ({
+        entity: 'schools',
+        sourceId: s.sourceId,
+        data: s.school,
+      })),
+      invalidIds: [],
+      problems: [],
+      cursor: null,
+    };
+  }
+
+  /** The key a row names, as far as the row can be read (a broken row still keeps its person). */
+  private rowKey(file: CsvFileName, values: Record<string, string>): string | null {
+    if (file === 'schools.csv') return schoolSourceId(values);
+    const column = keyColumn(file, this.opts.config);
+    return (column !== null && values[column]) || null;
   }
 
   private async *pages(file: CsvFileName, scan: FileScan, entity: Entity): AsyncGenerator<SourcePage> {
@@ -256,15 +314,24 @@ export class CsvSource implements Source {
     for await (const row of readCsv(scan.path, file, () => undefined)) {
       this.rowsRead++;
       if (row.fieldCountError) {
-        page.problems.push(rowProblem(file, row.line, { column: null, reason: row.fieldCountError }));
-        page.skipped = (page.skipped ?? 0) + 1;
+        page.problems.push(
+          rowProblem(file, row.line, {
+            column: null,
+            reason: `${row.fieldCountError}; this row was skipped`,
+          }),
+        );
+        // A row broken by a stray separator still names its person: keep them as they are.
+        const key = this.rowKey(file, row.values);
+        if (key) page.invalidIds.push(key);
+        else page.skipped = (page.skipped ?? 0) + 1;
       } else if (scan.duplicateLines.has(row.line)) {
         page.problems.push(
           rowProblem(file, row.line, {
-            column: keyColumn(file, this.opts.config),
+            column: keyColumn(file, this.opts.config) ?? FILE_SPECS[file].identifiers[0]!,
             reason: `duplicate key (first on line ${scan.duplicateLines.get(row.line)}); this row was skipped`,
           }),
         );
+        page.skipped = (page.skipped ?? 0) + 1;
       } else {
         const r = this.mapRow(file, row.values);
         if (r.ok) {

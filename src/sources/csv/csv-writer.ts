@@ -115,6 +115,15 @@ export function studentRow(s: Student, school: School | undefined): string[] {
   ];
 }
 
+/**
+ * The `role` cell: a district-defined role stands for the one built-in role it maps to, so a person
+ * with more roles keeps them after it (`counselor;staff;teacher` reads back as counselor + teacher).
+ */
+function staffRoles(s: Staff): string {
+  if (s.districtRole === undefined) return s.roles.join(';');
+  return (s.roles.length > 1 ? [s.districtRole, ...s.roles] : [s.districtRole]).join(';');
+}
+
 export function staffRow(s: Staff, schools: ReadonlyMap<string, School>): string[] {
   const numbers = s.schoolIds
     .map((id) => schools.get(id)?.schoolNumber)
@@ -126,11 +135,53 @@ export function staffRow(s: Staff, schools: ReadonlyMap<string, School>): string
     s.name.first ?? '',
     s.name.last ?? '',
     s.email ?? '',
-    s.districtRole ?? s.roles.join(';'),
+    staffRoles(s),
     s.accessType ?? '',
     numbers.join(','),
     (s.grades ?? []).map((x) => toCsvGrade(x)).join(','),
     s.title ?? '',
+  ];
+}
+
+/** staff_overrides.csv columns after the key column. */
+export const OVERRIDE_COLUMNS = [
+  'title',
+  'role',
+  'access_type',
+  'school_number_list',
+  'grades',
+  'email',
+] as const;
+
+/** The staff_overrides.csv key column of a stored override key type. */
+export const OVERRIDE_KEY_COLUMN: Record<string, string> = {
+  staff_id: 'staff_id',
+  sis_id: 'staff_sis_id',
+  teacher_number: 'teacher_number',
+};
+
+/** One staff_overrides.csv row from a stored CSV override (blank cells override nothing). */
+export function overrideRow(
+  keyValue: string,
+  fields: Record<string, unknown>,
+  schools: ReadonlyMap<string, School>,
+): string[] {
+  const list = (v: unknown): string[] =>
+    Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return [
+    keyValue,
+    text(fields.title),
+    list(fields.roles).join(';'),
+    text(fields.accessType),
+    list(fields.schoolIds)
+      .map((id) => schools.get(id)?.schoolNumber)
+      .filter((n): n is string => n !== undefined)
+      .join(','),
+    list(fields.grades)
+      .map((x) => toCsvGrade(x as Grade))
+      .join(','),
+    text(fields.email),
   ];
 }
 

@@ -1,0 +1,119 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startCleverSimulator } from '../../src/simulator/index.js';
+import type { CleverSimulator } from '../../src/simulator/index.js';
+import type { StoredAccount } from '../../src/store/queries/accounts.js';
+import { Store } from '../../src/store/store.js';
+import { exportCsv } from '../../src/sync/csv-export.js';
+import { importCsv } from '../../src/sync/csv-import.js';
+import { changedNothing } from '../../src/sync/run-report.js';
+import { getStatus } from '../../src/sync/status.js';
+import { describeEachDatabase } from '../helpers/databases.js';
+import { syncSim } from '../helpers/sync.js';
+import { configureDistrict, tempFolders, toCsv } from './fixtures.js';
+
+const D = 'pre-clever';
+
+describeEachDatabase('a CSV district moving to Clever', (dbs) => {
+  const tmp = tempFolders();
+  let sim: CleverSimulator;
+  let csvDir: string;
+  /** Staff rows left out of the CSV: the simulator's people without a staff sis id (the district key). */
+  let staffWithoutKey: number;
+  beforeAll(async () => {
+    sim = await startCleverSimulator({ seed: 11, students: 300 });
+    // The district's CSV files, built from the same people: a scratch Clever sync, exported.
+    const scratch = await Store.open({ location: await dbs.fresh() });
+    try {
+      expect((await syncSim(scratch, sim)).status).toBe('succeeded');
+      csvDir = tmp.make();
+      await exportCsv(scratch, sim.districts[0]!.id, csvDir);
+    } finally {
+      await scratch.close();
+    }
+    const path = join(csvDir, 'school_staff.csv');
+    const [header, ...rows] = parse(readFileSync(path, 'utf8'));
+    const keyed = rows.filter((r) => r[header!.indexOf('staff_sis_id')] !== '');
+    staffWithoutKey = rows.length - keyed.length;
+    writeFileSync(path, toCsv(header!, keyed));
+  });
+  afterAll(async () => {
+    await sim.close();
+    tmp.cleanup();
+  });
+
+  it('keeps its accounts: linked, not duplicated; the CSV records are archived as superseded', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      await configureDistrict(store, D);
+      const csv = await importCsv({ store, dir: csvDir, district: D });
+      expect(csv.status, csv.reason ?? '').toBe('succeeded');
+      expect(csv.counts.students.created).toBe(300);
+      const csvStaff = csv.counts.staff.created;
+      expect(csvStaff).toBeGreaterThan(0);
+      expect(staffWithoutKey).toBeGreaterThan(0);
+      const before = await store.accounts.list({ district: D, limit: 5000 });
+      expect(before.every((a) => a.recordSource === 'csv' && a.status === 'active')).toBe(true);
+
+      const clever = await syncSim(store, sim, { district: D });
+      expect(clever.status, clever.reason ?? '').toBe('succeeded');
+      // Every CSV-era person is linked; only the staff the CSV could not carry are new.
+      expect(clever.accounts.linked).toBe(300 + csvStaff);
+      expect(clever.accounts.provisioned).toBe(staffWithoutKey);
+      expect(clever.accounts.conflicts).toBe(0);
+      expect(clever.accounts.deactivated).toBe(0);
+
+      const after = new Map(
+        (await store.accounts.list({ district: D, limit: 5000 })).map((a): [string, StoredAccount] => [
+          a.id,
+          a,
+        ]),
+      );
+      expect(after.size).toBe(before.length + staffWithoutKey);
+      for (const a of before) {
+        const now = after.get(a.id);
+        expect(now?.status, a.id).toBe('active');
+        expect(now?.recordSource).toBe('clever');
+        expect(now?.identities.some((i) => i.type === 'clever_id')).toBe(true);
+      }
+      // The CSV records were superseded: archived, so nobody is counted twice.
+      expect(await store.records.count({ district: D, source: 'csv' }, 'students')).toBe(0);
+      expect(await store.records.count({ district: D, source: 'csv' }, 'staff')).toBe(0);
+      expect(await store.records.count({ district: D, source: 'csv' }, 'students', { archived: true })).toBe(
+        300,
+      );
+      const status = (await getStatus(store, { district: D })).districts[0]!;
+      expect(status.cleverDistrictId).toBe(sim.districts[0]!.id);
+      expect(status.totals.students).toBe(300);
+      expect(status.totals.staff).toBe(csvStaff + staffWithoutKey);
+      expect(status.accounts.student).toEqual({ active: 300, inactive: 0 });
+      expect(status.accounts.staff).toEqual({ active: csvStaff + staffWithoutKey, inactive: 0 });
+
+      // The next night's Clever sync is a no-op.
+      const again = await syncSim(store, sim, { district: D });
+      expect(again.status).toBe('succeeded');
+      expect(changedNothing(again)).toBe(true);
+      expect(again.accounts.linked + again.accounts.provisioned + again.accounts.deactivated).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  // KNOWN DEFECT (engine, src/accounts/provision.ts): only records that carry accounts are superseded.
+  // The district's CSV schools stay active beside the Clever ones, so its school total doubles (7 → 14)
+  // and export-csv writes both sets. Remove `.fails` once CSV schools are archived on the move.
+  it.fails('supersedes the CSV schools too (school total not doubled)', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      await configureDistrict(store, D);
+      expect((await importCsv({ store, dir: csvDir, district: D })).status).toBe('succeeded');
+      expect((await syncSim(store, sim, { district: D })).status).toBe('succeeded');
+      const totals = (await getStatus(store, { district: D })).districts[0]!.totals;
+      expect(totals.schools).toBe(await store.records.count({ district: D, source: 'clever' }, 'schools'));
+    } finally {
+      await store.close();
+    }
+  });
+});
