@@ -277,7 +277,9 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   }
   for (const r of records) {
     const d = desired.get(r.sourceId)!;
-    if (d.eligible && d.email) hold(d.email, target(r.sourceId));
+    // A record that will get no account (a key conflict) holds no email either.
+    if (d.eligible && d.email && decisions.get(r.sourceId)?.kind !== 'conflict')
+      hold(d.email, target(r.sourceId));
   }
 
   // D. Still unmatched: match by email, when the email is held by that one account only.

@@ -63,9 +63,20 @@ export const districtConfigSchema = z
         defaultStaffRole: z.string().default('teacher'),
         /** District-defined CSV roles and the staff role each maps to (e.g. counselor → staff). */
         customRoles: z.record(z.string(), z.enum(['teacher', 'staff', 'district_admin'])).default({}),
+        /**
+         * The district has moved to Clever: each successful Clever sync retires the CSV records it did
+         * not take over (through the safety valve), and CSV drops are refused. Turn off for a district
+         * that rosters some people by CSV and the rest by Clever. Default true.
+         */
+        retireWhenOnClever: z.boolean().default(true),
       })
       .strict()
-      .default({ maxInvalidShare: 0.02, defaultStaffRole: 'teacher', customRoles: {} }),
+      .default({
+        maxInvalidShare: 0.02,
+        defaultStaffRole: 'teacher',
+        customRoles: {},
+        retireWhenOnClever: true,
+      }),
   })
   .strict();
 

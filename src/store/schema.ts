@@ -122,6 +122,7 @@ export interface DbRunProblem {
 export interface DbRunPendingArchive {
   run_id: string;
   entity: string;
+  source: string;
   source_id: string;
 }
 

@@ -54,7 +54,21 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
     for (const s of page) knownSchools.push({ sourceId: s.sourceId, school: s.data });
     after = page[page.length - 1]!.sourceId;
   }
-  const source = new CsvSource({ dir: req.dir, districtName: row?.name ?? district, config, knownSchools });
+  // A district that moved to Clever stops sending CSV drops; a stray one must not undo the move.
+  const onClever =
+    config.csv.retireWhenOnClever &&
+    (await store.records.count({ district, source: 'clever' }, 'schools')) > 0;
+  const source = new CsvSource({
+    dir: req.dir,
+    districtName: row?.name ?? district,
+    config,
+    knownSchools,
+    ...(onClever
+      ? {
+          refuse: `district "${district}" is synced from Clever now; CSV drops are refused (set csv.retireWhenOnClever to false to roster some people by CSV)`,
+        }
+      : {}),
+  });
   let valid = true;
   await source.validate().catch(() => (valid = false));
   const overrides = valid ? source.overrides : null;

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import type { SourceKind } from '../model/entities.js';
 import type { SyncRun } from '../model/run.js';
 import { RostersyncError } from '../shared/errors.js';
 import type { Store } from '../store/store.js';
@@ -53,12 +52,7 @@ export async function approveRun(store: Store, runId: string): Promise<SyncRun> 
   const run = await heldRun(store, runId);
   return withDistrictLock(store, run.district, runId, async () => {
     const counts = run.counts;
-    await applyRunRemovals(
-      store,
-      runId,
-      { district: run.district, source: run.source as SourceKind },
-      counts,
-    );
+    await applyRunRemovals(store, runId, run.district, counts);
     await store.runs.resolve(runId, 'succeeded', 'approved', counts);
     await store.runs.clearPendingArchives(runId);
     return (await store.runs.get(runId))!;

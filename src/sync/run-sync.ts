@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { defaultDistrictConfig } from '../model/district-config.js';
 import type { DistrictConfig } from '../model/district-config.js';
-import type { Entity, EntityData } from '../model/entities.js';
+import { ENTITIES, SOURCE_PRECEDENCE, SOURCES } from '../model/entities.js';
+import type { Entity, EntityData, SourceKind } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import type { RunCounts, RunMode, RunProblem, RunStats } from '../model/run.js';
 import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
@@ -446,7 +447,12 @@ class SyncRun {
         inScope.add(id);
     }
     if (!this.plan && inScope.size > 0) {
-      for (const id of await this.store.runs.pendingArchivesAmong(this.runId, 'students', [...inScope]))
+      for (const id of await this.store.runs.pendingArchivesAmong(
+        this.runId,
+        'students',
+        [...inScope],
+        this.source.kind,
+      ))
         inScope.delete(id);
     }
     return contacts.map((c) => {
@@ -496,7 +502,8 @@ class SyncRun {
           for (const p of prov.pendingDeactivations) this.planDeactivations.set(p.accountId, p.kind);
           throw rollback;
         }
-        if (candidates.length > 0) await tx.runs.addPendingArchives(this.runId, entity, candidates);
+        if (candidates.length > 0)
+          await tx.runs.addPendingArchives(this.runId, entity, candidates, this.source.kind);
         await tx.runs.addProblems(this.runId, problems);
         await tx.checkpoints.save({
           district: this.district!,
@@ -566,8 +573,7 @@ class SyncRun {
   private async pendingDeactivationCounts(
     pending: Partial<Record<Entity, number>>,
   ): Promise<Record<string, number>> {
-    if (!this.plan)
-      return this.store.accounts.pendingDeactivationCounts(this.runId, this.district!, this.source.kind);
+    if (!this.plan) return this.store.accounts.pendingDeactivationCounts(this.runId, this.district!);
     const out: Record<string, number> = {};
     for (const kind of this.planDeactivations.values()) out[kind] = (out[kind] ?? 0) + 1;
     for (const entity of ['students', 'staff', 'contacts'] as const) {
@@ -580,10 +586,42 @@ class SyncRun {
     return out;
   }
 
+  /**
+   * A district on a higher source (Clever) no longer sends a lower one (CSV): what the lower source
+   * left active and this run did not take over is retired, through the same valve as any archive.
+   * Off per district with `csv.retireWhenOnClever: false` (people rostered from both).
+   */
+  private async retireLowerSources(): Promise<Partial<Record<Entity, number>>> {
+    const counts: Partial<Record<Entity, number>> = {};
+    if (!this.config.csv.retireWhenOnClever) return counts;
+    const lower = SOURCES.filter(
+      (s) => s !== 'manual' && SOURCE_PRECEDENCE[s] < SOURCE_PRECEDENCE[this.source.kind],
+    );
+    for (const source of lower) {
+      const scope: RecordScope = { district: this.district!, source };
+      for (const entity of ENTITIES) {
+        for (let after: string | null = null; ;) {
+          const ids = await this.store.records.activeIdsPage(scope, entity, after, ARCHIVE_CHUNK);
+          if (ids.length === 0) break;
+          counts[entity] = (counts[entity] ?? 0) + ids.length;
+          if (!this.plan)
+            await this.store.runs.addPendingArchives(this.runId, entity, ids, source);
+          after = ids[ids.length - 1]!;
+        }
+      }
+    }
+    return counts;
+  }
+
   private async finalise(t0: number): Promise<RunReport> {
+    const retired = await this.retireLowerSources();
     const pending = await this.pendingCounts();
+    if (this.plan)
+      for (const [e, n] of Object.entries(retired) as Array<[Entity, number]>)
+        pending[e] = (pending[e] ?? 0) + n;
     const deactivating = await this.pendingDeactivationCounts(pending);
-    const active = await this.store.accounts.countsByKind(this.district!);
+    // Hand-made accounts are never deactivated by a run, so they do not dilute the percentage.
+    const active = await this.store.accounts.countsByKind(this.district!, 'sync');
     const kinds: Record<string, { active: number; removing: number }> = {
       students: { active: active.student.active, removing: deactivating.student ?? 0 },
       staff: { active: active.staff.active, removing: deactivating.staff ?? 0 },
@@ -617,7 +655,7 @@ class SyncRun {
       return this.finish('succeeded', null, {}, t0);
     }
     const t = Date.now();
-    await applyRunRemovals(this.store, this.runId, this.recordScope(), this.counts);
+    await applyRunRemovals(this.store, this.runId, this.district!, this.counts);
     this.stats.timings.archive = Date.now() - t;
     return this.finish('succeeded', null, {}, t0);
   }
@@ -694,35 +732,48 @@ class SyncRun {
 export async function applyRunRemovals(
   store: Store,
   runId: string,
-  scope: RecordScope,
+  district: string,
   counts: RunCounts,
 ): Promise<void> {
   const order: Entity[] = ['sections', 'contacts', 'students', 'staff', 'terms', 'courses', 'schools'];
   for (const entity of order) {
-    let after: string | null = null;
-    for (;;) {
-      const ids = await store.runs.pendingArchives(runId, entity, after, ARCHIVE_CHUNK);
-      if (ids.length === 0) break;
-      await store.transaction(async (tx) => {
-        const n = await tx.records.archive(scope, entity, ids, runId);
-        counts.entities[entity].archived += n;
-        counts.accounts.deactivated += await deactivateForArchived(tx, {
-          runId,
-          district: scope.district,
-          source: scope.source,
-          entity,
-          ids,
-        });
-        await tx.runs.progressCounts(runId, counts);
-      });
-      after = ids[ids.length - 1]!;
+    for (const source of await store.runs.pendingArchiveSources(runId, entity)) {
+      const scope: RecordScope = { district, source };
+      await archivePending(store, runId, entity, scope, counts);
     }
   }
   await store.transaction(async (tx) => {
-    counts.accounts.deactivated += await applyPendingDeactivations(tx, runId, scope.district);
+    counts.accounts.deactivated += await applyPendingDeactivations(tx, runId, district);
     await tx.accounts.clearPendingDeactivations(runId);
     await tx.runs.progressCounts(runId, counts);
   });
+}
+
+async function archivePending(
+  store: Store,
+  runId: string,
+  entity: Entity,
+  scope: RecordScope,
+  counts: RunCounts,
+): Promise<void> {
+  let after: string | null = null;
+  for (;;) {
+    const ids = await store.runs.pendingArchives(runId, entity, scope.source, after, ARCHIVE_CHUNK);
+    if (ids.length === 0) break;
+    await store.transaction(async (tx) => {
+      const n = await tx.records.archive(scope, entity, ids, runId);
+      counts.entities[entity].archived += n;
+      counts.accounts.deactivated += await deactivateForArchived(tx, {
+        runId,
+        district: scope.district,
+        source: scope.source,
+        entity,
+        ids,
+      });
+      await tx.runs.progressCounts(runId, counts);
+    });
+    after = ids[ids.length - 1]!;
+  }
 }
 
 function addAccountCounts(into: AccountCounts, add: Partial<AccountCounts>): void {

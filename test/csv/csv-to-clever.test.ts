@@ -11,6 +11,7 @@ import { importCsv } from '../../src/sync/csv-import.js';
 import { changedNothing } from '../../src/sync/run-report.js';
 import { getStatus } from '../../src/sync/status.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { dumpDistrict } from '../helpers/store-dump.js';
 import { syncSim } from '../helpers/sync.js';
 import { configureDistrict, tempFolders, toCsv } from './fixtures.js';
 
@@ -101,10 +102,9 @@ describeEachDatabase('a CSV district moving to Clever', (dbs) => {
     }
   });
 
-  // KNOWN DEFECT (engine, src/accounts/provision.ts): only records that carry accounts are superseded.
-  // The district's CSV schools stay active beside the Clever ones, so its school total doubles (7 → 14)
-  // and export-csv writes both sets. Remove `.fails` once CSV schools are archived on the move.
-  it.fails('supersedes the CSV schools too (school total not doubled)', async () => {
+  // The first successful Clever sync retires what the CSV source left behind (its schools here),
+  // through the safety valve like any archive.
+  it('supersedes the CSV schools too (school total not doubled)', async () => {
     const store = await Store.open({ location: await dbs.fresh() });
     try {
       await configureDistrict(store, D);
@@ -112,6 +112,30 @@ describeEachDatabase('a CSV district moving to Clever', (dbs) => {
       expect((await syncSim(store, sim, { district: D })).status).toBe('succeeded');
       const totals = (await getStatus(store, { district: D })).districts[0]!.totals;
       expect(totals.schools).toBe(await store.records.count({ district: D, source: 'clever' }, 'schools'));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a stray CSV drop after the move, changing nothing', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      await configureDistrict(store, D);
+      expect((await importCsv({ store, dir: csvDir, district: D })).status).toBe('succeeded');
+      expect((await syncSim(store, sim, { district: D })).status).toBe('succeeded');
+      const before = await dumpDistrict(store, D);
+      const stray = await importCsv({ store, dir: csvDir, district: D });
+      expect(stray.status).toBe('failed');
+      expect(stray.reason).toMatch(/synced from Clever now; CSV drops are refused/);
+      expect(await dumpDistrict(store, D)).toEqual(before);
+      // The accounts kept their email login identities.
+      const withEmail = (await store.accounts.list({ district: D, limit: 5000 })).filter(
+        (a) => a.email !== null,
+      );
+      expect(withEmail.length).toBeGreaterThan(0);
+      expect(withEmail.filter((a) => a.identities.some((i) => i.type === 'email')).length).toBeGreaterThan(
+        withEmail.length / 2,
+      );
     } finally {
       await store.close();
     }

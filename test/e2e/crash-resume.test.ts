@@ -43,7 +43,10 @@ describeEachDatabase('a sync killed halfway', (dbs) => {
           '--json',
           '--no-progress',
         ],
-        { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ROSTERSYNC_LOG_LEVEL: 'silent' } },
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, ROSTERSYNC_LOG_LEVEL: 'silent', ROSTERSYNC_HEAP_MB: '0' },
+        },
       );
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       // Kill it (SIGKILL: no cleanup at all) once some student pages have committed.

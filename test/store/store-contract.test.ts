@@ -228,7 +228,7 @@ describeEachDatabase('store contract', (dbs) => {
         reason: 'unknown column',
       },
     ]);
-    await store.runs.addPendingArchives('run-a', 'students', ['x1', 'x2', 'x2']);
+    await store.runs.addPendingArchives('run-a', 'students', ['x1', 'x2', 'x2'], 'clever');
     expect(await store.runs.pendingArchiveCounts('run-a')).toEqual({ students: 2 });
     const c = counts();
     c.entities.students.created = 5;

@@ -52,11 +52,8 @@ export function registerDemoCommand(program: Command): void {
             out.write('3. Status.\n');
             out.write(renderStatus(await getStatus(store)));
             out.write(
-              '\nNext: `npx rostersync status --database ' +
-                config.database +
-                '`, `npx rostersync changes --database ' +
-                config.database +
-                '`\n',
+              `\nNext: \`./bin/rostersync.js status --database ${config.database}\`, ` +
+                `\`./bin/rostersync.js changes --database ${config.database}\`, or the tour in README.md\n`,
             );
             return first.status === 'succeeded' && second.status === 'succeeded' ? 0 : 1;
           });

@@ -40,6 +40,8 @@ export interface CsvSourceOptions {
   knownSchools: ReadonlyArray<{ sourceId: string; school: School }>;
   /** Records per page. Default 2000. */
   pageSize?: number;
+  /** When set, the whole drop is refused with this reason (e.g. the district has moved to Clever). */
+  refuse?: string;
 }
 
 interface FileScan {
@@ -113,7 +115,9 @@ export class CsvSource implements Source {
    * rows than the district allows (default 2%).
    */
   validate(): Promise<void> {
-    this.validated ??= this.scanAll();
+    const refuse = this.opts.refuse;
+    this.validated ??=
+      refuse !== undefined ? Promise.reject(new RostersyncError('input', refuse)) : this.scanAll();
     return this.validated;
   }
 

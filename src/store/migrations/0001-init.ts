@@ -167,8 +167,10 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .ifNotExists()
     .addColumn('run_id', 'text', (c) => c.notNull())
     .addColumn('entity', 'text', (c) => c.notNull())
+    // Usually the run's own source; a Clever run also retires what a lower source (CSV) left behind.
+    .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('source_id', 'text', idColumn(caps))
-    .addPrimaryKeyConstraint('run_pending_archives_pk', ['run_id', 'entity', 'source_id'])
+    .addPrimaryKeyConstraint('run_pending_archives_pk', ['run_id', 'entity', 'source', 'source_id'])
     .execute();
 
   await db.schema

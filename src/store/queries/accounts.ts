@@ -449,18 +449,14 @@ export class AccountsRepo {
   }
 
   /** Active sync accounts that a run's pending archives would deactivate, per account kind. */
-  async pendingDeactivationCounts(
-    runId: string,
-    district: string,
-    source: SourceKind,
-  ): Promise<Record<string, number>> {
+  async pendingDeactivationCounts(runId: string, district: string): Promise<Record<string, number>> {
     const viaArchives = await this.db
       .selectFrom('run_pending_archives as p')
       .innerJoin('accounts as a', (j) =>
         j
           .onRef('a.record_source_id', '=', 'p.source_id')
-          .on('a.district_id', '=', district)
-          .on('a.record_source', '=', source),
+          .onRef('a.record_source', '=', 'p.source')
+          .on('a.district_id', '=', district),
       )
       .select(['a.kind', (eb) => eb.fn.countAll<number>().as('n')])
       .where('p.run_id', '=', runId)
@@ -482,13 +478,17 @@ export class AccountsRepo {
     return out;
   }
 
-  async countsByKind(district: string): Promise<Record<AccountKind, { active: number; inactive: number }>> {
-    const rows = await this.db
+  /** Accounts per kind and status; `origin` limits to sync-provisioned or hand-made ones. */
+  async countsByKind(
+    district: string,
+    origin?: 'sync' | 'manual',
+  ): Promise<Record<AccountKind, { active: number; inactive: number }>> {
+    let q = this.db
       .selectFrom('accounts')
       .select(['kind', 'status', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('district_id', '=', district)
-      .groupBy(['kind', 'status'])
-      .execute();
+      .where('district_id', '=', district);
+    if (origin) q = q.where('origin', '=', origin);
+    const rows = await q.groupBy(['kind', 'status']).execute();
     const out: Record<AccountKind, { active: number; inactive: number }> = {
       student: { active: 0, inactive: 0 },
       staff: { active: 0, inactive: 0 },

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Entity } from '../../model/entities.js';
+import type { Entity, SourceKind } from '../../model/entities.js';
 import type { RunCounts, RunMode, RunProblem, RunStats, RunStatus, SyncRun } from '../../model/run.js';
 import type { Capabilities } from '../db.js';
 import { anyOf } from '../sql-helpers.js';
@@ -208,29 +208,23 @@ export class RunsRepo {
   }
 
   /** Records that a run would archive once it is allowed to (see the safety valve). */
-  async addPendingArchives(runId: string, entity: Entity, sourceIds: readonly string[]): Promise<void> {
+  async addPendingArchives(
+    runId: string,
+    entity: Entity,
+    sourceIds: readonly string[],
+    source: SourceKind,
+  ): Promise<void> {
     await this.bulk.write(
       {
         table: 'run_pending_archives',
-        columns: ['run_id', 'entity', 'source_id'],
-        conflict: { target: ['run_id', 'entity', 'source_id'], update: [] },
+        columns: ['run_id', 'entity', 'source', 'source_id'],
+        conflict: { target: ['run_id', 'entity', 'source', 'source_id'], update: [] },
       },
-      sourceIds.map((id) => [runId, entity, id]),
+      sourceIds.map((id) => [runId, entity, source, id]),
     );
   }
 
-  async removePendingArchives(runId: string, entity: Entity, sourceIds: readonly string[]): Promise<void> {
-    const size = this.caps.maxBindParameters - 4;
-    for (let i = 0; i < sourceIds.length; i += size) {
-      await this.db
-        .deleteFrom('run_pending_archives')
-        .where('run_id', '=', runId)
-        .where('entity', '=', entity)
-        .where('source_id', 'in', sourceIds.slice(i, i + size))
-        .execute();
-    }
-  }
-
+  /** Pending archives per entity (all sources). */
   async pendingArchiveCounts(runId: string): Promise<Partial<Record<Entity, number>>> {
     const rows = await this.db
       .selectFrom('run_pending_archives')
@@ -243,10 +237,23 @@ export class RunsRepo {
     return out;
   }
 
-  /** Pending archive ids of one entity, ascending, paged by cursor. */
+  /** The sources a run has pending archives of, for one entity. */
+  async pendingArchiveSources(runId: string, entity: Entity): Promise<SourceKind[]> {
+    const rows = await this.db
+      .selectFrom('run_pending_archives')
+      .select('source')
+      .distinct()
+      .where('run_id', '=', runId)
+      .where('entity', '=', entity)
+      .execute();
+    return rows.map((r) => r.source as SourceKind).sort();
+  }
+
+  /** Pending archive ids of one entity and source, ascending, paged by cursor. */
   async pendingArchives(
     runId: string,
     entity: Entity,
+    source: SourceKind,
     after: string | null,
     limit: number,
   ): Promise<string[]> {
@@ -254,14 +261,20 @@ export class RunsRepo {
       .selectFrom('run_pending_archives')
       .select('source_id')
       .where('run_id', '=', runId)
-      .where('entity', '=', entity);
+      .where('entity', '=', entity)
+      .where('source', '=', source);
     if (after !== null) q = q.where('source_id', '>', after);
     const rows = await q.orderBy('source_id').limit(limit).execute();
     return rows.map((r) => r.source_id);
   }
 
-  /** Which of `sourceIds` the run has marked for archiving. */
-  async pendingArchivesAmong(runId: string, entity: Entity, sourceIds: readonly string[]): Promise<string[]> {
+  /** Which of `sourceIds` (of `source`) the run has marked for archiving. */
+  async pendingArchivesAmong(
+    runId: string,
+    entity: Entity,
+    sourceIds: readonly string[],
+    source: SourceKind,
+  ): Promise<string[]> {
     const out: string[] = [];
     const size = this.caps.maxBindParameters - 4;
     for (let i = 0; i < sourceIds.length; i += size) {
@@ -270,6 +283,7 @@ export class RunsRepo {
         .select('source_id')
         .where('run_id', '=', runId)
         .where('entity', '=', entity)
+        .where('source', '=', source)
         .where((eb) => anyOf(eb, this.caps, 'source_id', sourceIds.slice(i, i + size)))
         .execute();
       for (const r of rows) out.push(r.source_id);
