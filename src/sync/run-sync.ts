@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { defaultDistrictConfig } from '../model/district-config.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import { ENTITIES, SOURCE_PRECEDENCE, SOURCES } from '../model/entities.js';
-import type { Entity, EntityData, SourceKind } from '../model/entities.js';
+import type { Entity, EntityData } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import type { RunCounts, RunMode, RunProblem, RunStats } from '../model/run.js';
 import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
