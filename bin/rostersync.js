@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 const HEAP_FLAG = '--max-old-space-size';
 const heapMb = process.env.ROSTERSYNC_HEAP_MB ?? '384';
 const flagGiven =
-  process.execArgv.some((a) => a.startsWith(HEAP_FLAG)) || (process.env.NODE_OPTIONS ?? '').includes(HEAP_FLAG);
+  process.execArgv.some((a) => a.startsWith(HEAP_FLAG)) ||
+  (process.env.NODE_OPTIONS ?? '').includes(HEAP_FLAG);
 
 if (!flagGiven && heapMb !== '0' && process.env.ROSTERSYNC_CHILD !== '1') {
   const child = spawn(

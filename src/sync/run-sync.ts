@@ -604,8 +604,7 @@ class SyncRun {
           const ids = await this.store.records.activeIdsPage(scope, entity, after, ARCHIVE_CHUNK);
           if (ids.length === 0) break;
           counts[entity] = (counts[entity] ?? 0) + ids.length;
-          if (!this.plan)
-            await this.store.runs.addPendingArchives(this.runId, entity, ids, source);
+          if (!this.plan) await this.store.runs.addPendingArchives(this.runId, entity, ids, source);
           after = ids[ids.length - 1]!;
         }
       }
