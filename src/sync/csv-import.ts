@@ -65,7 +65,7 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
     knownSchools,
     ...(onClever
       ? {
-          refuse: `district "${district}" is synced from Clever now; CSV drops are refused (set csv.retireWhenOnClever to false to roster some people by CSV)`,
+          refuseRoster: `district "${district}" is synced from Clever now; CSV roster drops are refused (staff_overrides.csv still works; set csv.retireWhenOnClever to false to roster some people by CSV)`,
         }
       : {}),
   });

@@ -13,7 +13,7 @@ import { getStatus } from '../../src/sync/status.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
 import { syncSim } from '../helpers/sync.js';
-import { configureDistrict, tempFolders, toCsv } from './fixtures.js';
+import { configureDistrict, tempFolders, toCsv, writeDrop } from './fixtures.js';
 
 const D = 'pre-clever';
 
@@ -126,8 +126,23 @@ describeEachDatabase('a CSV district moving to Clever', (dbs) => {
       const before = await dumpDistrict(store, D);
       const stray = await importCsv({ store, dir: csvDir, district: D });
       expect(stray.status).toBe('failed');
-      expect(stray.reason).toMatch(/synced from Clever now; CSV drops are refused/);
+      expect(stray.reason).toMatch(/synced from Clever now; CSV roster drops are refused/);
       expect(await dumpDistrict(store, D)).toEqual(before);
+      // staff_overrides.csv alone is still accepted, and applies to the Clever staff at once.
+      const staffRows = parse(readFileSync(join(csvDir, 'school_staff.csv'), 'utf8')) as string[][];
+      const sisCol = staffRows[0]!.indexOf('staff_sis_id');
+      const sis = staffRows[1]![sisCol]!;
+      const overrides = writeDrop(tmp.make(), {
+        'staff_overrides.csv': `staff_sis_id,title\n${sis},Dean of Students\n`,
+      });
+      const o = await importCsv({ store, dir: overrides, district: D });
+      expect(o.status, o.reason ?? '').toBe('succeeded');
+      const dean = (await store.accounts.list({ district: D, kind: 'staff', limit: 5000 })).filter(
+        (a) => a.title === 'Dean of Students',
+      );
+      expect(dean).toHaveLength(1);
+      expect(dean[0]!.recordSource).toBe('clever');
+      expect(dean[0]!.identities).toContainEqual({ type: 'sis_id', value: sis });
       // The accounts kept their email login identities.
       const withEmail = (await store.accounts.list({ district: D, limit: 5000 })).filter(
         (a) => a.email !== null,

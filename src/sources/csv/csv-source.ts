@@ -40,8 +40,11 @@ export interface CsvSourceOptions {
   knownSchools: ReadonlyArray<{ sourceId: string; school: School }>;
   /** Records per page. Default 2000. */
   pageSize?: number;
-  /** When set, the whole drop is refused with this reason (e.g. the district has moved to Clever). */
-  refuse?: string;
+  /**
+   * When set, a drop holding roster files (schools, students, staff) is refused with this reason
+   * (the district has moved to Clever); staff_overrides.csv alone is still accepted.
+   */
+  refuseRoster?: string;
 }
 
 interface FileScan {
@@ -115,9 +118,7 @@ export class CsvSource implements Source {
    * rows than the district allows (default 2%).
    */
   validate(): Promise<void> {
-    const refuse = this.opts.refuse;
-    this.validated ??=
-      refuse !== undefined ? Promise.reject(new RostersyncError('input', refuse)) : this.scanAll();
+    this.validated ??= this.scanAll();
     return this.validated;
   }
 
@@ -146,6 +147,13 @@ export class CsvSource implements Source {
     }
     if (present.size === 0)
       throw new RostersyncError('input', `${this.opts.dir}: no roster files (${CSV_FILES.join(', ')})`);
+    const roster = [...present.keys()].filter((f) => f !== 'staff_overrides.csv');
+    if (this.opts.refuseRoster !== undefined && roster.length > 0) {
+      throw new RostersyncError(
+        'input',
+        `${roster.join(', ')}: ${this.opts.refuseRoster}; nothing was applied`,
+      );
+    }
     if (!present.has('schools.csv')) {
       for (const s of this.opts.knownSchools) this.schoolIndex.add(s.sourceId, s.school);
     }
