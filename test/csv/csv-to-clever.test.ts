@@ -129,7 +129,7 @@ describeEachDatabase('a CSV district moving to Clever', (dbs) => {
       expect(stray.reason).toMatch(/synced from Clever now; CSV roster drops are refused/);
       expect(await dumpDistrict(store, D)).toEqual(before);
       // staff_overrides.csv alone is still accepted, and applies to the Clever staff at once.
-      const staffRows = parse(readFileSync(join(csvDir, 'school_staff.csv'), 'utf8')) as string[][];
+      const staffRows: string[][] = parse(readFileSync(join(csvDir, 'school_staff.csv'), 'utf8'));
       const sisCol = staffRows[0]!.indexOf('staff_sis_id');
       const sis = staffRows[1]![sisCol]!;
       const overrides = writeDrop(tmp.make(), {
