@@ -21,6 +21,7 @@ import {
 import type { AccountKind } from '../model/account.js';
 import type { AccountCounts } from '../model/run.js';
 import { SchoolScope } from './filter.js';
+import { KeySet } from './key-set.js';
 import { absentIds, normalise, reconcile } from './reconcile.js';
 import type { NormalizedRecord } from './reconcile.js';
 import { emptyRunCounts, emptyStats } from './run-report.js';
@@ -255,7 +256,7 @@ class SyncRun {
     let prevCursor: string | null = null;
     let pages = 0;
     let records = 0;
-    const seen = stream.ordered ? null : new Set<string>();
+    const seen = stream.ordered ? null : new KeySet();
     for await (const page of stream.pages()) {
       if (this.failure) return;
       pages++;
@@ -296,7 +297,7 @@ class SyncRun {
     return { district: this.district!, source: this.source.kind };
   }
 
-  private async absentFromSeen(entity: Entity, seen: ReadonlySet<string>): Promise<string[]> {
+  private async absentFromSeen(entity: Entity, seen: KeySet): Promise<string[]> {
     const out: string[] = [];
     let after: string | null = null;
     for (;;) {
@@ -312,7 +313,7 @@ class SyncRun {
     stream: SourceStream,
     page: SourcePage,
     prevCursor: string | null,
-    seen: Set<string> | null,
+    seen: KeySet | null,
     progress: { pages: number; records: number; complete: boolean },
   ): Promise<void> {
     const problems: RunProblem[] = [...page.problems];

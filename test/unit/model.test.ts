@@ -107,3 +107,16 @@ describe('time-ordered ids', () => {
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
+
+describe('key set', () => {
+  it('answers membership by hash and spreads realistic ids without collisions', async () => {
+    const { KeySet, keyHash } = await import('../../src/sync/key-set.js');
+    const set = new KeySet();
+    const ids = Array.from({ length: 200_000 }, (_, i) => `5a${i.toString(16).padStart(22, '0')}`);
+    for (const id of ids.slice(0, 100_000)) set.add(id);
+    expect(ids.slice(0, 100_000).every((id) => set.has(id))).toBe(true);
+    expect(ids.slice(100_000).filter((id) => set.has(id))).toEqual([]);
+    expect(new Set(ids.map(keyHash)).size).toBe(ids.length);
+    expect(Number.isSafeInteger(keyHash('S1000'))).toBe(true);
+  });
+});
