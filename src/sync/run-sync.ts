@@ -21,7 +21,7 @@ import {
 import type { AccountKind } from '../model/account.js';
 import type { AccountCounts } from '../model/run.js';
 import { SchoolScope } from './filter.js';
-import { KeySet } from './key-set.js';
+import { KeySet } from '../shared/key-set.js';
 import { absentIds, normalise, reconcile } from './reconcile.js';
 import type { NormalizedRecord } from './reconcile.js';
 import { emptyRunCounts, emptyStats } from './run-report.js';

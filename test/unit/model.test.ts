@@ -110,7 +110,7 @@ describe('time-ordered ids', () => {
 
 describe('key set', () => {
   it('answers membership by hash and spreads realistic ids without collisions', async () => {
-    const { KeySet, keyHash } = await import('../../src/sync/key-set.js');
+    const { KeySet, keyHash } = await import('../../src/shared/key-set.js');
     const set = new KeySet();
     const ids = Array.from({ length: 200_000 }, (_, i) => `5a${i.toString(16).padStart(22, '0')}`);
     for (const id of ids.slice(0, 100_000)) set.add(id);

@@ -4,6 +4,7 @@ import type { DistrictConfig } from '../../model/district-config.js';
 import type { Entity, School } from '../../model/entities.js';
 import type { RunProblem } from '../../model/run.js';
 import { RostersyncError } from '../../shared/errors.js';
+import { keyHash } from '../../shared/key-set.js';
 import type {
   Source,
   SourceDistrict,
@@ -71,8 +72,9 @@ const ENTITY_OF: Partial<Record<CsvFileName, Entity>> = {
 /**
  * A drop folder of district CSV files as a source. Files are read twice, both times streaming:
  * first to validate (so a rejected file applies nothing, and too many bad rows reject the whole
- * file), then to yield pages of records. Memory stays flat apart from one key→line map per file
- * while validating (for duplicate keys).
+ * file), then to yield pages of records. What grows with the file is one map of 53-bit key hashes
+ * to line numbers while validating (duplicate keys; ~20 bytes a row), and the sync's set of seen
+ * key hashes (unordered streams; see shared/key-set.ts).
  */
 export class CsvSource implements Source {
   readonly kind = 'csv' as const;
@@ -187,7 +189,10 @@ export class CsvSource implements Source {
       columns: [],
     };
     const firstErrors: string[] = [];
-    const keys = new Map<string, number>();
+    const keys = new Map<string, number>(); // staff_overrides.csv only (small)
+    // Roster files: key hashes → first line. 53-bit hashes keep a 500,000-row file's map small; a
+    // hash hit is only a suspected duplicate, confirmed on the second pass by comparing the keys.
+    const hashedKeys = new Map<number, number>();
     const note = (line: number, issues: RowIssue[]) => {
       scan.invalid++;
       if (file === 'staff_overrides.csv')
@@ -241,7 +246,8 @@ export class CsvSource implements Source {
         note(row.line, r.errors);
         continue;
       }
-      const first = keys.get(r.sourceId);
+      const h = keyHash(r.sourceId);
+      const first = hashedKeys.get(h);
       if (first !== undefined) {
         scan.duplicateLines.set(row.line, first);
         note(row.line, [
@@ -252,7 +258,7 @@ export class CsvSource implements Source {
         ]);
         continue;
       }
-      keys.set(r.sourceId, row.line);
+      hashedKeys.set(h, row.line);
       if (file === 'schools.csv') this.schoolIndex.add(r.sourceId, r.data as School);
     }
     const share = scan.rows === 0 ? 0 : scan.invalid / scan.rows;
@@ -323,8 +329,18 @@ export class CsvSource implements Source {
   private async *pages(file: CsvFileName, scan: FileScan, entity: Entity): AsyncGenerator<SourcePage> {
     const size = this.opts.pageSize ?? 2000;
     let page: SourcePage = { records: [], invalidIds: [], problems: [...scan.headerProblems], cursor: null };
+    // First lines of suspected duplicates, and the keys they turned out to hold (see scanFile).
+    const firstLines = new Set(scan.duplicateLines.values());
+    const keyAtLine = new Map<number, string>();
     for await (const row of readCsv(scan.path, file, () => undefined)) {
       this.rowsRead++;
+      let duplicate = false;
+      if (!row.fieldCountError && (firstLines.has(row.line) || scan.duplicateLines.has(row.line))) {
+        const key = this.rowKey(file, row.values);
+        if (firstLines.has(row.line) && key) keyAtLine.set(row.line, key);
+        const first = scan.duplicateLines.get(row.line);
+        duplicate = first !== undefined && key !== null && keyAtLine.get(first) === key;
+      }
       if (row.fieldCountError) {
         page.problems.push(
           rowProblem(file, row.line, {
@@ -336,7 +352,7 @@ export class CsvSource implements Source {
         const key = this.rowKey(file, row.values);
         if (key) page.invalidIds.push(key);
         else page.skipped = (page.skipped ?? 0) + 1;
-      } else if (scan.duplicateLines.has(row.line)) {
+      } else if (duplicate) {
         page.problems.push(
           rowProblem(file, row.line, {
             column: keyColumn(file, this.opts.config) ?? FILE_SPECS[file].identifiers[0]!,
