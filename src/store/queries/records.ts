@@ -87,6 +87,19 @@ const BASE_COLUMNS = [
   'updated_at',
   'run_id',
 ] as const;
+/** What `get` and `list` read of a record row. */
+const STORED_COLUMNS = [
+  'district_id',
+  'source',
+  'source_id',
+  'hash',
+  'data',
+  'archived_at',
+  'created_at',
+  'updated_at',
+  'run_id',
+] as const;
+
 /** The indexed/queryable columns of each record table, in the order indexColumns() fills them. */
 const INDEX_COLUMNS: Record<Entity, readonly string[]> = {
   schools: ['name', 'sis_id', 'state_id', 'school_number'],
@@ -284,17 +297,7 @@ export class RecordsRepo {
     const table: Entity = entity;
     const row = await this.db
       .selectFrom(table)
-      .select([
-        'district_id',
-        'source',
-        'source_id',
-        'hash',
-        'data',
-        'archived_at',
-        'created_at',
-        'updated_at',
-        'run_id',
-      ])
+      .select(STORED_COLUMNS)
       .where('district_id', '=', scope.district)
       .where('source', '=', scope.source)
       .where('source_id', '=', sourceId)
@@ -309,20 +312,7 @@ export class RecordsRepo {
     opts: { after?: string; limit?: number; active?: boolean } = {},
   ): Promise<StoredRecord<E>[]> {
     const table: Entity = entity;
-    let q = this.db
-      .selectFrom(table)
-      .select([
-        'district_id',
-        'source',
-        'source_id',
-        'hash',
-        'data',
-        'archived_at',
-        'created_at',
-        'updated_at',
-        'run_id',
-      ])
-      .where('district_id', '=', scope.district);
+    let q = this.db.selectFrom(table).select(STORED_COLUMNS).where('district_id', '=', scope.district);
     if (scope.source) q = q.where('source', '=', scope.source);
     if (opts.active !== false) q = q.where('archived_at', 'is', null);
     if (opts.after !== undefined) q = q.where('source_id', '>', opts.after);
