@@ -55,6 +55,13 @@ export interface RunSyncOptions {
   reportProblems?: number;
 }
 
+interface PreparedPage {
+  byEntity: Map<Entity, NormalizedRecord[]>;
+  /** Ids present this run that must not be archived. */
+  keep: Set<string>;
+  problems: RunProblem[];
+}
+
 /** Ids written per archive transaction. */
 const ARCHIVE_CHUNK = 5000;
 
@@ -257,16 +264,27 @@ class SyncRun {
     let pages = 0;
     let records = 0;
     const seen = stream.ordered ? null : new KeySet();
+    // One page's transaction is in flight while the next page is prepared (CPU), so the database
+    // and this process work at the same time; pages still commit strictly in order.
+    let inFlight: Promise<void> | null = null;
     for await (const page of stream.pages()) {
-      if (this.failure) return;
+      if (this.failure) break;
       pages++;
       records += page.records.length + page.invalidIds.length + (page.skipped ?? 0);
       this.counts.entities[stream.entities[0]!].skipped += page.skipped ?? 0;
       this.stats.pages++;
-      await this.processPage(stream, page, prevCursor, seen, { pages, records, complete: false });
+      const prepared = await this.preparePage(stream, page);
+      if (inFlight) await inFlight;
+      inFlight = this.applyPage(stream, page, prepared, prevCursor, seen, {
+        pages,
+        records,
+        complete: false,
+      });
+      inFlight.catch(() => undefined); // awaited on the next page or below; never unhandled
       if (page.cursor !== null) prevCursor = page.cursor;
       this.opts.onProgress?.({ stream: stream.name, pages, records, done: false });
     }
+    if (inFlight) await inFlight;
     if (this.failure) return;
     // The snapshot is complete: what is stored but was not seen is absent.
     for (const entity of stream.entities) {
@@ -309,13 +327,11 @@ class SyncRun {
     return out;
   }
 
-  private async processPage(
-    stream: SourceStream,
-    page: SourcePage,
-    prevCursor: string | null,
-    seen: KeySet | null,
-    progress: { pages: number; records: number; complete: boolean },
-  ): Promise<void> {
+  /**
+   * The CPU half of a page: filter, normalise and hash its records (and scope contacts). Runs while
+   * the previous page's transaction is still in flight.
+   */
+  private async preparePage(stream: SourceStream, page: SourcePage): Promise<PreparedPage> {
     const problems: RunProblem[] = [...page.problems];
     // Ids present this run that must not be archived: kept records and records we could not read.
     const keep = new Set<string>(page.invalidIds);
@@ -384,6 +400,19 @@ class SyncRun {
       }
     }
 
+    return { byEntity, keep, problems };
+  }
+
+  /** The database half of a page: read stored state, reconcile, and commit. Pages apply in order. */
+  private async applyPage(
+    stream: SourceStream,
+    page: SourcePage,
+    prepared: PreparedPage,
+    prevCursor: string | null,
+    seen: KeySet | null,
+    progress: { pages: number; records: number; complete: boolean },
+  ): Promise<void> {
+    const { byEntity, keep, problems } = prepared;
     for (const [entity, incoming] of byEntity) {
       if (seen) for (const id of keep) seen.add(id);
       const stored = await this.store.records.states(
