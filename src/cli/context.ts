@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { deliverUntilIdle } from '../accounts/webhooks.js';
 import { loadConfig } from '../config.js';
 import type { Config } from '../config.js';
 import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
@@ -39,6 +40,24 @@ export async function withStore<T>(config: Config, fn: (ctx: CliContext) => Prom
   } finally {
     await store.close();
   }
+}
+
+/**
+ * After a run: delivers the new account changes to the configured webhooks (for up to 30 s; what is
+ * left waits for the next run or `webhooks deliver --watch`). A no-op without webhooks.
+ */
+export async function deliverAfterRun(ctx: CliContext): Promise<void> {
+  if ((await ctx.store.webhooks.list()).length === 0) return;
+  const r = await deliverUntilIdle({
+    store: ctx.store,
+    box: resolveSecretBox(ctx.config),
+    logger: ctx.logger,
+    deadlineMs: 30_000,
+  });
+  ctx.logger.info(
+    { delivered: r.delivered, failed: r.failed, caughtUp: r.idle },
+    'webhooks delivered after the run',
+  );
 }
 
 /**

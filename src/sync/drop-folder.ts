@@ -124,12 +124,16 @@ export class DropFolder {
   }
 
   /** Polls every `pollMs` (default 5000) until `signal` aborts. */
-  async run(signal: AbortSignal, pollMs = 5000, onDrop?: (d: ProcessedDrop) => void): Promise<void> {
+  async run(
+    signal: AbortSignal,
+    pollMs = 5000,
+    onDrop?: (d: ProcessedDrop) => void | Promise<void>,
+  ): Promise<void> {
     await this.init();
     while (!signal.aborted) {
       try {
         const d = await this.tick();
-        if (d) onDrop?.(d);
+        if (d) await onDrop?.(d);
       } catch (err) {
         this.logger.error({ err }, 'drop folder: tick failed');
       }

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +112,58 @@ describe('the command line', () => {
     expect(failed.code).toBe(1);
     expect((JSON.parse(failed.stdout) as { reason: string }).reason).toMatch(/token was rejected/);
     expect(failed.stdout + failed.stderr).not.toContain('wrong-token');
+  });
+
+  it('import-csv delivers the account changes to a webhook added through the CLI', async () => {
+    const received: Array<{ kind: string; signed: boolean }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const change = JSON.parse(body) as { kind: string };
+        received.push({
+          kind: change.kind,
+          signed: typeof req.headers['x-rostersync-signature'] === 'string',
+        });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+      const csvDb = join(dir, 'csv.db');
+      expect(
+        (
+          await cli([
+            'districts',
+            'set',
+            'springfield',
+            'csv.customRoles={counselor: staff}',
+            '--create',
+            '--database',
+            csvDb,
+          ])
+        ).code,
+      ).toBe(0);
+      const added = await cli(['webhooks', 'add', url, '--database', csvDb]);
+      expect(added.code).toBe(0);
+      expect(added.stdout).toMatch(/signing secret \(shown once\): \S+/);
+      const r = await cli([
+        'import-csv',
+        'samples/csv/springfield',
+        '--district',
+        'springfield',
+        '--database',
+        csvDb,
+        '--json',
+      ]);
+      expect(r.code).toBe(0);
+      expect((JSON.parse(r.stdout) as { accounts: { provisioned: number } }).accounts.provisioned).toBe(44);
+      expect(received.filter((c) => c.kind === 'created')).toHaveLength(44);
+      expect(received.every((c) => c.signed)).toBe(true);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('names a bad configuration key and exits 1', async () => {

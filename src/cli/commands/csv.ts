@@ -3,7 +3,7 @@ import { DropFolder } from '../../sync/drop-folder.js';
 import { exportCsv } from '../../sync/csv-export.js';
 import { importCsv, resolveCsvDistrict } from '../../sync/csv-import.js';
 import { exitCodeFor } from '../../sync/run-report.js';
-import { action, configFromFlags, withStore } from '../context.js';
+import { action, configFromFlags, deliverAfterRun, withStore } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { renderReport } from '../render.js';
 
@@ -18,6 +18,7 @@ export function registerCsvCommands(program: Command): void {
     .option('--plan', 'show what the import would change, writing nothing')
     .option('--json', 'print one JSON object (the run report) on stdout')
     .option('--no-progress', 'no progress display')
+    .option('--no-webhooks', 'do not deliver account changes to webhooks after the run')
     .action(
       action(async (dir, opts) => {
         const config = configFromFlags(opts);
@@ -34,6 +35,7 @@ export function registerCsvCommands(program: Command): void {
           });
           progress.stop();
           process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : renderReport(report));
+          if (!opts.plan && opts.webhooks) await deliverAfterRun({ store, logger, config });
           return exitCodeFor(report.status);
         });
       }),
@@ -86,11 +88,12 @@ export function registerCsvCommands(program: Command): void {
             ...(opts.district ? { district: opts.district } : {}),
           });
           logger.info({ dir, poll: opts.poll, settle: opts.settle }, 'watching the drop folder');
-          await folder.run(abort.signal, opts.poll, (d) =>
+          await folder.run(abort.signal, opts.poll, async (d) => {
             process.stdout.write(
               `${d.folder}: ${d.report.status}${d.report.reason ? ` (${d.report.reason})` : ''}\n`,
-            ),
-          );
+            );
+            await deliverAfterRun({ store, logger, config });
+          });
         });
       }),
     );

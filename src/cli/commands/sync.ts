@@ -3,8 +3,7 @@ import { Option } from '@commander-js/extra-typings';
 import { RostersyncError } from '../../shared/errors.js';
 import { syncFromClever } from '../../sync/clever-sync.js';
 import { exitCodeFor } from '../../sync/run-report.js';
-import { deliverUntilIdle } from '../../accounts/webhooks.js';
-import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
+import { action, configFromFlags, deliverAfterRun, resolveSecretBox, withStore } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { renderReport } from '../render.js';
 
@@ -61,18 +60,7 @@ export function registerSyncCommands(program: Command): void {
           });
           progress.stop();
           process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : renderReport(report));
-          if (mode === 'sync' && opts.webhooks && (await store.webhooks.list()).length > 0) {
-            const r = await deliverUntilIdle({
-              store,
-              box: resolveSecretBox(config),
-              logger,
-              deadlineMs: 30_000,
-            });
-            logger.info(
-              { delivered: r.delivered, failed: r.failed, caughtUp: r.idle },
-              'webhooks delivered after the run',
-            );
-          }
+          if (mode === 'sync' && opts.webhooks) await deliverAfterRun({ store, logger, config });
           return mode === 'plan' && report.status !== 'failed' ? 0 : exitCodeFor(report.status);
         });
       }),
