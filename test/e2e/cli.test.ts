@@ -166,6 +166,49 @@ describe('the command line', () => {
     }
   });
 
+  it('syncs with a token stored encrypted for the district', async () => {
+    const tokenDb = join(dir, 'token.db');
+    const district = sim.districts[0]!.id;
+    expect(
+      (await cli(['districts', 'set', district, 'studentKey=sis_id', '--create', '--database', tokenDb]))
+        .code,
+    ).toBe(0);
+    const set = await cli([
+      'districts',
+      'set-token',
+      district,
+      '--clever-token',
+      sim.token,
+      '--database',
+      tokenDb,
+    ]);
+    expect(set.code).toBe(0);
+    // The token is not stored in clear.
+    const { default: SQLite } = await import('better-sqlite3');
+    const raw = new SQLite(tokenDb, { readonly: true });
+    const row = raw.prepare('select token_ciphertext from districts where id = ?').get(district) as {
+      token_ciphertext: string;
+    };
+    raw.close();
+    expect(row.token_ciphertext).toMatch(/^v1\./);
+    expect(row.token_ciphertext).not.toContain(sim.token);
+    const r = await cli([
+      'sync',
+      '--clever-url',
+      sim.url,
+      '--district',
+      district,
+      '--database',
+      tokenDb,
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { status: string }).status).toBe('succeeded');
+    const none = await cli(['sync', '--clever-url', sim.url, '--database', tokenDb]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/clever\.token: no token given/);
+  });
+
   it('names a bad configuration key and exits 1', async () => {
     const r = await cli(['status', '--database', 'mysql://nope']);
     expect(r.code).toBe(1);

@@ -42,13 +42,22 @@ export function registerSyncCommands(program: Command): void {
           'clever.apiVersion': opts.cleverApi,
           'clever.pageSize': opts.pageSize,
         });
-        if (!config.clever.token) {
-          throw new RostersyncError(
-            'config',
-            'clever.token: no token given (use --clever-token or ROSTERSYNC_CLEVER_TOKEN)',
-          );
-        }
         return withStore(config, async ({ store, logger }) => {
+          // No token given: use the one stored (encrypted) for the district, if any.
+          if (
+            !config.clever.token &&
+            opts.district !== undefined &&
+            (await store.districts.get(opts.district))?.hasToken
+          ) {
+            const stored = await store.districts.getToken(opts.district, resolveSecretBox(config));
+            if (stored) config.clever.token = stored;
+          }
+          if (!config.clever.token) {
+            throw new RostersyncError(
+              'config',
+              'clever.token: no token given (use --clever-token, ROSTERSYNC_CLEVER_TOKEN, or store one with `districts set-token` and pass --district)',
+            );
+          }
           const progress = progressReporter(logger, opts.progress && !opts.json);
           const report = await syncFromClever({
             store,
