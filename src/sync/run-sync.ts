@@ -1,17 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { defaultDistrictConfig } from '../model/district-config.js';
-import type { DistrictConfig } from '../model/district-config.js';
-import { ENTITIES, SOURCE_PRECEDENCE, SOURCES } from '../model/entities.js';
-import type { Entity, EntityData } from '../model/entities.js';
-import { contentHash } from '../model/hash.js';
-import type { RunCounts, RunMode, RunProblem, RunStats } from '../model/run.js';
-import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
-import type { Logger } from '../shared/logger.js';
-import { silentLogger } from '../shared/logger.js';
-import type { Source, SourcePage, SourceStream } from '../sources/source.js';
-import type { RecordScope } from '../store/queries/records.js';
-import type { Store } from '../store/store.js';
 import {
   applyPendingDeactivations,
   deactivateForArchived,
@@ -19,9 +7,20 @@ import {
   provisionBatch,
 } from '../accounts/provision.js';
 import type { AccountKind } from '../model/account.js';
-import type { AccountCounts } from '../model/run.js';
-import { SchoolScope } from './filter.js';
+import { defaultDistrictConfig } from '../model/district-config.js';
+import type { DistrictConfig } from '../model/district-config.js';
+import { ENTITIES, SOURCE_PRECEDENCE, SOURCES } from '../model/entities.js';
+import type { Entity, EntityData } from '../model/entities.js';
+import { contentHash } from '../model/hash.js';
+import type { AccountCounts, RunCounts, RunMode, RunProblem, RunStats } from '../model/run.js';
+import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
 import { KeySet } from '../shared/key-set.js';
+import type { Logger } from '../shared/logger.js';
+import { silentLogger } from '../shared/logger.js';
+import type { Source, SourcePage, SourceStream } from '../sources/source.js';
+import type { RecordScope } from '../store/queries/records.js';
+import type { Store } from '../store/store.js';
+import { SchoolScope } from './filter.js';
 import { absentIds, normalise, reconcile } from './reconcile.js';
 import type { NormalizedRecord } from './reconcile.js';
 import { emptyRunCounts, emptyStats } from './run-report.js';
