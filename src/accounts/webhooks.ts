@@ -136,7 +136,10 @@ async function post(
   }
 }
 
-/** Delivers until every endpoint is caught up or `deadlineMs` passes, sleeping between rounds. */
+/**
+ * Delivers while there is progress to make, until every endpoint is caught up, every one behind is
+ * in backoff, or `deadlineMs` passes.
+ */
 export async function deliverUntilIdle(
   opts: DeliveryOptions & { deadlineMs: number; pollMs?: number },
 ): Promise<DeliveryRound> {
@@ -146,8 +149,10 @@ export async function deliverUntilIdle(
     const r = await deliverWebhooks(opts);
     total.delivered += r.delivered;
     total.failed += r.failed;
-    if (r.delivered === 0 && r.failed === 0 && (await allCaughtUp(opts.store))) {
-      total.idle = true;
+    // Nothing deliverable right now: caught up, or every endpoint behind is waiting out its backoff
+    // (the delivery loop, `webhooks deliver --watch`, or the next run retries it).
+    if (r.delivered === 0 && r.failed === 0) {
+      total.idle = await allCaughtUp(opts.store);
       return total;
     }
     if (Date.now() >= end) return total;

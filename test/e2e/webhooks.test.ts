@@ -2,7 +2,12 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { deliverWebhooks, signWebhook, verifyWebhookSignature } from '../../src/accounts/webhooks.js';
+import {
+  deliverUntilIdle,
+  deliverWebhooks,
+  signWebhook,
+  verifyWebhookSignature,
+} from '../../src/accounts/webhooks.js';
 import type { AccountChange } from '../../src/model/account.js';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
@@ -87,6 +92,30 @@ describeEachDatabase('webhooks', (dbs) => {
       expect(received.filter((r) => r.acked).map((r) => r.change)).toEqual(feed);
     } finally {
       await store.close();
+    }
+  });
+
+  it('after a run, a receiver that is down costs one attempt, not a wait', async () => {
+    let hits = 0;
+    const down = createServer((_req, res) => {
+      hits++;
+      res.writeHead(503).end();
+    });
+    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+    const store = await Store.open({ location: await dbs.fresh() });
+    const box = new SecretBox(Buffer.alloc(32, 2));
+    try {
+      const downUrl = `http://127.0.0.1:${(down.address() as AddressInfo).port}/hook`;
+      await store.webhooks.add({ id: 'down', url: downUrl, secret: 's', cursor: 0 }, box);
+      expect((await syncSim(store, sim)).status).toBe('succeeded');
+      const r = await deliverUntilIdle({ store, box, deadlineMs: 60_000, retryBaseMs: 1000 });
+      expect(r).toMatchObject({ delivered: 0, failed: 1, idle: false });
+      expect(hits).toBe(1);
+      const [ep] = await store.webhooks.list();
+      expect(ep).toMatchObject({ cursor: 0, attempts: 1, lastError: 'HTTP 503' });
+    } finally {
+      await store.close();
+      await new Promise<void>((r) => down.close(() => r()));
     }
   });
 });
