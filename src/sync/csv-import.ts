@@ -72,18 +72,22 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
   let valid = true;
   await source.validate().catch(() => (valid = false));
   const overrides = valid ? source.overrides : null;
-  if (overrides !== null && req.mode !== 'plan') {
-    if (!row) await store.districts.ensure(district, district);
-    await store.accounts.replaceCsvOverrides(
-      district,
-      overrides.map((o) => ({ keyType: o.keyType, keyValue: o.keyValue, fields: o.fields })),
-    );
-  }
   const report = await runSync({
     store,
     source,
     district,
     mode: req.mode ?? 'sync',
+    // Under the district lock and after validation, before any record: the new overrides are what
+    // this run's staff accounts are derived with; a run that never gets this far changes nothing.
+    ...(overrides !== null
+      ? {
+          beforeStreams: (s: Store) =>
+            s.accounts.replaceCsvOverrides(
+              district,
+              overrides.map((o) => ({ keyType: o.keyType, keyValue: o.keyValue, fields: o.fields })),
+            ),
+        }
+      : {}),
     ...(req.logger ? { logger: req.logger } : {}),
     ...(req.lockStaleMs !== undefined ? { lockStaleMs: req.lockStaleMs } : {}),
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),

@@ -52,6 +52,11 @@ export interface RunSyncOptions {
   streamConcurrency?: number;
   /** Problems kept in the returned report (all are stored). Default 100. */
   reportProblems?: number;
+  /**
+   * Runs under the district lock, after the source validated and before the first record (not in
+   * plan mode): work that must only happen when the run really proceeds (CSV overrides).
+   */
+  beforeStreams?: (store: Store) => Promise<void>;
 }
 
 interface PreparedPage {
@@ -204,6 +209,10 @@ class SyncRun {
     });
     this.runCreated = true;
     await this.source.validate?.();
+    if (this.opts.beforeStreams) {
+      await this.opts.beforeStreams(this.store);
+      this.deriveVersion = await deriveVersion(this.store, id, this.config);
+    }
   }
 
   /** Takes the district lock; a lock left by a dead process on this host is taken over at once. */
