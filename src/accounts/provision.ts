@@ -49,6 +49,8 @@ export interface ProvisionResult {
   problems: RunProblem[];
   /** Accounts to deactivate once the run passes the safety valve (also stored when there is a run). */
   pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }>;
+  /** Records of a lower source whose accounts this batch took over (they were archived). */
+  superseded: Array<{ source: SourceKind; id: string }>;
 }
 
 function changedFields(before: StoredAccount, after: AccountWrite): string[] {
@@ -79,7 +81,8 @@ type KeyDecision =
 
 export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<ProvisionResult> {
   const kind = accountKindOf(b.entity);
-  if (!kind || b.records.length === 0) return { counts: {}, problems: [], pendingDeactivations: [] };
+  if (!kind || b.records.length === 0)
+    return { counts: {}, problems: [], pendingDeactivations: [], superseded: [] };
   const counts = emptyAccountCounts();
   const problems: RunProblem[] = [];
   const changes: ChangeWrite[] = [];
@@ -103,7 +106,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       a.syncedHash === a.stateHash
     );
   });
-  if (records.length === 0) return { counts, problems, pendingDeactivations: [] };
+  if (records.length === 0) return { counts, problems, pendingDeactivations: [], superseded: [] };
   const existing = new Map([...allExisting].filter(([id]) => records.some((r) => r.sourceId === id)));
   const hashOf = new Map(records.map((r) => [r.sourceId, r.hash ?? null]));
   const derived = (sourceId: string) => ({
@@ -504,7 +507,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     await tx.accounts.addPendingDeactivations(b.runId, pendingDeactivations);
   await tx.accounts.appendChanges(changes);
   counts.updated += await regrantReleasedEmails(tx, b.district, releasedEmails, b.runId);
-  return { counts, problems, pendingDeactivations };
+  return { counts, problems, pendingDeactivations, superseded };
 }
 
 /** Stands for an account this batch will create, so a second record with the same key conflicts. */

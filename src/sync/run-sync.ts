@@ -10,7 +10,7 @@ import type { AccountKind } from '../model/account.js';
 import { defaultDistrictConfig } from '../model/district-config.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import { ENTITIES, SOURCE_PRECEDENCE, SOURCES } from '../model/entities.js';
-import type { Entity, EntityData } from '../model/entities.js';
+import type { Entity, EntityData, SourceKind } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import type { AccountCounts, RunCounts, RunMode, RunProblem, RunStats } from '../model/run.js';
 import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
@@ -108,6 +108,9 @@ class SyncRun {
   private readonly planPending = new Map<Entity, Set<string>>();
   private readonly planCreatedStudents = new Set<string>();
   private readonly planDeactivations = new Map<string, AccountKind>();
+  /** Plan mode: lower-source records this run would take over, and those it would retire. */
+  private readonly planSuperseded = new Set<string>();
+  private readonly planRetired = new Map<SourceKind, Map<Entity, string[]>>();
   /** Per entity: rows written since the planner statistics were refreshed, and the level they were refreshed at. */
   private readonly growth = new Map<Entity, { since: number; at: number }>();
   /** Streams that returned no records at all, by entity. */
@@ -538,6 +541,7 @@ class SyncRun {
         problems.push(...prov.problems);
         if (this.plan) {
           for (const p of prov.pendingDeactivations) this.planDeactivations.set(p.accountId, p.kind);
+          for (const x of prov.superseded) this.planSuperseded.add(`${x.source}\u0000${entity}\u0000${x.id}`);
           throw rollback;
         }
         if (candidates.length > 0)
@@ -614,11 +618,17 @@ class SyncRun {
     if (!this.plan) return this.store.accounts.pendingDeactivationCounts(this.runId, this.district!);
     const out: Record<string, number> = {};
     for (const kind of this.planDeactivations.values()) out[kind] = (out[kind] ?? 0) + 1;
-    for (const entity of ['students', 'staff', 'contacts'] as const) {
-      if (!pending[entity]) continue;
-      const ids = [...(this.planPending.get(entity) ?? [])];
-      for (const a of await this.store.accounts.activeSyncAccountsOf(this.district!, this.source.kind, ids)) {
-        if (!this.planDeactivations.has(a.id)) out[a.kind] = (out[a.kind] ?? 0) + 1;
+    const bySource = new Map<SourceKind, Map<Entity, string[]>>([
+      [this.source.kind, new Map([...this.planPending].map(([e, ids]) => [e, [...ids]]))],
+      ...this.planRetired,
+    ]);
+    for (const [source, entities] of bySource) {
+      for (const entity of ['students', 'staff', 'contacts'] as const) {
+        const ids = entities.get(entity) ?? [];
+        if (ids.length === 0 || (source === this.source.kind && !pending[entity])) continue;
+        for (const a of await this.store.accounts.activeSyncAccountsOf(this.district!, source, ids)) {
+          if (!this.planDeactivations.has(a.id)) out[a.kind] = (out[a.kind] ?? 0) + 1;
+        }
       }
     }
     return out;
@@ -639,11 +649,19 @@ class SyncRun {
       const scope: RecordScope = { district: this.district!, source };
       for (const entity of ENTITIES) {
         for (let after: string | null = null; ;) {
-          const ids = await this.store.records.activeIdsPage(scope, entity, after, ARCHIVE_CHUNK);
-          if (ids.length === 0) break;
+          const page = await this.store.records.activeIdsPage(scope, entity, after, ARCHIVE_CHUNK);
+          if (page.length === 0) break;
+          after = page[page.length - 1]!;
+          // A plan's take-overs were rolled back: leave out what the sync would already have archived.
+          const ids = this.plan
+            ? page.filter((id) => !this.planSuperseded.has(`${source}\u0000${entity}\u0000${id}`))
+            : page;
           counts[entity] = (counts[entity] ?? 0) + ids.length;
-          if (!this.plan) await this.store.runs.addPendingArchives(this.runId, entity, ids, source);
-          after = ids[ids.length - 1]!;
+          if (this.plan) {
+            let m = this.planRetired.get(source);
+            if (!m) this.planRetired.set(source, (m = new Map<Entity, string[]>()));
+            m.set(entity, [...(m.get(entity) ?? []), ...ids]);
+          } else await this.store.runs.addPendingArchives(this.runId, entity, ids, source);
         }
       }
     }

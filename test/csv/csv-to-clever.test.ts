@@ -58,8 +58,12 @@ describeEachDatabase('a CSV district moving to Clever', (dbs) => {
       const before = await store.accounts.list({ district: D, limit: 5000 });
       expect(before.every((a) => a.recordSource === 'csv' && a.status === 'active')).toBe(true);
 
+      const plan = await syncSim(store, sim, { district: D, mode: 'plan' });
       const clever = await syncSim(store, sim, { district: D });
       expect(clever.status, clever.reason ?? '').toBe('succeeded');
+      // The plan saw exactly what the sync then did, take-overs and retirements included.
+      expect(plan.counts).toEqual(clever.counts);
+      expect(plan.accounts).toEqual(clever.accounts);
       // Every CSV-era person is linked; only the staff the CSV could not carry are new.
       expect(clever.accounts.linked).toBe(300 + csvStaff);
       expect(clever.accounts.provisioned).toBe(staffWithoutKey);
