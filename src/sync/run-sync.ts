@@ -571,14 +571,16 @@ class SyncRun {
   }
 
   /**
-   * Keeps planner statistics current while tables grow from empty: refreshed each time the rows
-   * written since the last refresh pass the level of the last one (so about log2(n) times a run).
+   * Gives the planner statistics while tables grow from empty: once a run has written 4,000 rows of
+   * an entity, and again at 64,000. PostgreSQL scales its estimates by a table's current size once it
+   * has any statistics at all, so later refreshes buy nothing (each costs a sampling pass).
    */
   private async refreshStatistics(entity: Entity, rows: number): Promise<void> {
     let g = this.growth.get(entity);
     if (!g) this.growth.set(entity, (g = { since: 0, at: 0 }));
     g.since += rows;
-    if (g.since < Math.max(4000, g.at)) return;
+    const next = g.at === 0 ? 4000 : g.at < 64_000 ? 64_000 - g.at : Infinity;
+    if (g.since < next) return;
     g.at += g.since;
     g.since = 0;
     const tables: Array<Parameters<Store['analyze']>[0][number]> = [entity];
