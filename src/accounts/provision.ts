@@ -31,8 +31,12 @@ export interface ProvisionBatch {
   config: DistrictConfig;
   /** The version of the rules (see {@link deriveVersion}); accounts derived under another are redone. */
   deriveVersion: string;
-  /** `hash` is the record's content hash: with it, an account derived from the same record is skipped. */
-  records: ReadonlyArray<{ sourceId: string; data: EntityData[Entity]; hash?: string }>;
+  /**
+   * `hash` is the record's content hash: with it, an account derived from the same record is skipped.
+   * `isNew` marks a record the store did not hold: no account can be linked to it yet, so none is
+   * looked up.
+   */
+  records: ReadonlyArray<{ sourceId: string; data: EntityData[Entity]; hash?: string; isNew?: boolean }>;
 }
 
 /**
@@ -90,7 +94,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   const allExisting = await tx.accounts.byRecords(
     b.district,
     b.source,
-    b.records.map((r) => r.sourceId),
+    b.records.filter((r) => !r.isNew).map((r) => r.sourceId),
   );
   // Quiet records: the account was derived from this very record under these rules and nobody has
   // edited it since. Everything below only looks at the rest.

@@ -79,13 +79,12 @@ function conflictClause(spec: BulkSpec): string {
 export class BulkWriter {
   private readonly statements = new Map<string, SQLite.Statement>();
 
-  private copyClient: Promise<pg.PoolClient | null> | null = null;
-
   constructor(
     private readonly db: Kysely<DB>,
     private readonly caps: Capabilities,
     private readonly sqlite: SQLite.Database | null,
-    private readonly pgClients: Map<number, pg.PoolClient> | null,
+    /** The pg client of the transaction running in this async context (see Database.transactionClient). */
+    private readonly transactionClient: () => pg.PoolClient | null,
   ) {}
 
   /**
@@ -95,7 +94,7 @@ export class BulkWriter {
    */
   async insertNew(spec: Omit<BulkSpec, 'conflict'>, rows: ReadonlyArray<readonly SqlValue[]>): Promise<void> {
     if (rows.length === 0) return;
-    const client = this.caps.copy && this.db.isTransaction ? await this.transactionClient() : null;
+    const client = this.caps.copy && this.db.isTransaction ? this.transactionClient() : null;
     if (!client) return this.write(spec, rows);
     const lines: string[] = [];
     for (const r of rows) lines.push(r.map(copyText).join('\t'));
@@ -103,16 +102,6 @@ export class BulkWriter {
       copyFrom(`copy ${quote(spec.table)} (${spec.columns.map(quote).join(', ')}) from stdin`),
     );
     await pipeline(Readable.from(chunks(lines)), stream);
-  }
-
-  /** The pg client this transaction runs on, found through its backend pid (see Database.pgClients). */
-  private transactionClient(): Promise<pg.PoolClient | null> {
-    this.copyClient ??= (async () => {
-      if (!this.pgClients) return null;
-      const res = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(this.db);
-      return this.pgClients.get(Number(res.rows[0]?.pid)) ?? null;
-    })();
-    return this.copyClient;
   }
 
   async write(spec: BulkSpec, rows: ReadonlyArray<readonly SqlValue[]>): Promise<void> {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -51,12 +52,10 @@ export interface Database {
   readonly location: string;
   /** The raw PostgreSQL pool; null on SQLite. */
   readonly pgPool: pg.Pool | null;
-  /**
-   * The raw pg client that a Kysely transaction runs on (PostgreSQL only), for COPY inside that
-   * transaction. Kysely does not expose its connection, so the pool records each client by its
-   * backend process id, and the transaction asks the server for its `pg_backend_pid()`.
-   */
-  readonly pgClients: Map<number, pg.PoolClient> | null;
+  /** Runs `fn` (which opens one Kysely transaction) so that its connection can be found (COPY). */
+  inTransactionContext<T>(fn: () => Promise<T>): Promise<T>;
+  /** The raw pg client of the transaction running in this async context; null elsewhere or on SQLite. */
+  transactionClient(): pg.PoolClient | null;
   /** The raw SQLite handle, for prepared-statement bulk writes (see bulk-writer.ts); null on PostgreSQL. */
   readonly sqlite: SQLite.Database | null;
   close(): Promise<void>;
@@ -103,7 +102,7 @@ export function redactUrl(location: string): string {
 export interface OpenDatabaseOptions {
   /** A SQLite file path (`:memory:` allowed) or a `postgres://` URL. */
   location: string;
-  /** PostgreSQL pool size. Default 4: one sync writes on one connection; the rest serve readers. */
+  /** PostgreSQL pool size. Default 8: concurrent streams each hold one for their transaction and read on others. */
   poolSize?: number;
   /** Called after every query with its SQL and duration (profiling, slow-query logs). */
   onQuery?: (sql: string, ms: number) => void;
@@ -128,7 +127,7 @@ export function openDatabase(opts: OpenDatabaseOptions): Database {
     const int8 = 20;
     const pool = new pg.Pool({
       connectionString: location,
-      max: opts.poolSize ?? 4,
+      max: opts.poolSize ?? 8,
       // A sync commits a batch at a time and resumes from its last commit after a crash, so a
       // commit need not wait for its WAL flush: losing the last few batches of a crashed run costs
       // nothing but their redo, and every commit stays atomic. (A per-session setting only.)
@@ -143,22 +142,27 @@ export function openDatabase(opts: OpenDatabaseOptions): Database {
     });
     // An idle client that errors (server restart) must not crash the process; the next query reconnects.
     pool.on('error', () => undefined);
-    const pgClients = new Map<number, pg.PoolClient>();
-    pool.on('connect', (client) => {
-      const pid = (client as unknown as { processID?: number }).processID;
-      if (pid !== undefined) pgClients.set(pid, client);
-    });
-    pool.on('remove', (client) => {
-      const pid = (client as unknown as { processID?: number }).processID;
-      if (pid !== undefined) pgClients.delete(pid);
-    });
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }), ...logOption(opts) });
+    // Kysely does not expose the connection a transaction runs on; COPY needs it. Store.transaction
+    // opens a slot in async context, and the first client acquired inside it (the transaction's) is
+    // recorded there for the bulk writer.
+    const txSlot = new AsyncLocalStorage<{ client?: pg.PoolClient }>();
+    const kyselyPool = {
+      connect: async (): Promise<pg.PoolClient> => {
+        const client = await pool.connect();
+        const slot = txSlot.getStore();
+        if (slot && !slot.client) slot.client = client;
+        return client;
+      },
+      end: () => pool.end(),
+    };
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: kyselyPool }), ...logOption(opts) });
     return {
       db,
       caps: POSTGRES_CAPS,
       location: redactUrl(location),
       pgPool: pool,
-      pgClients,
+      inTransactionContext: (fn) => txSlot.run({}, fn),
+      transactionClient: () => txSlot.getStore()?.client ?? null,
       sqlite: null,
       close: () => db.destroy(),
     };
@@ -190,7 +194,8 @@ export function openDatabase(opts: OpenDatabaseOptions): Database {
     caps: SQLITE_CAPS,
     location,
     pgPool: null,
-    pgClients: null,
+    inTransactionContext: (fn) => fn(),
+    transactionClient: () => null,
     sqlite,
     close: () => db.destroy(),
   };

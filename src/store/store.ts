@@ -42,7 +42,7 @@ export class Store {
     readonly clock: () => Date,
   ) {
     const now = () => clock().toISOString();
-    const bulk = new BulkWriter(executor, database.caps, database.sqlite, database.pgClients);
+    const bulk = new BulkWriter(executor, database.caps, database.sqlite, () => database.transactionClient());
     this.records = new RecordsRepo(executor, database.caps, now, bulk);
     this.runs = new RunsRepo(executor, database.caps, now, bulk);
     this.districts = new DistrictsRepo(executor, now);
@@ -93,7 +93,9 @@ export class Store {
 
   /** Runs `fn` in one transaction; everything it writes through `tx` commits or rolls back together. */
   async transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
-    return this.executor.transaction().execute((trx) => fn(new Store(this.database, trx, this.clock)));
+    return this.database.inTransactionContext(() =>
+      this.executor.transaction().execute((trx) => fn(new Store(this.database, trx, this.clock))),
+    );
   }
 
   async close(): Promise<void> {

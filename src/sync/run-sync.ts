@@ -459,12 +459,15 @@ class SyncRun {
         );
         candidates = absentIds(active, keep);
       }
-      const writes: NormalizedRecord[] = [
-        ...changes.created.map((r) => ({ ...r, isNew: true })),
-        ...changes.updated,
-        ...changes.restored,
-      ];
-      await this.commit(stream, entity, writes, incoming, candidates, problems.splice(0), {
+      const created = changes.created.map((r) => ({ ...r, isNew: true }));
+      const writes: NormalizedRecord[] = [...created, ...changes.updated, ...changes.restored];
+      // Provisioning sees every record of the page; the new ones flagged (no account to look up).
+      const newIds = new Set(created.map((r) => r.sourceId));
+      const once = new Set<string>(); // a record sent twice gets one account (the first copy wins, as above)
+      const forAccounts = incoming
+        .filter((r) => !once.has(r.sourceId) && once.add(r.sourceId))
+        .map((r) => (newIds.has(r.sourceId) ? { ...r, isNew: true } : r));
+      await this.commit(stream, entity, writes, forAccounts, candidates, problems.splice(0), {
         cursor: page.cursor ?? prevCursor,
         ...progress,
       });

@@ -197,6 +197,24 @@ describeEachDatabase('store contract', (dbs) => {
     expect(await store.records.enrollmentCounts('d-sec')).toEqual({ students: 0, teachers: 0 });
   });
 
+  it('knows the connection of its own transactions where COPY is used', async () => {
+    const database = (
+      store as unknown as { database: { transactionClient(): { processID?: number } | null } }
+    ).database;
+    expect(database.transactionClient()).toBeNull();
+    const seen = await store.transaction(async (tx) => {
+      const client = database.transactionClient();
+      if (!store.caps.copy) return { client, pid: null };
+      const { sql } = await import('kysely');
+      const r = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(
+        (tx as unknown as { executor: never }).executor,
+      );
+      return { client, pid: r.rows[0]!.pid };
+    });
+    if (store.caps.copy) expect(seen.client?.processID).toBe(seen.pid);
+    else expect(seen.client).toBeNull();
+  });
+
   it('rolls back a failed transaction completely', async () => {
     const before = await store.records.count(scope, 'students');
     await expect(
