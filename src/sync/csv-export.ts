@@ -84,7 +84,7 @@ export async function exportCsv(store: Store, district: string, dir: string): Pr
       'staff_overrides.csv',
       [keyColumn, ...OVERRIDE_COLUMNS],
       (function* () {
-        for (const o of rows) yield overrideRow(o.keyValue, o.fields, schools);
+        for (const o of rows) yield { [keyColumn]: o.keyValue, ...overrideRow(o.fields, schools) };
       })(),
     );
   }

@@ -69,50 +69,53 @@ export const STAFF_COLUMNS = [
 
 const g = (grade: Grade | undefined) => (grade ? toCsvGrade(grade) : '');
 
-export function schoolRow(s: School): string[] {
-  return [
-    s.sisId ?? '',
-    s.schoolNumber ?? '',
-    s.stateId ?? '',
-    s.name,
-    g(s.lowGrade),
-    g(s.highGrade),
-    s.location?.address ?? '',
-    s.location?.city ?? '',
-    s.location?.state ?? '',
-    s.location?.zip ?? '',
-    s.phone ?? '',
-    s.principal?.name ?? '',
-    s.principal?.email ?? '',
-  ];
+/** A row as cells by column name: the type makes every column of the file present, and no other. */
+export type CsvRow<C extends readonly string[]> = Record<C[number], string>;
+
+export function schoolRow(s: School): CsvRow<typeof SCHOOL_COLUMNS> {
+  return {
+    school_sis_id: s.sisId ?? '',
+    school_number: s.schoolNumber ?? '',
+    school_state_id: s.stateId ?? '',
+    name: s.name,
+    low_grade: g(s.lowGrade),
+    high_grade: g(s.highGrade),
+    address: s.location?.address ?? '',
+    city: s.location?.city ?? '',
+    state: s.location?.state ?? '',
+    zip: s.location?.zip ?? '',
+    phone: s.phone ?? '',
+    principal_name: s.principal?.name ?? '',
+    principal_email: s.principal?.email ?? '',
+  };
 }
 
-export function studentRow(s: Student, school: School | undefined): string[] {
+export function studentRow(s: Student, school: School | undefined): CsvRow<typeof STUDENT_COLUMNS> {
   const d = s.demographics ?? {};
-  return [
-    s.sisId ?? '',
-    s.studentNumber ?? '',
-    s.stateId ?? '',
-    s.name.first ?? '',
-    s.name.middle ?? '',
-    s.name.last ?? '',
-    s.name.preferredFirst ?? '',
-    g(s.grade),
-    school?.sisId ?? '',
-    school?.schoolNumber ?? '',
-    school?.stateId ?? '',
-    s.email ?? '',
-    s.dob ?? '',
-    d.gender ?? '',
-    d.race ?? '',
-    d.hispanicEthnicity ?? '',
-    d.ellStatus ?? '',
-    d.iepStatus ?? '',
-    d.frlStatus ?? '',
-    d.section504Status ?? '',
-    s.graduationYear ?? '',
-    d.homeLanguage ?? '',
-  ];
+  return {
+    student_sis_id: s.sisId ?? '',
+    student_number: s.studentNumber ?? '',
+    student_state_id: s.stateId ?? '',
+    first_name: s.name.first ?? '',
+    middle_name: s.name.middle ?? '',
+    last_name: s.name.last ?? '',
+    preferred_first_name: s.name.preferredFirst ?? '',
+    grade_year: g(s.grade),
+    school_sis_id: school?.sisId ?? '',
+    school_number: school?.schoolNumber ?? '',
+    school_state_id: school?.stateId ?? '',
+    email: s.email ?? '',
+    birthday: s.dob ?? '',
+    gender: d.gender ?? '',
+    race: d.race ?? '',
+    hispanic_ethnicity: d.hispanicEthnicity ?? '',
+    ell_status: d.ellStatus ?? '',
+    iep_status: d.iepStatus ?? '',
+    frl_status: d.frlStatus ?? '',
+    section_504_status: d.section504Status ?? '',
+    graduation_year: s.graduationYear ?? '',
+    home_language: d.homeLanguage ?? '',
+  };
 }
 
 /**
@@ -124,23 +127,28 @@ function staffRoles(s: Staff): string {
   return (s.roles.length > 1 ? [s.districtRole, ...s.roles] : [s.districtRole]).join(';');
 }
 
-export function staffRow(s: Staff, schools: ReadonlyMap<string, School>): string[] {
-  const numbers = s.schoolIds
+export function staffRow(s: Staff, schools: ReadonlyMap<string, School>): CsvRow<typeof STAFF_COLUMNS> {
+  return {
+    staff_id: s.staffId ?? '',
+    staff_sis_id: s.sisId ?? '',
+    teacher_number: s.teacherNumber ?? '',
+    first_name: s.name.first ?? '',
+    last_name: s.name.last ?? '',
+    email: s.email ?? '',
+    role: staffRoles(s),
+    access_type: s.accessType ?? '',
+    school_number_list: schoolNumbers(s.schoolIds, schools),
+    grades: (s.grades ?? []).map((x) => toCsvGrade(x)).join(','),
+    title: s.title ?? '',
+  };
+}
+
+/** `school_number_list`: the numbers of the schools that have one. */
+function schoolNumbers(ids: readonly string[], schools: ReadonlyMap<string, School>): string {
+  return ids
     .map((id) => schools.get(id)?.schoolNumber)
-    .filter((n): n is string => n !== undefined);
-  return [
-    s.staffId ?? '',
-    s.sisId ?? '',
-    s.teacherNumber ?? '',
-    s.name.first ?? '',
-    s.name.last ?? '',
-    s.email ?? '',
-    staffRoles(s),
-    s.accessType ?? '',
-    numbers.join(','),
-    (s.grades ?? []).map((x) => toCsvGrade(x)).join(','),
-    s.title ?? '',
-  ];
+    .filter((n): n is string => n !== undefined)
+    .join(',');
 }
 
 /** staff_overrides.csv columns after the key column. */
@@ -160,29 +168,24 @@ export const OVERRIDE_KEY_COLUMN: Record<string, string> = {
   teacher_number: 'teacher_number',
 };
 
-/** One staff_overrides.csv row from a stored CSV override (blank cells override nothing). */
+/** One staff_overrides.csv row (after its key column) from a stored CSV override; blank cells override nothing. */
 export function overrideRow(
-  keyValue: string,
   fields: Record<string, unknown>,
   schools: ReadonlyMap<string, School>,
-): string[] {
+): CsvRow<typeof OVERRIDE_COLUMNS> {
   const list = (v: unknown): string[] =>
     Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
   const text = (v: unknown): string => (typeof v === 'string' ? v : '');
-  return [
-    keyValue,
-    text(fields.title),
-    list(fields.roles).join(';'),
-    text(fields.accessType),
-    list(fields.schoolIds)
-      .map((id) => schools.get(id)?.schoolNumber)
-      .filter((n): n is string => n !== undefined)
-      .join(','),
-    list(fields.grades)
+  return {
+    title: text(fields.title),
+    role: list(fields.roles).join(';'),
+    access_type: text(fields.accessType),
+    school_number_list: schoolNumbers(list(fields.schoolIds), schools),
+    grades: list(fields.grades)
       .map((x) => toCsvGrade(x as Grade))
       .join(','),
-    text(fields.email),
-  ];
+    email: text(fields.email),
+  };
 }
 
 /** Writes one CSV file from an async source of rows. */
@@ -190,7 +193,7 @@ export async function writeCsvFile(
   dir: string,
   name: string,
   columns: readonly string[],
-  rows: Iterable<string[]> | AsyncIterable<string[]>,
+  rows: Iterable<Record<string, string>> | AsyncIterable<Record<string, string>>,
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   await pipeline(
