@@ -14,15 +14,14 @@
  *
  * The file is written before the store is opened, streaming, so generating it costs no memory.
  */
-import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { silentLogger } from '../src/shared/logger.js';
 import { isPostgresUrl } from '../src/store/db.js';
+import { freshDatabase } from './fresh-database.js';
 import { Store } from '../src/store/store.js';
 import { importCsv } from '../src/sync/csv-import.js';
 
@@ -96,28 +95,6 @@ async function writeFiles(dir: string): Promise<void> {
   await once(out, 'finish');
 }
 
-async function freshDatabase(dir: string): Promise<{ location: string; drop: () => Promise<void> }> {
-  if (args.database && isPostgresUrl(args.database)) {
-    const name = `rostersync_csvbench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: args.database });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const u = new URL(args.database);
-    u.pathname = `/${name}`;
-    return {
-      location: u.toString(),
-      drop: async () => {
-        const c = new pg.Client({ connectionString: args.database });
-        await c.connect();
-        await c.query(`drop database if exists ${name} with (force)`);
-        await c.end();
-      },
-    };
-  }
-  return { location: join(dir, 'bench.db'), drop: () => Promise.resolve() };
-}
-
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
 /** `n` points spread evenly over `list` (first and last included). */
@@ -132,7 +109,7 @@ mkdirSync(dir);
 try {
   await writeFiles(dir);
   const fileMb = mb(statSync(join(dir, 'students.csv')).size);
-  const db = await freshDatabase(root);
+  const db = await freshDatabase(args.database, root, 'rostersync_csvbench');
   const store = await Store.open({ location: db.location });
   try {
     let rowsRead = 0;

@@ -20,7 +20,6 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
@@ -33,6 +32,7 @@ import { Agent, request } from 'undici';
 import { loadConfig } from '../src/config.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { isPostgresUrl } from '../src/store/db.js';
+import { freshDatabase } from './fresh-database.js';
 import { Store } from '../src/store/store.js';
 import { syncFromClever } from '../src/sync/clever-sync.js';
 import { changedNothing } from '../src/sync/run-report.js';
@@ -73,35 +73,6 @@ async function startSimulator(): Promise<{ url: string; token: string; child: Ch
     if (url && token) return { url, token, child };
   }
   throw new Error('clever-sim did not print its url');
-}
-
-/** A fresh database for the sync: a SQLite file, or a new database on the given PostgreSQL server. */
-async function freshDatabase(): Promise<{ location: string; drop: () => Promise<void> }> {
-  if (args.database && isPostgresUrl(args.database)) {
-    const name = `rostersync_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: args.database });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const u = new URL(args.database);
-    u.pathname = `/${name}`;
-    return {
-      location: u.toString(),
-      drop: async () => {
-        const c = new pg.Client({ connectionString: args.database });
-        await c.connect();
-        await c.query(`drop database if exists ${name} with (force)`);
-        await c.end();
-      },
-    };
-  }
-  const file = args.database ?? `${workDir}/bench-${randomBytes(4).toString('hex')}.db`;
-  for (const s of ['', '-wal', '-shm']) rmSync(file + s, { force: true });
-  return {
-    location: file,
-    drop: () =>
-      Promise.resolve(void [' ', '-wal', '-shm'].forEach((s) => rmSync(file + s.trim(), { force: true }))),
-  };
 }
 
 async function timedSync(location: string, url: string, token: string) {
@@ -293,7 +264,7 @@ async function allRowsFloor(location: string): Promise<{ seconds: number; rows: 
 }
 
 const sim = await startSimulator();
-const db = await freshDatabase();
+const db = await freshDatabase(args.database, workDir, 'rostersync_bench');
 try {
   const first = await timedSync(db.location, sim.url, sim.token);
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
