@@ -24,39 +24,28 @@ export interface StoredAccount extends Account {
 }
 
 /** An account without its identities: enough to decide whether anything needs writing. */
-export interface AccountHead {
-  id: string;
-  district: string;
-  kind: AccountKind;
-  status: 'active' | 'inactive';
-  origin: 'sync' | 'manual';
-  recordSource: SourceKind | null;
-  recordSourceId: string | null;
-  email: string | null;
-  access: Access | null;
-  stateHash: string | null;
-  recordHash: string | null;
-  deriveVersion: string | null;
-  syncedHash: string | null;
-}
+export type AccountHead = Pick<
+  StoredAccount,
+  | 'id'
+  | 'district'
+  | 'kind'
+  | 'status'
+  | 'origin'
+  | 'recordSource'
+  | 'recordSourceId'
+  | 'email'
+  | 'access'
+  | 'stateHash'
+  | 'recordHash'
+  | 'deriveVersion'
+  | 'syncedHash'
+>;
 
-export interface AccountWrite {
-  id: string;
-  district: string;
-  kind: AccountKind;
-  status: 'active' | 'inactive';
-  origin: 'sync' | 'manual';
-  recordSource: SourceKind | null;
-  recordSourceId: string | null;
-  name: PersonName;
-  email: string | null;
-  title: string | null;
-  roles: StaffRole[];
-  access: Access | null;
-  identities: Array<{ type: IdentityType; value: string }>;
+/** What a write stores of an account (timestamps are the store's). */
+export type AccountWrite = Omit<Account, 'createdAt' | 'updatedAt' | 'deactivatedAt'> & {
   /** Set when a sync derived this state from a record: lets later syncs skip the unchanged. */
   derived?: { recordHash: string | null; version: string } | null;
-}
+};
 
 export interface ChangeWrite {
   district: string;

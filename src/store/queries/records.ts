@@ -76,19 +76,8 @@ function indexColumns(entity: Entity, data: EntityData[Entity]): Record<string, 
   }
 }
 
+/** The columns every record table has; what `write` fills and `get`/`list` read. */
 const BASE_COLUMNS = [
-  'district_id',
-  'source',
-  'source_id',
-  'hash',
-  'data',
-  'archived_at',
-  'created_at',
-  'updated_at',
-  'run_id',
-] as const;
-/** What `get` and `list` read of a record row. */
-const STORED_COLUMNS = [
   'district_id',
   'source',
   'source_id',
@@ -297,7 +286,7 @@ export class RecordsRepo {
     const table: Entity = entity;
     const row = await this.db
       .selectFrom(table)
-      .select(STORED_COLUMNS)
+      .select(BASE_COLUMNS)
       .where('district_id', '=', scope.district)
       .where('source', '=', scope.source)
       .where('source_id', '=', sourceId)
@@ -312,7 +301,7 @@ export class RecordsRepo {
     opts: { after?: string; limit?: number; active?: boolean } = {},
   ): Promise<StoredRecord<E>[]> {
     const table: Entity = entity;
-    let q = this.db.selectFrom(table).select(STORED_COLUMNS).where('district_id', '=', scope.district);
+    let q = this.db.selectFrom(table).select(BASE_COLUMNS).where('district_id', '=', scope.district);
     if (scope.source) q = q.where('source', '=', scope.source);
     if (opts.active !== false) q = q.where('archived_at', 'is', null);
     if (opts.after !== undefined) q = q.where('source_id', '>', opts.after);
