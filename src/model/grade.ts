@@ -2,9 +2,8 @@ import { z } from 'zod';
 
 /**
  * The one grade vocabulary of rostersync. It follows the CEDS entry-grade codes that OneRoster uses
- * (`KG`, `PK`, `01`…`13`), because they are short, sort as text in school order once mapped through
- * {@link gradeRank}, and every other vocabulary (Clever's `Kindergarten`/`1`…`13`, CSV's `K`/`9`/`09`)
- * maps onto them without loss.
+ * (`KG`, `PK`, `01`…`13`): short, listed below in school order, and every other vocabulary (Clever's
+ * `Kindergarten`/`1`…`13`, CSV's `K`/`9`/`09`) maps onto them without loss.
  */
 export const GRADES = [
   'IT', // infant/toddler
@@ -77,37 +76,6 @@ export function parseGrade(input: string | null | undefined): Grade | undefined 
     if (n >= 1 && n <= 13) return String(n).padStart(2, '0') as Grade;
   }
   return null;
-}
-
-const RANK: ReadonlyMap<Grade, number> = new Map(GRADES.map((g, i) => [g, i]));
-
-/** Position of a grade in school order (IT < PR < PK < TK < KG < 01 … 13 < PS); UG/Other sort last. */
-export function gradeRank(grade: Grade): number {
-  return RANK.get(grade) ?? GRADES.length;
-}
-
-/** Clever's spelling of a canonical grade, used when rostersync writes Clever-shaped data. */
-export function toCleverGrade(grade: Grade): string {
-  switch (grade) {
-    case 'IT':
-      return 'InfantToddler';
-    case 'PR':
-      return 'Preschool';
-    case 'PK':
-      return 'PreKindergarten';
-    case 'TK':
-      return 'TransitionalKindergarten';
-    case 'KG':
-      return 'Kindergarten';
-    case 'PS':
-      return 'PostGraduate';
-    case 'UG':
-      return 'Ungraded';
-    case 'Other':
-      return 'Other';
-    default:
-      return String(Number(grade));
-  }
 }
 
 /** The CSV spelling (`K`, `PK`, `1`…`13`) used by `export-csv`; `parseGrade` reads it back. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, contentHash, upsertKind } from '../../src/model/hash.js';
-import { gradeRank, parseGrade, toCleverGrade, toCsvGrade, GRADES } from '../../src/model/grade.js';
+import { parseGrade, toCsvGrade, GRADES } from '../../src/model/grade.js';
 import { districtConfigSchema } from '../../src/model/district-config.js';
 
 describe('grades', () => {
@@ -38,17 +38,23 @@ describe('grades', () => {
     expect(parseGrade('1.5')).toBeNull();
   });
 
-  it('round-trips every grade through the Clever and CSV spellings', () => {
-    for (const g of GRADES) {
-      expect(parseGrade(toCleverGrade(g))).toBe(g);
-      expect(parseGrade(toCsvGrade(g))).toBe(g);
-    }
+  it('round-trips every grade through the CSV spelling', () => {
+    for (const g of GRADES) expect(parseGrade(toCsvGrade(g))).toBe(g);
   });
 
-  it('orders grades in school order', () => {
-    expect(gradeRank('PK')).toBeLessThan(gradeRank('KG'));
-    expect(gradeRank('KG')).toBeLessThan(gradeRank('01'));
-    expect(gradeRank('09')).toBeLessThan(gradeRank('12'));
+  it("maps every value of Clever's grade enum", () => {
+    const clever = [
+      'InfantToddler',
+      'Preschool',
+      'PreKindergarten',
+      'TransitionalKindergarten',
+      'Kindergarten',
+      ...Array.from({ length: 13 }, (_, i) => String(i + 1)),
+      'PostGraduate',
+      'Ungraded',
+      'Other',
+    ];
+    expect(clever.map((c) => parseGrade(c))).toEqual(GRADES);
   });
 });
 
