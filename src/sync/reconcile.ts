@@ -19,12 +19,15 @@ export function normalise<E extends Entity>(sourceId: string, data: EntityData[E
 }
 
 export interface ChangeSet<E extends Entity = Entity> {
+  /** New to the store; marked `isNew` (they are inserted, and have no account to look up). */
   created: NormalizedRecord<E>[];
   updated: NormalizedRecord<E>[];
   restored: NormalizedRecord<E>[];
   unchanged: string[];
   /** Source ids that appeared more than once in the batch; the first occurrence wins. */
   duplicates: string[];
+  /** Every record once (first occurrences, in order; the created ones marked `isNew`). */
+  records: NormalizedRecord<E>[];
 }
 
 /**
@@ -35,15 +38,24 @@ export function reconcile<E extends Entity>(
   stored: ReadonlyMap<string, StoredState>,
   incoming: readonly NormalizedRecord<E>[],
 ): ChangeSet<E> {
-  const out: ChangeSet<E> = { created: [], updated: [], restored: [], unchanged: [], duplicates: [] };
+  const out: ChangeSet<E> = {
+    created: [],
+    updated: [],
+    restored: [],
+    unchanged: [],
+    duplicates: [],
+    records: [],
+  };
   const seen = new Set<string>();
-  for (const rec of incoming) {
-    if (seen.has(rec.sourceId)) {
-      out.duplicates.push(rec.sourceId);
+  for (const incomingRec of incoming) {
+    if (seen.has(incomingRec.sourceId)) {
+      out.duplicates.push(incomingRec.sourceId);
       continue;
     }
-    seen.add(rec.sourceId);
-    const kind = upsertKind(stored.get(rec.sourceId), rec.hash);
+    seen.add(incomingRec.sourceId);
+    const kind = upsertKind(stored.get(incomingRec.sourceId), incomingRec.hash);
+    const rec = kind === 'created' ? { ...incomingRec, isNew: true } : incomingRec;
+    out.records.push(rec);
     if (kind === 'unchanged') out.unchanged.push(rec.sourceId);
     else out[kind].push(rec);
   }

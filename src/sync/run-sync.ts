@@ -459,15 +459,9 @@ class SyncRun {
         );
         candidates = absentIds(active, keep);
       }
-      const created = changes.created.map((r) => ({ ...r, isNew: true }));
-      const writes: NormalizedRecord[] = [...created, ...changes.updated, ...changes.restored];
-      // Provisioning sees every record of the page; the new ones flagged (no account to look up).
-      const newIds = new Set(created.map((r) => r.sourceId));
-      const once = new Set<string>(); // a record sent twice gets one account (the first copy wins, as above)
-      const forAccounts = incoming
-        .filter((r) => !once.has(r.sourceId) && once.add(r.sourceId))
-        .map((r) => (newIds.has(r.sourceId) ? { ...r, isNew: true } : r));
-      await this.commit(stream, entity, writes, forAccounts, candidates, problems.splice(0), {
+      const writes: NormalizedRecord[] = [...changes.created, ...changes.updated, ...changes.restored];
+      // Provisioning sees every record of the page once (a record sent twice gets one account).
+      await this.commit(stream, entity, writes, changes.records, candidates, problems.splice(0), {
         cursor: page.cursor ?? prevCursor,
         ...progress,
       });

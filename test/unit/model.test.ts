@@ -126,3 +126,30 @@ describe('key set', () => {
     expect(Number.isSafeInteger(keyHash('S1000'))).toBe(true);
   });
 });
+
+describe('reconcile', () => {
+  it('classifies a batch against stored hashes, once per record, marking the new ones', async () => {
+    const { normalise, reconcile } = await import('../../src/sync/reconcile.js');
+    const a = normalise<'terms'>('a', { name: 'A' });
+    const b = normalise<'terms'>('b', { name: 'B' });
+    const c = normalise<'terms'>('c', { name: 'C' });
+    const d = normalise<'terms'>('d', { name: 'D' });
+    const stored = new Map([
+      ['b', { hash: b.hash, archived: false }],
+      ['c', { hash: 'old', archived: false }],
+      ['d', { hash: d.hash, archived: true }],
+    ]);
+    const out = reconcile(stored, [a, b, c, d, normalise<'terms'>('a', { name: 'A again' })]);
+    expect(out.created.map((r) => [r.sourceId, r.isNew])).toEqual([['a', true]]);
+    expect(out.unchanged).toEqual(['b']);
+    expect(out.updated.map((r) => r.sourceId)).toEqual(['c']);
+    expect(out.restored.map((r) => r.sourceId)).toEqual(['d']);
+    expect(out.duplicates).toEqual(['a']);
+    expect(out.records.map((r) => [r.sourceId, r.data.name, r.isNew === true])).toEqual([
+      ['a', 'A', true],
+      ['b', 'B', false],
+      ['c', 'C', false],
+      ['d', 'D', false],
+    ]);
+  });
+});
