@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { uuidv7 } from '../model/ids.js';
 import { identityValue } from '../model/account.js';
 import type { Access, AccountKind, IdentityType } from '../model/account.js';
@@ -34,6 +35,34 @@ export async function createManualAccount(store: Store, input: ManualAccountInpu
   if (email !== null && !identities.some((i) => i.type === 'email'))
     identities.push({ type: 'email', value: email });
   const id = uuidv7();
+  // Under the district's sync lock, so a running sync never meets an account it did not write or read
+  // (a first sync relies on that: see RunIdentities). A sync in progress means: try again after it.
+  const lockRun = `manual-${id}`;
+  if (!(await store.locks.acquire(input.district, lockRun, `${hostname()}:${process.pid}`, LOCK_STALE_MS))) {
+    const holder = await store.locks.holder(input.district);
+    throw new RostersyncError(
+      'conflict',
+      `district ${input.district} is being synced by run ${holder?.runId ?? '?'}; create the account when it finishes`,
+    );
+  }
+  try {
+    await insertManual(store, id, input, email, identities);
+  } finally {
+    await store.locks.release(input.district, lockRun);
+  }
+  return (await store.accounts.get(id))!;
+}
+
+/** A lock older than this without a heartbeat belongs to a process that is gone (as for runs). */
+const LOCK_STALE_MS = 600_000;
+
+async function insertManual(
+  store: Store,
+  id: string,
+  input: ManualAccountInput,
+  email: string | null,
+  identities: Array<{ type: IdentityType; value: string }>,
+): Promise<void> {
   await store.transaction(async (tx) => {
     await tx.accounts.insert({
       id,
@@ -54,7 +83,6 @@ export async function createManualAccount(store: Store, input: ManualAccountInpu
       { district: input.district, accountId: id, kind: 'created', fields: ['manual'], runId: null },
     ]);
   });
-  return (await store.accounts.get(id))!;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { AccountWrite, ChangeWrite, StoredAccount } from '../store/queries/
 import type { Store } from '../store/store.js';
 import { accountKindOf, applyOverrides, deriveAccount, parseOverrideFields } from './derive.js';
 import type { DesiredAccount, StaffOverrideFields } from './derive.js';
+import type { RunIdentities } from './run-identities.js';
 
 /**
  * Provisioning, run inside each batch's transaction:
@@ -37,6 +38,12 @@ export interface ProvisionBatch {
    * looked up.
    */
   records: ReadonlyArray<{ sourceId: string; data: EntityData[Entity]; hash?: string; isNew?: boolean }>;
+  /**
+   * Set when the district had no accounts at the start of the run: keys and emails it does not know
+   * are held by nobody and are not looked up (see {@link RunIdentities}). Every account this batch
+   * writes is added to it.
+   */
+  known?: RunIdentities | null;
 }
 
 /**
@@ -111,7 +118,12 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     );
   });
   if (records.length === 0) return { counts, problems, pendingDeactivations: [], superseded: [] };
-  const existing = new Map([...allExisting].filter(([id]) => records.some((r) => r.sourceId === id)));
+  const batchIds = new Set(records.map((r) => r.sourceId));
+  const existing = new Map([...allExisting].filter(([id]) => batchIds.has(id)));
+  const known = b.known ?? null;
+  /** Values worth looking up: all of them, or on a first sync only those an account of this run holds. */
+  const lookup = (type: IdentityType, values: ReadonlyArray<string>): string[] =>
+    known ? values.filter((v) => known.mayBeHeld(type, v)) : [...values];
   const hashOf = new Map(records.map((r) => [r.sourceId, r.hash ?? null]));
   const derived = (sourceId: string) => ({
     recordHash: hashOf.get(sourceId) ?? null,
@@ -161,9 +173,12 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       ? await tx.accounts.byIdentity(
           b.district,
           keyType,
-          unlinked
-            .map((r) => desired.get(r.sourceId)!.key?.value)
-            .filter((v): v is string => v !== undefined),
+          lookup(
+            keyType,
+            unlinked
+              .map((r) => desired.get(r.sourceId)!.key?.value)
+              .filter((v): v is string => v !== undefined),
+          ),
         )
       : new Map<string, StoredAccount[]>();
   const emailCandidates =
@@ -171,7 +186,10 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       ? await tx.accounts.byIdentity(
           b.district,
           'email',
-          unlinked.map((r) => desired.get(r.sourceId)!.email).filter((e): e is string => e !== null),
+          lookup(
+            'email',
+            unlinked.map((r) => desired.get(r.sourceId)!.email).filter((e): e is string => e !== null),
+          ),
         )
       : new Map<string, StoredAccount[]>();
   /** Records of other sources that candidate accounts are linked to and that are still active. */
@@ -258,7 +276,6 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
 
   // C. Emails: a login identity only when exactly one active account holds it. A batch record counts
   //    as the account it has or will be linked to, so a person is never "sharing" with themselves.
-  const batchIds = new Set(records.map((r) => r.sourceId));
   const target = (sourceId: string): string => {
     const dec = decisions.get(sourceId);
     return existing.get(sourceId)?.id ?? (dec?.kind === 'match' ? dec.account.id : `new:${sourceId}`);
@@ -266,7 +283,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   const emails = [
     ...new Set([...desired.values()].filter((d) => d.eligible && d.email).map((d) => d.email!)),
   ];
-  const dbHolders = await tx.accounts.activeByEmail(b.district, emails);
+  const dbHolders = await tx.accounts.activeByEmail(b.district, lookup('email', emails));
   const emailHolders = new Map<string, Set<string>>();
   const hold = (email: string, id: string) => {
     let set = emailHolders.get(email);
@@ -337,8 +354,14 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
         reason: 'email is shared with another account; it is not used as a login identity',
       });
     }
-    const base = {
-      status: 'active' as const,
+    const sorted = sortIdentities(identities);
+    /** The account the rules want, as one object literal (one shape for every write; no spreads). */
+    const accountWrite = (id: string, origin: AccountWrite['origin']): AccountWrite => ({
+      id,
+      district: b.district,
+      kind,
+      status: 'active',
+      origin,
       recordSource: b.source,
       recordSourceId: r.sourceId,
       name: d.name,
@@ -346,8 +369,9 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       title: d.title,
       roles: d.roles,
       access: d.access,
-      identities: sortIdentities(identities),
-    };
+      identities: sorted,
+      derived: derived(r.sourceId),
+    });
 
     if (acct) {
       if (!d.eligible) {
@@ -361,21 +385,13 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
         }
         continue;
       }
-      const d0 = derived(r.sourceId);
-      const sameState = acct.status === 'active' && acct.stateHash === accountStateHash(base);
+      const write = accountWrite(acct.id, acct.origin);
+      const sameState = acct.status === 'active' && acct.stateHash === accountStateHash(write);
       const sameBookkeeping =
-        acct.recordHash === d0.recordHash &&
-        acct.deriveVersion === d0.version &&
+        acct.recordHash === write.derived!.recordHash &&
+        acct.deriveVersion === write.derived!.version &&
         acct.syncedHash === acct.stateHash;
       if (sameState && sameBookkeeping) continue;
-      const write: AccountWrite = {
-        ...base,
-        id: acct.id,
-        district: b.district,
-        kind,
-        origin: acct.origin,
-        derived: derived(r.sourceId),
-      };
       writes.set(acct.id, { write, isNew: false });
       toDiff.push({ accountId: acct.id, write, reactivated: acct.status === 'inactive' });
       continue;
@@ -414,15 +430,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       if (m.recordSource && m.recordSource !== b.source && m.recordSourceId) {
         superseded.push({ source: m.recordSource, id: m.recordSourceId });
       }
-      const write: AccountWrite = {
-        ...base,
-        id: m.id,
-        district: b.district,
-        kind,
-        origin: 'sync',
-        derived: derived(r.sourceId),
-      };
-      writes.set(m.id, { write, isNew: false });
+      writes.set(m.id, { write: accountWrite(m.id, 'sync'), isNew: false });
       counts.linked++;
       changes.push({
         district: b.district,
@@ -444,10 +452,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       continue;
     }
     const id = uuidv7();
-    writes.set(id, {
-      write: { ...base, id, district: b.district, kind, origin: 'sync', derived: derived(r.sourceId) },
-      isNew: true,
-    });
+    writes.set(id, { write: accountWrite(id, 'sync'), isNew: true });
     counts.provisioned++;
     changes.push({ district: b.district, accountId: id, kind: 'created', fields: [], runId: b.runId });
   }
@@ -503,6 +508,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   }
 
   await tx.accounts.writeMany([...writes.values()]);
+  if (known) for (const w of writes.values()) known.add(w.write);
   for (const src of new Set(superseded.map((x) => x.source))) {
     const ids = superseded.filter((x) => x.source === src).map((x) => x.id);
     await tx.records.archive({ district: b.district, source: src }, b.entity, ids, b.runId);

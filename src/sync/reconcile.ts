@@ -71,3 +71,26 @@ export function reconcile<E extends Entity>(
 export function absentIds(storedActive: readonly string[], keep: ReadonlySet<string>): string[] {
   return storedActive.filter((id) => !keep.has(id));
 }
+
+/**
+ * Compares two ids in UTF-8 byte order (the same as code point order), the order the store's id
+ * columns sort in (see Capabilities.binaryCollation). JavaScript's `<` compares UTF-16 code units,
+ * which puts characters above U+FFFF (surrogate pairs) before U+E000–U+FFFF; this corrects that.
+ */
+export function compareIds(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800) x += x >= 0xe000 ? -0x800 : 0x2000;
+    if (y >= 0xd800) y += y >= 0xe000 ? -0x800 : 0x2000;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** True when `id` lies in the page range `(after, upTo]` (null bounds are open), in store order. */
+export function inRange(id: string, after: string | null, upTo: string | null): boolean {
+  return (after === null || compareIds(id, after) > 0) && (upTo === null || compareIds(id, upTo) <= 0);
+}

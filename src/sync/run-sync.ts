@@ -12,6 +12,7 @@ import type { DistrictConfig } from '../model/district-config.js';
 import { ENTITIES, SOURCE_PRECEDENCE, SOURCES } from '../model/entities.js';
 import type { Entity, EntityData, SourceKind } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
+import type { StoredState } from '../model/hash.js';
 import type { AccountCounts, RunCounts, RunMode, RunProblem, RunStats } from '../model/run.js';
 import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
 import { KeySet } from '../shared/key-set.js';
@@ -20,12 +21,16 @@ import { silentLogger } from '../shared/logger.js';
 import type { Source, SourcePage, SourceStream } from '../sources/source.js';
 import type { RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
+import { RunIdentities } from '../accounts/run-identities.js';
 import { SchoolScope } from './filter.js';
-import { absentIds, normalise, reconcile } from './reconcile.js';
+import { absentIds, inRange, normalise, reconcile } from './reconcile.js';
 import type { NormalizedRecord } from './reconcile.js';
 import { emptyRunCounts, emptyStats } from './run-report.js';
 import type { RunReport } from './run-report.js';
 import { evaluateSafetyValve } from './safety-valve.js';
+
+/** How often batches save the run's progress and the lock's heartbeat. */
+const PROGRESS_EVERY_MS = 2000;
 
 export interface SyncProgress {
   stream: string;
@@ -100,6 +105,10 @@ class SyncRun {
   private district: string | null = null;
   private config!: DistrictConfig;
   private deriveVersion = '';
+  /** Identities written this run, when the district had no accounts at its start (see RunIdentities). */
+  private known: RunIdentities | null = null;
+  /** When the run's progress (and the lock's heartbeat) was last saved. */
+  private progressSavedAt = 0;
   private scope!: SchoolScope;
   private failure: RostersyncError | null = null;
   private lockHeld = false;
@@ -179,6 +188,7 @@ class SyncRun {
     this.scope = new SchoolScope(this.config.schoolFilter);
     this.deriveVersion = await deriveVersion(this.store, id, this.config);
     if (this.plan) {
+      this.known = (await this.store.accounts.hasAny(id)) ? null : new RunIdentities(this.config);
       await this.source.validate?.();
       return;
     }
@@ -193,6 +203,8 @@ class SyncRun {
       );
       return;
     }
+    // Under the lock: no other run can add accounts from here on (see RunIdentities).
+    this.known = (await this.store.accounts.hasAny(id)) ? null : new RunIdentities(this.config);
     const interrupted = await this.store.runs.failInterrupted(
       id,
       this.runId,
@@ -275,6 +287,8 @@ class SyncRun {
     let pages = 0;
     let records = 0;
     const seen = stream.ordered ? null : new KeySet();
+    /** Ids an ordered stream sent outside their page's range (a misbehaving source): never absent. */
+    const strays = new Set<string>();
     // One page's transaction is in flight while the next page is prepared (CPU), so the database
     // and this process work at the same time; pages still commit strictly in order.
     let inFlight: Promise<void> | null = null;
@@ -286,7 +300,7 @@ class SyncRun {
       this.stats.pages++;
       const prepared = await this.preparePage(stream, page);
       if (inFlight) await inFlight;
-      inFlight = this.applyPage(stream, page, prepared, prevCursor, seen, {
+      inFlight = this.applyPage(stream, page, prepared, prevCursor, seen ?? strays, {
         pages,
         records,
         complete: false,
@@ -308,7 +322,7 @@ class SyncRun {
       const candidates = stream.ordered
         ? absentIds(
             await this.store.records.activeIdsInRange(this.recordScope(), entity, prevCursor, null),
-            new Set(),
+            strays,
           )
         : await this.absentFromSeen(entity, seen!);
       await this.commit(stream, entity, [], [], candidates, [], {
@@ -420,17 +434,34 @@ class SyncRun {
     page: SourcePage,
     prepared: PreparedPage,
     prevCursor: string | null,
-    seen: KeySet | null,
+    /** Unordered streams: every id seen so far. Ordered ones: the ids sent outside their page's range. */
+    seen: KeySet | Set<string>,
     progress: { pages: number; records: number; complete: boolean },
   ): Promise<void> {
     const { byEntity, keep, problems } = prepared;
     for (const [entity, incoming] of byEntity) {
-      if (seen) for (const id of keep) seen.add(id);
-      const stored = await this.store.records.states(
-        this.recordScope(),
-        entity,
-        incoming.map((r) => r.sourceId),
-      );
+      if (!stream.ordered) for (const id of keep) seen.add(id);
+      // An ordered page covers the id range (prevCursor, cursor]: one range read gives both what is
+      // stored for its records and what is stored but was not sent (absent). Ids a source sends
+      // outside its page's range are still read one by one, so reconcile stays exact.
+      let stored: Map<string, StoredState>;
+      const candidates: string[] = [];
+      let stray: string[] = [];
+      if (stream.ordered && page.cursor !== null) {
+        stored = await this.store.records.statesInRange(this.recordScope(), entity, prevCursor, page.cursor);
+        stray = [...keep].filter((id) => !inRange(id, prevCursor, page.cursor));
+        for (const id of stray) seen.add(id);
+        for (const [id, st] of stored)
+          if (!st.archived && !keep.has(id) && !seen.has(id)) candidates.push(id);
+        for (const [id, st] of await this.store.records.states(this.recordScope(), entity, stray))
+          stored.set(id, st);
+      } else {
+        stored = await this.store.records.states(
+          this.recordScope(),
+          entity,
+          incoming.map((r) => r.sourceId),
+        );
+      }
       const changes = reconcile(stored, incoming);
       const c = this.counts.entities[entity];
       c.created += changes.created.length;
@@ -449,22 +480,18 @@ class SyncRun {
       }
       if (this.plan && entity === 'students')
         for (const r of changes.created) this.planCreatedStudents.add(r.sourceId);
-      let candidates: string[] = [];
-      if (stream.ordered && page.cursor !== null) {
-        const active = await this.store.records.activeIdsInRange(
-          this.recordScope(),
-          entity,
-          prevCursor,
-          page.cursor,
-        );
-        candidates = absentIds(active, keep);
-      }
       const writes: NormalizedRecord[] = [...changes.created, ...changes.updated, ...changes.restored];
       // Provisioning sees every record of the page once (a record sent twice gets one account).
-      await this.commit(stream, entity, writes, changes.records, candidates, problems.splice(0), {
-        cursor: page.cursor ?? prevCursor,
-        ...progress,
-      });
+      await this.commit(
+        stream,
+        entity,
+        writes,
+        changes.records,
+        candidates,
+        problems.splice(0),
+        { cursor: page.cursor ?? prevCursor, ...progress },
+        stray,
+      );
     }
   }
 
@@ -516,6 +543,8 @@ class SyncRun {
     candidates: string[],
     problems: RunProblem[],
     cp: { cursor: string | null; pages: number; records: number; complete: boolean },
+    /** Ids an earlier page of this run may have marked absent, that turned up after all. */
+    present: readonly string[] = [],
   ): Promise<void> {
     const scope = this.recordScope();
     const source = this.source.stats();
@@ -533,6 +562,7 @@ class SyncRun {
           config: this.config,
           deriveVersion: this.deriveVersion,
           records: incoming,
+          known: this.known,
         });
         addAccountCounts(this.counts.accounts, prov.counts);
         problems.push(...prov.problems);
@@ -543,6 +573,8 @@ class SyncRun {
         }
         if (candidates.length > 0)
           await tx.runs.addPendingArchives(this.runId, entity, candidates, this.source.kind);
+        if (present.length > 0)
+          await tx.runs.removePendingArchives(this.runId, entity, present, this.source.kind);
         await tx.runs.addProblems(this.runId, problems);
         await tx.checkpoints.save({
           district: this.district!,
@@ -554,8 +586,14 @@ class SyncRun {
           records: cp.records,
           complete: cp.complete,
         });
-        await tx.runs.progress(this.runId, this.counts, this.stats);
-        await tx.locks.heartbeat(this.district!, this.runId);
+        // The run's progress and the lock's heartbeat are for watchers and for stale-lock detection
+        // (minutes): a few seconds apart is plenty, and each is a round trip inside every batch.
+        const now = Date.now();
+        if (cp.complete || now - this.progressSavedAt >= PROGRESS_EVERY_MS) {
+          this.progressSavedAt = now;
+          await tx.runs.progress(this.runId, this.counts, this.stats);
+          await tx.locks.heartbeat(this.district!, this.runId);
+        }
       });
       await this.refreshStatistics(entity, writes.length);
     } catch (err) {
@@ -563,6 +601,7 @@ class SyncRun {
       let set = this.planPending.get(entity);
       if (!set) this.planPending.set(entity, (set = new Set()));
       for (const id of candidates) set.add(id);
+      for (const id of present) set.delete(id);
     }
     this.noteProblems(problems);
   }

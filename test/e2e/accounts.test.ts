@@ -239,6 +239,27 @@ describeEachDatabase('accounts', (dbs) => {
       });
       expect(m?.updatedAt).toBe(manual.updatedAt);
 
+      // While a sync holds the district, a hand-made account waits for it (a first sync counts on
+      // seeing every account it did not write; see RunIdentities).
+      expect(await store.locks.acquire(district, 'run-in-progress', 'elsewhere:1', 600_000)).toBe(true);
+      await expect(
+        createManualAccount(store, {
+          district,
+          kind: 'staff',
+          name: { first: 'Lee', last: 'Later' },
+          roles: ['staff'],
+        }),
+      ).rejects.toThrow(/being synced by run run-in-progress/);
+      await store.locks.release(district, 'run-in-progress');
+      const later = await createManualAccount(store, {
+        district,
+        kind: 'staff',
+        name: { first: 'Lee', last: 'Later' },
+        roles: ['staff'],
+      });
+      expect(later.origin).toBe('manual');
+      expect(await store.locks.holder(district)).toBeUndefined();
+
       // Removing the override gives the source back its say.
       expect(await removeAccountOverride(store, teacher.id)).toBe(true);
       await syncSim(store, sim);

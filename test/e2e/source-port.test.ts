@@ -5,51 +5,66 @@ import { Store } from '../../src/store/store.js';
 import { runSync } from '../../src/sync/run-sync.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 
-/** A minimal source through the port: one school and a page of students, given in the test. */
-function staticSource(students: Array<{ id: string; data: Student }>): Source {
-  const stream = (
-    name: string,
-    entity: 'schools' | 'students',
-    dependsOn: string[],
-    page: SourcePage,
-  ): SourceStream => ({
-    name,
-    entities: [entity],
-    ordered: false,
-    dependsOn,
-    // eslint-disable-next-line @typescript-eslint/require-await
-    async *pages() {
-      yield page;
-    },
-  });
+/** One page of students as a test gives it; `cursor` makes the stream ordered (see SourcePage). */
+interface TestPage {
+  students: Array<{ id: string; data: Student }>;
+  cursor?: string;
+}
+
+/** A minimal source through the port: one school and pages of students, given in the test. */
+function staticSource(pages: TestPage[] | Array<{ id: string; data: Student }>): Source {
+  const studentPages: TestPage[] =
+    pages.length > 0 && 'students' in pages[0]! ? (pages as TestPage[]) : [{ students: pages as never }];
+  const ordered = studentPages.every((p) => p.cursor !== undefined);
   return {
     kind: 'clever',
     district: () => Promise.resolve({ sourceDistrictId: 'dist-1', data: { name: 'Port District' } }),
-    streams: () => [
-      stream('schools', 'schools', [], {
-        records: [{ entity: 'schools', sourceId: 'sch-1', data: { name: 'One School' } }],
-        invalidIds: [],
-        problems: [],
-        cursor: null,
-      }),
-      stream('students', 'students', ['schools'], {
-        records: students.map((s) => ({ entity: 'students' as const, sourceId: s.id, data: s.data })),
-        invalidIds: [],
-        problems: [],
-        cursor: null,
-      }),
+    streams: (): SourceStream[] => [
+      {
+        name: 'schools',
+        entities: ['schools'],
+        ordered: false,
+        dependsOn: [],
+        // eslint-disable-next-line @typescript-eslint/require-await
+        async *pages() {
+          yield {
+            records: [{ entity: 'schools', sourceId: 'sch-1', data: { name: 'One School' } }],
+            invalidIds: [],
+            problems: [],
+            cursor: null,
+          } satisfies SourcePage;
+        },
+      },
+      {
+        name: 'students',
+        entities: ['students'],
+        ordered,
+        dependsOn: ['schools'],
+        // eslint-disable-next-line @typescript-eslint/require-await
+        async *pages() {
+          for (const p of studentPages) {
+            yield {
+              records: p.students.map((s) => ({ entity: 'students' as const, sourceId: s.id, data: s.data })),
+              invalidIds: [],
+              problems: [],
+              cursor: p.cursor ?? null,
+            } satisfies SourcePage;
+          }
+        },
+      },
     ],
     stats: () => ({ requests: 0, retries: 0 }),
     close: () => Promise.resolve(),
   };
 }
 
-const student = (sis: string, first: string): Student => ({
+const student = (sis: string, first: string, email?: string): Student => ({
   name: { first, last: 'Port' },
   schoolId: 'sch-1',
   schoolIds: ['sch-1'],
   grade: '03',
   sisId: sis,
+  ...(email ? { email } : {}),
 });
 
 describeEachDatabase('the source port', (dbs) => {
@@ -80,6 +95,81 @@ describeEachDatabase('the source port', (dbs) => {
         (await store.records.get({ district: 'dist-1', source: 'clever' }, 'students', 'u1'))?.data.name
           .first,
       ).toBe('Ann');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('on a first sync, a key or email repeated on a later page is still found', async () => {
+    // The first sync of an empty district does not look up keys it has not written this run (see
+    // RunIdentities); the ones it has written must still be looked up, across pages.
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      const report = await runSync({
+        store,
+        source: staticSource([
+          { students: [{ id: 'u1', data: student('S1', 'Ann', 'ann@port.example') }], cursor: 'u1' },
+          {
+            students: [
+              { id: 'u2', data: student('S1', 'Bea') }, // the sis_id of u1: a conflict
+              { id: 'u3', data: student('S3', 'Cy', 'ann@port.example') }, // u1's email: shared
+            ],
+            cursor: 'u3',
+          },
+        ]),
+      });
+      expect(report.status).toBe('succeeded');
+      expect(report.accounts).toMatchObject({ provisioned: 2, conflicts: 1 });
+      expect(report.problems).toContainEqual(
+        expect.objectContaining({ recordId: 'u2', field: 'sis_id', severity: 'error' }),
+      );
+      const accounts = await store.accounts.list({ district: 'dist-1', kind: 'student' });
+      expect(accounts.map((a) => a.recordSourceId).sort()).toEqual(['u1', 'u3']);
+      // A shared email is nobody's login identity, also when the two holders came on different pages.
+      for (const a of accounts) {
+        expect(a.email).toBe('ann@port.example');
+        expect(a.identities.some((i) => i.type === 'email')).toBe(false);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('an ordered page that strays outside its range is reconciled exactly and archives nothing', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      const a = { id: 'u1', data: student('S1', 'Ann') };
+      const b = { id: 'u2', data: student('S2', 'Bo') };
+      const c = { id: 'u3', data: student('S3', 'Cy') };
+      const first = await runSync({
+        store,
+        source: staticSource([
+          { students: [a, b], cursor: 'u2' },
+          { students: [c], cursor: 'u3' },
+        ]),
+      });
+      expect(first.counts.students).toMatchObject({ created: 3 });
+      // The same three records, but u3 comes on the first page, outside that page's range (…, u1],
+      // and u1 comes on the last page, after its range was walked.
+      const second = await runSync({
+        store,
+        source: staticSource([
+          { students: [c], cursor: 'u1' },
+          { students: [b], cursor: 'u2' },
+          { students: [a], cursor: 'u3' },
+        ]),
+      });
+      expect(second.status).toBe('succeeded');
+      expect(second.counts.students).toEqual({
+        created: 0,
+        updated: 0,
+        unchanged: 3,
+        archived: 0,
+        restored: 0,
+        skipped: 0,
+      });
+      expect(await store.records.count({ district: 'dist-1' }, 'students')).toBe(3);
+      expect(second.accounts).toMatchObject({ provisioned: 0, deactivated: 0 });
     } finally {
       await store.close();
     }

@@ -122,8 +122,26 @@ describe('key set', () => {
     for (const id of ids.slice(0, 100_000)) set.add(id);
     expect(ids.slice(0, 100_000).every((id) => set.has(id))).toBe(true);
     expect(ids.slice(100_000).filter((id) => set.has(id))).toEqual([]);
+    set.add(ids[0]!); // already there: the count does not move
+    expect(set.size).toBe(100_000);
     expect(new Set(ids.map(keyHash)).size).toBe(ids.length);
     expect(Number.isSafeInteger(keyHash('S1000'))).toBe(true);
+  });
+});
+
+describe('id order', () => {
+  it('compares ids in UTF-8 byte order, as the store sorts them', async () => {
+    const { compareIds, inRange } = await import('../../src/sync/reconcile.js');
+    const ids = ['a', 'ab', 'b', 'Z', '\u00e9', '\uffff', '\u{1f600}', '\ue000', '0', ''];
+    const bytewise = [...ids].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect([...ids].sort(compareIds)).toEqual(bytewise);
+    // JavaScript's own order puts U+1F600 (a surrogate pair) before U+FFFF; UTF-8 does not.
+    expect(['\uffff', '\u{1f600}'].sort()).toEqual(['\u{1f600}', '\uffff']);
+    expect(inRange('b', 'a', 'c')).toBe(true);
+    expect(inRange('c', 'a', 'c')).toBe(true);
+    expect(inRange('a', 'a', 'c')).toBe(false);
+    expect(inRange('\u{1f600}', '\uffff', null)).toBe(true);
+    expect(inRange('anything', null, null)).toBe(true);
   });
 });
 

@@ -332,27 +332,30 @@ export class AccountsRepo {
   async writeMany(items: ReadonlyArray<{ write: AccountWrite; isNew: boolean }>): Promise<void> {
     if (items.length === 0) return;
     const now = this.now();
-    const toRow = ({ write: a }: { write: AccountWrite }) => [
-      a.id,
-      a.district,
-      a.kind,
-      a.status,
-      a.origin,
-      a.recordSource,
-      a.recordSourceId,
-      JSON.stringify(a.name),
-      a.email,
-      a.title,
-      a.roles.join(','),
-      a.access ? JSON.stringify(a.access) : null,
-      now,
-      now,
-      a.status === 'active' ? null : now,
-      accountStateHash(a),
-      a.derived?.recordHash ?? null,
-      a.derived?.version ?? null,
-      a.derived ? accountStateHash(a) : null,
-    ];
+    const toRow = ({ write: a }: { write: AccountWrite }) => {
+      const stateHash = accountStateHash(a);
+      return [
+        a.id,
+        a.district,
+        a.kind,
+        a.status,
+        a.origin,
+        a.recordSource,
+        a.recordSourceId,
+        JSON.stringify(a.name),
+        a.email,
+        a.title,
+        a.roles.join(','),
+        a.access ? JSON.stringify(a.access) : null,
+        now,
+        now,
+        a.status === 'active' ? null : now,
+        stateHash,
+        a.derived?.recordHash ?? null,
+        a.derived?.version ?? null,
+        a.derived ? stateHash : null,
+      ];
+    };
     await this.bulk.insertNew(
       { table: 'accounts', columns: ACCOUNT_COLUMNS },
       items.filter((i) => i.isNew).map(toRow),
@@ -465,6 +468,17 @@ export class AccountsRepo {
     const out: Record<string, number> = {};
     for (const r of [...viaArchives, ...direct]) out[r.kind] = (out[r.kind] ?? 0) + Number(r.n);
     return out;
+  }
+
+  /** True when the district has any account at all (any kind, status or origin). */
+  async hasAny(district: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('accounts')
+      .select('id')
+      .where('district_id', '=', district)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
   }
 
   /** Accounts per kind and status; `origin` limits to sync-provisioned or hand-made ones. */

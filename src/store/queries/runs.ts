@@ -291,6 +291,25 @@ export class RunsRepo {
     return out;
   }
 
+  /** Takes records off a run's pending archives (they turned out to be present after all). */
+  async removePendingArchives(
+    runId: string,
+    entity: Entity,
+    sourceIds: readonly string[],
+    source: SourceKind,
+  ): Promise<void> {
+    const size = this.caps.maxBindParameters - 4;
+    for (let i = 0; i < sourceIds.length; i += size) {
+      await this.db
+        .deleteFrom('run_pending_archives')
+        .where('run_id', '=', runId)
+        .where('entity', '=', entity)
+        .where('source', '=', source)
+        .where((eb) => anyOf(eb, this.caps, 'source_id', sourceIds.slice(i, i + size)))
+        .execute();
+    }
+  }
+
   async clearPendingArchives(runId: string): Promise<void> {
     await this.db.deleteFrom('run_pending_archives').where('run_id', '=', runId).execute();
   }
