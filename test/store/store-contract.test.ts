@@ -262,6 +262,41 @@ describeEachDatabase('store contract', (dbs) => {
     expect((await store.runs.list({ district: 'd1' }))[0]?.id).toBe('run-a');
   });
 
+  it('numbers the problems of concurrent transactions of one run without collisions', async () => {
+    await store.runs.create({
+      id: 'run-p',
+      district: 'd1',
+      source: 'clever',
+      mode: 'sync',
+      counts: counts(),
+      stats: { requests: 0, retries: 0, pages: 0, timings: {} },
+    });
+    const problem = (recordId: string) => ({
+      severity: 'warning' as const,
+      entity: 'students',
+      recordId,
+      field: null,
+      reason: 'test',
+    });
+    // Two batches of two streams, their transactions open at the same time (PostgreSQL runs them on
+    // two connections; SQLite one after the other).
+    let firstWrote!: () => void;
+    const wrote = new Promise<void>((resolve) => (firstWrote = resolve));
+    await Promise.all([
+      store.transaction(async (tx) => {
+        await tx.runs.addProblems('run-p', [problem('a1'), problem('a2')]);
+        firstWrote();
+        await new Promise((r) => setTimeout(r, 100));
+      }),
+      (async () => {
+        await wrote;
+        await store.transaction((tx) => tx.runs.addProblems('run-p', [problem('b1')]));
+      })(),
+    ]);
+    expect((await store.runs.get('run-p'))?.problemCount).toBe(3);
+    expect((await store.runs.problems('run-p')).map((p) => p.recordId)).toEqual(['a1', 'a2', 'b1']);
+  });
+
   it('saves checkpoints and takes, refuses and takes over district locks', async () => {
     await store.checkpoints.save({
       district: 'd1',

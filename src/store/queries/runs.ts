@@ -160,12 +160,16 @@ export class RunsRepo {
   /** Appends problems (capped at MAX_STORED_PROBLEMS stored per run; the count always grows). */
   async addProblems(runId: string, problems: readonly RunProblem[]): Promise<void> {
     if (problems.length === 0) return;
+    // Take the numbers first, atomically: batches of concurrent streams add problems to the same run
+    // in concurrent transactions, and a read-then-write would hand two of them the same numbers.
+    // The row lock this takes is held to the end of the transaction, so numbering is serial.
     const row = await this.db
-      .selectFrom('sync_runs')
-      .select('problem_count')
+      .updateTable('sync_runs')
+      .set((eb) => ({ problem_count: eb('problem_count', '+', problems.length) }))
       .where('id', '=', runId)
+      .returning('problem_count')
       .executeTakeFirstOrThrow();
-    const start = Number(row.problem_count);
+    const start = Number(row.problem_count) - problems.length;
     const room = Math.max(0, MAX_STORED_PROBLEMS - start);
     const stored = problems.slice(0, room).map((p, i) => ({
       run_id: runId,
@@ -183,11 +187,6 @@ export class RunsRepo {
         .values(stored.slice(i, i + size))
         .execute();
     }
-    await this.db
-      .updateTable('sync_runs')
-      .set({ problem_count: start + problems.length })
-      .where('id', '=', runId)
-      .execute();
   }
 
   async problems(runId: string, limit = 1000): Promise<RunProblem[]> {
