@@ -44,6 +44,12 @@ export interface ProvisionBatch {
    * writes is added to it.
    */
   known?: RunIdentities | null;
+  /**
+   * When batches of one stream overlap (see run-sync.ts): this batch decides after the previous one
+   * has decided (and recorded its keys in `known`), and reads accounts from the store only once the
+   * previous one has committed. `decided` is called when this batch has decided, whatever happens.
+   */
+  gate?: { previousDecided: Promise<unknown>; previousCommitted: Promise<unknown>; decided: () => void };
 }
 
 /**
@@ -91,6 +97,27 @@ type KeyDecision =
   { kind: 'match'; account: StoredAccount } | { kind: 'conflict'; reason: string } | { kind: 'none' };
 
 export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<ProvisionResult> {
+  if (!b.gate) return provisionGated(tx, b);
+  const gate = b.gate;
+  let decided = false;
+  const decide = () => {
+    if (!decided) gate.decided();
+    decided = true;
+  };
+  try {
+    await gate.previousDecided.catch(() => undefined);
+    return await provisionGated(tx, b, decide);
+  } finally {
+    decide();
+  }
+}
+
+async function provisionGated(
+  tx: Store,
+  b: ProvisionBatch,
+  /** Called once this batch's accounts are decided and recorded in `b.known`, before they are written. */
+  decided: () => void = () => undefined,
+): Promise<ProvisionResult> {
   const kind = accountKindOf(b.entity);
   if (!kind || b.records.length === 0)
     return { counts: {}, problems: [], pendingDeactivations: [], superseded: [] };
@@ -124,6 +151,11 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   /** Values worth looking up: all of them, or on a first sync only those an account of this run holds. */
   const lookup = (type: IdentityType, values: ReadonlyArray<string>): string[] =>
     known ? values.filter((v) => known.mayBeHeld(type, v)) : [...values];
+  // A value held by an account of this run may belong to the previous batch, still committing.
+  const settled = async <T>(values: T[]): Promise<T[]> => {
+    if (values.length > 0 && b.gate) await b.gate.previousCommitted.catch(() => undefined);
+    return values;
+  };
   const hashOf = new Map(records.map((r) => [r.sourceId, r.hash ?? null]));
   const derived = (sourceId: string) => ({
     recordHash: hashOf.get(sourceId) ?? null,
@@ -173,11 +205,13 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       ? await tx.accounts.byIdentity(
           b.district,
           keyType,
-          lookup(
-            keyType,
-            unlinked
-              .map((r) => desired.get(r.sourceId)!.key?.value)
-              .filter((v): v is string => v !== undefined),
+          await settled(
+            lookup(
+              keyType,
+              unlinked
+                .map((r) => desired.get(r.sourceId)!.key?.value)
+                .filter((v): v is string => v !== undefined),
+            ),
           ),
         )
       : new Map<string, StoredAccount[]>();
@@ -186,9 +220,11 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
       ? await tx.accounts.byIdentity(
           b.district,
           'email',
-          lookup(
-            'email',
-            unlinked.map((r) => desired.get(r.sourceId)!.email).filter((e): e is string => e !== null),
+          await settled(
+            lookup(
+              'email',
+              unlinked.map((r) => desired.get(r.sourceId)!.email).filter((e): e is string => e !== null),
+            ),
           ),
         )
       : new Map<string, StoredAccount[]>();
@@ -283,7 +319,7 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
   const emails = [
     ...new Set([...desired.values()].filter((d) => d.eligible && d.email).map((d) => d.email!)),
   ];
-  const dbHolders = await tx.accounts.activeByEmail(b.district, lookup('email', emails));
+  const dbHolders = await tx.accounts.activeByEmail(b.district, await settled(lookup('email', emails)));
   const emailHolders = new Map<string, Set<string>>();
   const hold = (email: string, id: string) => {
     let set = emailHolders.get(email);
@@ -507,8 +543,9 @@ export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<Prov
     });
   }
 
-  await tx.accounts.writeMany([...writes.values()]);
   if (known) for (const w of writes.values()) known.add(w.write);
+  decided();
+  await tx.accounts.writeMany([...writes.values()]);
   for (const src of new Set(superseded.map((x) => x.source))) {
     const ids = superseded.filter((x) => x.source === src).map((x) => x.id);
     await tx.records.archive({ district: b.district, source: src }, b.entity, ids, b.runId);

@@ -43,6 +43,11 @@ export interface Capabilities {
    * SQLite plans key lookups by index without statistics.
    */
   readonly analyzeWhileLoading: boolean;
+  /**
+   * Transactions can run side by side, each on its own connection (PostgreSQL): a stream may write
+   * its next batch while the previous one commits. SQLite has one connection, used in turn.
+   */
+  readonly concurrentTransactions: boolean;
 }
 
 export interface Database {
@@ -70,6 +75,7 @@ const SQLITE_CAPS: Capabilities = {
   copy: false,
   arrayParams: false,
   analyzeWhileLoading: false,
+  concurrentTransactions: false,
 };
 
 const POSTGRES_CAPS: Capabilities = {
@@ -81,6 +87,7 @@ const POSTGRES_CAPS: Capabilities = {
   copy: true,
   arrayParams: true,
   analyzeWhileLoading: true,
+  concurrentTransactions: true,
 };
 
 export function isPostgresUrl(location: string): boolean {

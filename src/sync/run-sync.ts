@@ -6,6 +6,7 @@ import {
   deriveVersion,
   provisionBatch,
 } from '../accounts/provision.js';
+import type { ProvisionBatch } from '../accounts/provision.js';
 import type { AccountKind } from '../model/account.js';
 import { defaultDistrictConfig } from '../model/district-config.js';
 import type { DistrictConfig } from '../model/district-config.js';
@@ -28,6 +29,13 @@ import type { NormalizedRecord } from './reconcile.js';
 import { emptyRunCounts, emptyStats } from './run-report.js';
 import type { RunReport } from './run-report.js';
 import { evaluateSafetyValve } from './safety-valve.js';
+
+/** What a page whose transaction overlaps the previous page's needs to wait for. */
+interface PageOverlap {
+  /** The previous page of the stream, applied (committed) or failed; null for the first. */
+  before: Promise<void> | null;
+  gate: NonNullable<ProvisionBatch['gate']>;
+}
 
 /** How often batches save the run's progress and the lock's heartbeat. */
 const PROGRESS_EVERY_MS = 2000;
@@ -289,27 +297,56 @@ class SyncRun {
     const seen = stream.ordered ? null : new KeySet();
     /** Ids an ordered stream sent outside their page's range (a misbehaving source): never absent. */
     const strays = new Set<string>();
-    // One page's transaction is in flight while the next page is prepared (CPU), so the database
-    // and this process work at the same time; pages still commit strictly in order.
-    let inFlight: Promise<void> | null = null;
-    for await (const page of stream.pages()) {
-      if (this.failure) break;
-      pages++;
-      records += page.records.length + page.invalidIds.length + (page.skipped ?? 0);
-      this.counts.entities[stream.entities[0]!].skipped += page.skipped ?? 0;
-      this.stats.pages++;
-      const prepared = await this.preparePage(stream, page);
-      if (inFlight) await inFlight;
-      inFlight = this.applyPage(stream, page, prepared, prevCursor, seen ?? strays, {
-        pages,
-        records,
-        complete: false,
-      });
-      inFlight.catch(() => undefined); // awaited on the next page or below; never unhandled
-      if (page.cursor !== null) prevCursor = page.cursor;
-      this.opts.onProgress?.({ stream: stream.name, pages, records, done: false });
+    // A page's transaction is in flight while the next page is prepared (CPU), so the database and
+    // this process work at the same time; pages still commit strictly in order. Where transactions
+    // can run side by side (see overlapDepth), two pages' transactions are in flight.
+    const depth = this.overlapDepth(stream);
+    const inFlight: Array<Promise<void>> = [];
+    let lastDecided: Promise<void> = Promise.resolve();
+    try {
+      for await (const page of stream.pages()) {
+        if (this.failure) break;
+        pages++;
+        records += page.records.length + page.invalidIds.length + (page.skipped ?? 0);
+        this.counts.entities[stream.entities[0]!].skipped += page.skipped ?? 0;
+        this.stats.pages++;
+        const prepared = await this.preparePage(stream, page);
+        while (inFlight.length >= depth) await inFlight.shift();
+        let overlap: PageOverlap | null = null;
+        let decided: () => void = () => undefined;
+        if (depth > 1) {
+          const previousDecided = lastDecided;
+          lastDecided = new Promise<void>((resolve) => (decided = resolve));
+          overlap = {
+            before: inFlight[inFlight.length - 1] ?? null,
+            gate: {
+              previousDecided,
+              previousCommitted: inFlight[inFlight.length - 1] ?? Promise.resolve(),
+              decided,
+            },
+          };
+        }
+        const applied = this.applyPage(
+          stream,
+          page,
+          prepared,
+          prevCursor,
+          seen ?? strays,
+          { pages, records, complete: false },
+          overlap,
+        );
+        // Whatever happens to this page, the next one must not wait for its decisions forever.
+        void applied.finally(decided).catch(() => undefined);
+        applied.catch(() => undefined); // awaited below; never unhandled
+        inFlight.push(applied);
+        if (page.cursor !== null) prevCursor = page.cursor;
+        this.opts.onProgress?.({ stream: stream.name, pages, records, done: false });
+      }
+      while (inFlight.length > 0) await inFlight.shift();
+    } finally {
+      // On a failure, let every transaction of this stream end before the run does.
+      await Promise.allSettled(inFlight);
     }
-    if (inFlight) await inFlight;
     if (this.failure) return;
     // The snapshot is complete: what is stored but was not seen is absent.
     for (const entity of stream.entities) {
@@ -334,6 +371,23 @@ class SyncRun {
     }
     this.stats.timings[stream.name] = Date.now() - t;
     this.opts.onProgress?.({ stream: stream.name, pages, records, done: true });
+  }
+
+  /**
+   * How many page transactions of a stream may be in flight at once. Two when the database runs
+   * transactions side by side, the stream walks ids in order (pages cover disjoint ranges), one
+   * entity, it is a real run, and the district had no accounts at its start: then a page's
+   * provisioning needs nothing from the store that the page before it is still writing, except for
+   * keys this run has already written, and for those it waits (see ProvisionBatch.gate).
+   */
+  private overlapDepth(stream: SourceStream): number {
+    const overlap =
+      this.store.caps.concurrentTransactions &&
+      stream.ordered &&
+      stream.entities.length === 1 &&
+      !this.plan &&
+      this.known !== null;
+    return overlap ? 2 : 1;
   }
 
   private recordScope(): RecordScope {
@@ -437,6 +491,7 @@ class SyncRun {
     /** Unordered streams: every id seen so far. Ordered ones: the ids sent outside their page's range. */
     seen: KeySet | Set<string>,
     progress: { pages: number; records: number; complete: boolean },
+    overlap: PageOverlap | null = null,
   ): Promise<void> {
     const { byEntity, keep, problems } = prepared;
     for (const [entity, incoming] of byEntity) {
@@ -450,6 +505,8 @@ class SyncRun {
       if (stream.ordered && page.cursor !== null) {
         stored = await this.store.records.statesInRange(this.recordScope(), entity, prevCursor, page.cursor);
         stray = [...keep].filter((id) => !inRange(id, prevCursor, page.cursor));
+        // A stray may be in the range the page before is still writing: read it after that commits.
+        if (stray.length > 0 && overlap?.before) await overlap.before;
         for (const id of stray) seen.add(id);
         for (const [id, st] of stored)
           if (!st.archived && !keep.has(id) && !seen.has(id)) candidates.push(id);
@@ -491,6 +548,7 @@ class SyncRun {
         problems.splice(0),
         { cursor: page.cursor ?? prevCursor, ...progress },
         stray,
+        overlap,
       );
     }
   }
@@ -545,6 +603,7 @@ class SyncRun {
     cp: { cursor: string | null; pages: number; records: number; complete: boolean },
     /** Ids an earlier page of this run may have marked absent, that turned up after all. */
     present: readonly string[] = [],
+    overlap: PageOverlap | null = null,
   ): Promise<void> {
     const scope = this.recordScope();
     const source = this.source.stats();
@@ -563,6 +622,7 @@ class SyncRun {
           deriveVersion: this.deriveVersion,
           records: incoming,
           known: this.known,
+          ...(overlap ? { gate: overlap.gate } : {}),
         });
         addAccountCounts(this.counts.accounts, prov.counts);
         problems.push(...prov.problems);
@@ -571,6 +631,8 @@ class SyncRun {
           for (const x of prov.superseded) this.planSuperseded.add(`${x.source}\u0000${entity}\u0000${x.id}`);
           throw rollback;
         }
+        // The run's shared rows (checkpoint, problems, progress) are written in page order.
+        if (overlap?.before) await overlap.before;
         if (candidates.length > 0)
           await tx.runs.addPendingArchives(this.runId, entity, candidates, this.source.kind);
         if (present.length > 0)

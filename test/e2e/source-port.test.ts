@@ -12,7 +12,10 @@ interface TestPage {
 }
 
 /** A minimal source through the port: one school and pages of students, given in the test. */
-function staticSource(pages: TestPage[] | Array<{ id: string; data: Student }>): Source {
+function staticSource(
+  pages: TestPage[] | Array<{ id: string; data: Student }>,
+  opts: { failAfterPages?: number } = {},
+): Source {
   const studentPages: TestPage[] =
     pages.length > 0 && 'students' in pages[0]! ? (pages as TestPage[]) : [{ students: pages as never }];
   const ordered = studentPages.every((p) => p.cursor !== undefined);
@@ -42,7 +45,8 @@ function staticSource(pages: TestPage[] | Array<{ id: string; data: Student }>):
         dependsOn: ['schools'],
         // eslint-disable-next-line @typescript-eslint/require-await
         async *pages() {
-          for (const p of studentPages) {
+          for (const [i, p] of studentPages.entries()) {
+            if (i === opts.failAfterPages) throw new Error('the source went away');
             yield {
               records: p.students.map((s) => ({ entity: 'students' as const, sourceId: s.id, data: s.data })),
               invalidIds: [],
@@ -172,6 +176,37 @@ describeEachDatabase('the source port', (dbs) => {
       expect(second.accounts).toMatchObject({ provisioned: 0, deactivated: 0 });
     } finally {
       await store.close();
+    }
+  });
+
+  it('a stream that fails with pages still committing fails the run, and the next run completes it', async () => {
+    const pages: TestPage[] = Array.from({ length: 6 }, (_, p) => ({
+      students: Array.from({ length: 50 }, (_, i) => {
+        const n = p * 50 + i;
+        const id = `u${String(n).padStart(4, '0')}`;
+        return { id, data: student(`S${n}`, `N${n}`, `n${n}@port.example`) };
+      }),
+      cursor: `u${String(p * 50 + 49).padStart(4, '0')}`,
+    }));
+    const store = await Store.open({ location: await dbs.fresh() });
+    const clean = await Store.open({ location: await dbs.fresh() });
+    try {
+      const failed = await runSync({ store, source: staticSource(pages, { failAfterPages: 4 }) });
+      expect(failed.status).toBe('failed');
+      expect(failed.reason).toMatch(/the source went away/);
+      const finished = await runSync({ store, source: staticSource(pages) });
+      expect(finished.status).toBe('succeeded');
+      const reference = await runSync({ store: clean, source: staticSource(pages) });
+      expect(reference.accounts.provisioned).toBe(300);
+      const view = async (s: Store) =>
+        (await s.accounts.list({ district: 'dist-1', kind: 'student', limit: 1000 }))
+          .map((a) => [a.recordSourceId, a.status, a.email, a.identities.map((i) => i.type).join()].join('|'))
+          .sort();
+      expect(await view(store)).toEqual(await view(clean));
+      expect(await store.records.count({ district: 'dist-1' }, 'students')).toBe(300);
+    } finally {
+      await store.close();
+      await clean.close();
     }
   });
 });
