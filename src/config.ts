@@ -46,6 +46,11 @@ export const configSchema = z
         timeoutMs: z.number().int().min(100).default(60_000),
         /** Retries of one request (5xx, 429, resets, timeouts, truncated bodies). Default 8. */
         maxRetries: z.number().int().min(0).max(50).default(8),
+        /**
+         * Parse, map and hash pages in a worker thread, beside the main thread's reconcile and
+         * writes. Default true; false keeps everything on the main thread.
+         */
+        decodeInWorker: z.boolean().default(true),
       })
       .strict()
       .default({
@@ -56,6 +61,7 @@ export const configSchema = z
         concurrency: 4,
         timeoutMs: 60_000,
         maxRetries: 8,
+        decodeInWorker: true,
       }),
     sync: z
       .object({

@@ -10,6 +10,17 @@ export interface SourceRecord<E extends Entity = Entity> {
   entity: E;
   sourceId: string;
   data: EntityData[E];
+  /**
+   * Optional, from a source that decodes ahead (see clever/page-decoder.ts): the canonical JSON of
+   * `data` and its content hash, and what the school filter and the contact filter look at. With
+   * them the sync can keep, compare and skip an unchanged record without reading `data`.
+   */
+  json?: string | undefined;
+  hash?: string | undefined;
+  /** Students and staff: `schoolIds`; sections: `[schoolId]`. */
+  schoolIds?: readonly string[] | undefined;
+  /** Contacts: the student ids of its relationships. */
+  studentIds?: readonly string[] | undefined;
 }
 
 export interface SourcePage {

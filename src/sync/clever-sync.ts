@@ -32,6 +32,7 @@ export async function syncFromClever(req: CleverSyncRequest): Promise<RunReport>
     concurrency: c.concurrency,
     timeoutMs: c.timeoutMs,
     maxRetries: c.maxRetries,
+    decodeInWorker: c.decodeInWorker,
     logger: req.logger,
     ...(req.retryBaseMs !== undefined ? { retryBaseMs: req.retryBaseMs } : {}),
   });

@@ -75,6 +75,16 @@ export class SchoolScope {
     return { kept, filtered, unknown };
   }
 
+  /**
+   * True when a record with these schools passes unchanged (a fast path that needs no record):
+   * every school in scope, or a staff member with no schools at all.
+   */
+  keepsAll(entity: 'students' | 'staff' | 'sections', schoolIds: readonly string[]): boolean {
+    if (schoolIds.length === 0) return entity === 'staff';
+    for (const id of schoolIds) if (!this.inScope.has(id)) return false;
+    return true;
+  }
+
   student(data: Student): FilterOutcome<Student> {
     const { kept, filtered, unknown } = this.split(data.schoolIds);
     if (kept.length === 0)

@@ -2,6 +2,7 @@ import type { Entity, EntityData } from '../model/entities.js';
 import { canonicalJson, upsertKind } from '../model/hash.js';
 import type { StoredState } from '../model/hash.js';
 import { createHash } from 'node:crypto';
+import type { SourceRecord } from '../sources/source.js';
 
 /** A canonical record with its content hash and the JSON the hash was taken from. */
 export interface NormalizedRecord<E extends Entity = Entity> {
@@ -16,6 +17,23 @@ export interface NormalizedRecord<E extends Entity = Entity> {
 export function normalise<E extends Entity>(sourceId: string, data: EntityData[E]): NormalizedRecord<E> {
   const json = canonicalJson(data);
   return { sourceId, data, json, hash: createHash('sha1').update(json).digest('base64url') };
+}
+
+/**
+ * A source record as sent, normalised: with the JSON and hash its source computed (see
+ * SourceRecord.json) it is not read or hashed again; `data` stays lazy.
+ */
+export function asSent(rec: SourceRecord): NormalizedRecord {
+  const { json, hash } = rec;
+  if (json === undefined || hash === undefined) return normalise(rec.sourceId, rec.data);
+  return {
+    sourceId: rec.sourceId,
+    json,
+    hash,
+    get data() {
+      return rec.data;
+    },
+  };
 }
 
 export interface ChangeSet<E extends Entity = Entity> {

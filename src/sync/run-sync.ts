@@ -19,12 +19,12 @@ import { errorMessage, isRostersyncError, RostersyncError } from '../shared/erro
 import { KeySet } from '../shared/key-set.js';
 import type { Logger } from '../shared/logger.js';
 import { silentLogger } from '../shared/logger.js';
-import type { Source, SourcePage, SourceStream } from '../sources/source.js';
+import type { Source, SourcePage, SourceRecord, SourceStream } from '../sources/source.js';
 import type { RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
 import { RunIdentities } from '../accounts/run-identities.js';
 import { SchoolScope } from './filter.js';
-import { absentIds, inRange, normalise, reconcile } from './reconcile.js';
+import { absentIds, asSent, inRange, normalise, reconcile } from './reconcile.js';
 import type { NormalizedRecord } from './reconcile.js';
 import { emptyRunCounts, emptyStats } from './run-report.js';
 import type { RunReport } from './run-report.js';
@@ -422,10 +422,11 @@ class SyncRun {
       if (e === 'schools') this.scope.addKnownId(id);
     }
 
-    const contacts: Array<{ sourceId: string; data: EntityData['contacts'] }> = [];
+    const contacts: SourceRecord[] = [];
     for (const rec of page.records) {
       const counts = this.counts.entities[rec.entity];
-      let data: EntityData[Entity] | null = rec.data;
+      /** null: filtered out; undefined: the record as the source sent it (its `data` maybe unread). */
+      let data: EntityData[Entity] | null | undefined = undefined;
       switch (rec.entity) {
         case 'schools':
           if (!this.scope.addSchool(rec.sourceId, rec.data as EntityData['schools'])) data = null;
@@ -433,13 +434,15 @@ class SyncRun {
         case 'students':
         case 'staff':
         case 'sections': {
+          // Every school of the record in scope: nothing to filter, no need to read the record.
+          if (rec.schoolIds !== undefined && this.scope.keepsAll(rec.entity, rec.schoolIds)) break;
           const outcome =
             rec.entity === 'students'
               ? this.scope.student(rec.data as EntityData['students'])
               : rec.entity === 'staff'
                 ? this.scope.staff(rec.data as EntityData['staff'])
                 : this.scope.section(rec.data as EntityData['sections']);
-          if (outcome.kind === 'keep') data = outcome.data;
+          if (outcome.kind === 'keep') data = outcome.data === rec.data ? undefined : outcome.data;
           else {
             data = null;
             if (outcome.kind === 'unknown') {
@@ -456,7 +459,7 @@ class SyncRun {
           break;
         }
         case 'contacts':
-          contacts.push({ sourceId: rec.sourceId, data: rec.data as EntityData['contacts'] });
+          contacts.push(rec);
           continue;
         default:
           break;
@@ -466,7 +469,7 @@ class SyncRun {
         continue;
       }
       keep.add(rec.sourceId);
-      byEntity.get(rec.entity)?.push(normalise(rec.sourceId, data));
+      byEntity.get(rec.entity)?.push(data === undefined ? asSent(rec) : normalise(rec.sourceId, data));
     }
     if (contacts.length > 0) {
       for (const c of await this.filterContacts(contacts)) {
@@ -474,8 +477,10 @@ class SyncRun {
           this.counts.entities.contacts.skipped++;
           continue;
         }
-        keep.add(c.sourceId);
-        byEntity.get('contacts')?.push(normalise(c.sourceId, c.data));
+        keep.add(c.record.sourceId);
+        byEntity
+          .get('contacts')
+          ?.push(c.data === undefined ? asSent(c.record) : normalise(c.record.sourceId, c.data));
       }
     }
 
@@ -558,9 +563,11 @@ class SyncRun {
    * students out of scope are dropped. Students to be archived by this run are out of scope.
    */
   private async filterContacts(
-    contacts: Array<{ sourceId: string; data: EntityData['contacts'] }>,
-  ): Promise<Array<{ sourceId: string; data: EntityData['contacts'] | null }>> {
-    const ids = [...new Set(contacts.flatMap((c) => c.data.relationships.map((r) => r.studentId)))];
+    contacts: readonly SourceRecord[],
+  ): Promise<Array<{ record: SourceRecord; data: EntityData['contacts'] | null | undefined }>> {
+    const studentsOf = (c: SourceRecord): readonly string[] =>
+      c.studentIds ?? (c.data as EntityData['contacts']).relationships.map((r) => r.studentId);
+    const ids = [...new Set(contacts.flatMap(studentsOf))];
     const stored = await this.store.records.states(this.recordScope(), 'students', ids);
     const pendingStudents = this.plan ? (this.planPending.get('students') ?? new Set<string>()) : null;
     const inScope = new Set<string>();
@@ -579,11 +586,15 @@ class SyncRun {
         inScope.delete(id);
     }
     return contacts.map((c) => {
-      const relationships = c.data.relationships.filter((r) => inScope.has(r.studentId));
-      if (relationships.length === 0) return { sourceId: c.sourceId, data: null };
+      const students = studentsOf(c);
+      const kept = students.filter((id) => inScope.has(id)).length;
+      if (kept === 0) return { record: c, data: null };
+      // All its students in scope: the contact as sent (undefined), without reading it.
+      if (kept === students.length) return { record: c, data: undefined };
+      const data = c.data as EntityData['contacts'];
       return {
-        sourceId: c.sourceId,
-        data: relationships.length === c.data.relationships.length ? c.data : { ...c.data, relationships },
+        record: c,
+        data: { ...data, relationships: data.relationships.filter((r) => inScope.has(r.studentId)) },
       };
     });
   }

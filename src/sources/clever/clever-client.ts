@@ -142,12 +142,35 @@ export class CleverClient {
     }
   }
 
+  /**
+   * Like {@link walk}, but each page's body goes to `decode` as bytes (to be parsed elsewhere, e.g.
+   * in a worker thread). A body `decode` cannot parse is retried like any cut-off response; one
+   * with the wrong shape fails the walk.
+   */
+  async *walkDecoded<T extends { next: string | null }>(
+    path: string,
+    opts: { limit: number; startingAfter?: string | null },
+    decode: BodyDecoder<T>,
+  ): AsyncGenerator<T> {
+    const sep = path.includes('?') ? '&' : '?';
+    let first = `${path}${sep}limit=${opts.limit}`;
+    if (opts.startingAfter) first += `&starting_after=${encodeURIComponent(opts.startingAfter)}`;
+    const get = (p: string) => this.queue.add<T>(() => this.withRetries(this.path(p), decode) as Promise<T>);
+    let pending: Promise<T> | null = get(first);
+    while (pending) {
+      const page: T = await pending;
+      pending = page.next ? get(page.next) : null;
+      pending?.catch(() => undefined);
+      yield page;
+    }
+  }
+
   async close(): Promise<void> {
     this.queue.clear();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
 
-  private async withRetries(path: string): Promise<unknown> {
+  private async withRetries(path: string, decode?: BodyDecoder<unknown>): Promise<unknown> {
     const url = this.opts.baseUrl + path;
     let attempt = 0;
     for (;;) {
@@ -156,7 +179,7 @@ export class CleverClient {
       this.stats.requests++;
       let outcome: Outcome;
       try {
-        outcome = await this.once(url);
+        outcome = await this.once(url, decode);
       } catch (err) {
         outcome = { kind: 'retry', error: classifyNetworkError(err, path), waitMs: null };
       }
@@ -182,7 +205,7 @@ export class CleverClient {
     }
   }
 
-  private async once(url: string): Promise<Outcome> {
+  private async once(url: string, decode?: BodyDecoder<unknown>): Promise<Outcome> {
     const res = await request(url, {
       method: 'GET',
       dispatcher: this.dispatcher,
@@ -192,6 +215,12 @@ export class CleverClient {
     });
     this.readRateHeaders(res.headers);
     const path = stripQuery(new URL(url).pathname);
+    if (decode && res.statusCode >= 200 && res.statusCode < 300) {
+      const r = await decode(new Uint8Array(await res.body.arrayBuffer()), path);
+      if (r.ok) return { kind: 'ok', body: r.value };
+      const error = new RostersyncError('bad_response', `clever ${path}: ${r.message}`);
+      return r.retry ? { kind: 'retry', error, waitMs: null } : { kind: 'fail', error };
+    }
     const text = await res.body.text();
     if (res.statusCode >= 200 && res.statusCode < 300) {
       try {
@@ -269,6 +298,12 @@ export class CleverClient {
       );
   }
 }
+
+/** Parses a page body given as bytes; `retry` marks a body that may parse on a second try. */
+export type BodyDecoder<T> = (
+  bytes: Uint8Array,
+  path: string,
+) => Promise<{ ok: true; value: T } | { ok: false; retry: boolean; message: string }>;
 
 type Outcome =
   | { kind: 'ok'; body: unknown }

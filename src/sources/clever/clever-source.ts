@@ -1,4 +1,4 @@
-import type { Entity } from '../../model/entities.js';
+import type { Entity, EntityData } from '../../model/entities.js';
 import type { RunProblem } from '../../model/run.js';
 import { RostersyncError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
@@ -12,8 +12,11 @@ import type {
 } from '../source.js';
 import { CleverClient } from './clever-client.js';
 import type { CleverApiVersion } from './clever-client.js';
-import { mapCourse, mapDistrict, mapSchool, mapSection, mapTerm, mapUser } from './clever-mapper.js';
-import type { MapResult } from './clever-mapper.js';
+import type { BodyDecoder } from './clever-client.js';
+import { mapDistrict } from './clever-mapper.js';
+import { DecoderThread } from './decoder-thread.js';
+import { decodePage } from './page-decoder.js';
+import type { DecodedPage, DecodedRecord, PageKind } from './page-decoder.js';
 
 export interface CleverSourceOptions {
   baseUrl: string;
@@ -27,6 +30,11 @@ export interface CleverSourceOptions {
   maxRetries?: number;
   retryBaseMs?: number;
   logger?: Logger;
+  /**
+   * Parse, map and hash pages in a worker thread (default true): that is most of a sync's CPU per
+   * record, and it then runs beside the main thread's reconcile and writes. Off: on the main thread.
+   */
+  decodeInWorker?: boolean;
 }
 
 /**
@@ -40,9 +48,12 @@ export class CleverSource implements Source {
   readonly kind = 'clever' as const;
   readonly client: CleverClient;
   private readonly pageSize: number;
+  /** Decodes pages off the main thread; null when `decodeInWorker` is off. */
+  private readonly thread: DecoderThread | null;
 
   constructor(opts: CleverSourceOptions) {
     this.pageSize = opts.pageSize ?? 10_000;
+    this.thread = opts.decodeInWorker === false ? null : new DecoderThread();
     this.client = new CleverClient({
       baseUrl: opts.baseUrl,
       token: opts.token,
@@ -67,12 +78,12 @@ export class CleverSource implements Source {
 
   streams(): SourceStream[] {
     return [
-      this.simple('schools', '/schools', 'schools', mapSchool, []),
-      this.simple('terms', '/terms', 'terms', mapTerm, ['schools']),
-      this.simple('courses', '/courses', 'courses', mapCourse, ['schools']),
+      this.simple('schools', '/schools', 'schools', []),
+      this.simple('terms', '/terms', 'terms', ['schools']),
+      this.simple('courses', '/courses', 'courses', ['schools']),
       this.users('users:student', ['student'], 'students', true, ['schools']),
       this.users('users:staff', ['teacher', 'staff', 'district_admin'], 'staff', false, ['schools']),
-      this.simple('sections', '/sections', 'sections', mapSection, ['schools']),
+      this.simple('sections', '/sections', 'sections', ['schools']),
       this.users('users:contact', ['contact'], 'contacts', true, ['users:student']),
     ];
   }
@@ -85,99 +96,119 @@ export class CleverSource implements Source {
     };
   }
 
-  close(): Promise<void> {
-    return this.client.close();
+  async close(): Promise<void> {
+    await this.thread?.close();
+    await this.client.close();
   }
 
-  private simple<E extends Entity>(
+  /** Pages of one list, decoded (in the worker thread unless turned off). */
+  private decodedPages(path: string, what: PageKind): AsyncGenerator<DecodedPage> {
+    const thread = this.thread;
+    const decode: BodyDecoder<DecodedPage> = async (bytes, p) => {
+      const r = thread ? await thread.decode(bytes, p, what) : decodePage(bytes, p, what);
+      return r.ok ? { ok: true, value: r.page } : r;
+    };
+    return this.client.walkDecoded(path, { limit: this.pageSize }, decode);
+  }
+
+  private simple(
     name: string,
     path: string,
-    entity: E,
-    map: (raw: Record<string, unknown>) => MapResult<SourceRecord<E>['data']> & { id?: string },
+    entity: 'schools' | 'terms' | 'courses' | 'sections',
     dependsOn: string[],
   ): SourceStream {
-    const client = this.client;
-    const limit = this.pageSize;
     return {
       name,
       entities: [entity],
       ordered: true,
       dependsOn,
-      async *pages(): AsyncGenerator<SourcePage> {
-        for await (const page of client.walk(path, { limit })) {
-          const out: SourcePage = { records: [], invalidIds: [], problems: [], cursor: lastId(page.items) };
-          for (const raw of page.items) {
-            const r = map(raw);
-            if (r.ok) {
-              out.records.push({ entity, sourceId: r.id!, data: r.data });
-              out.problems.push(...r.warnings);
-            } else {
-              out.problems.push(r.problem);
-              if (r.problem.recordId) out.invalidIds.push(r.problem.recordId);
+      pages: async function* (this: CleverSource): AsyncGenerator<SourcePage> {
+        for await (const page of this.decodedPages(path, { kind: 'simple', entity })) {
+          const out: SourcePage = { records: [], invalidIds: [], problems: [], cursor: page.lastId };
+          for (const item of page.items) {
+            if (item.problem) {
+              out.problems.push(item.problem);
+              if (item.problem.recordId) out.invalidIds.push(item.problem.recordId);
+              continue;
             }
+            for (const rec of item.records) out.records.push(new DecodedSourceRecord(rec));
+            out.problems.push(...item.warnings);
           }
           yield out;
         }
-      },
+      }.bind(this),
     };
   }
 
   private users(
     name: string,
     roles: string[],
-    entity: Entity,
+    entity: 'students' | 'staff' | 'contacts',
     ordered: boolean,
     dependsOn: string[],
   ): SourceStream {
-    const client = this.client;
-    const limit = this.pageSize;
     return {
       name,
       entities: [entity],
       ordered,
       dependsOn,
-      async *pages(): AsyncGenerator<SourcePage> {
+      pages: async function* (this: CleverSource): AsyncGenerator<SourcePage> {
         // Only needed for the multi-role staff walk; small (staff are a few percent of users).
         const seen = ordered ? null : new Set<string>();
         for (const role of roles) {
-          for await (const page of client.walk(`/users?role=${role}`, { limit })) {
+          for await (const page of this.decodedPages(`/users?role=${role}`, { kind: 'users', entity })) {
             const out: SourcePage = {
               records: [],
               invalidIds: [],
               problems: [],
-              cursor: ordered ? lastId(page.items) : null,
+              cursor: ordered ? page.lastId : null,
             };
-            for (const raw of page.items) {
-              const r = mapUser(raw);
-              if (seen && r.id !== null) {
-                if (seen.has(r.id)) continue;
-                seen.add(r.id);
+            for (const item of page.items) {
+              if (seen && item.id !== null) {
+                if (seen.has(item.id)) continue;
+                seen.add(item.id);
               }
-              out.problems.push(...r.warnings.map((w) => relabel(w, entity)));
-              if (r.problem) {
-                out.problems.push(relabel(r.problem, entity));
-                if (r.id !== null) out.invalidIds.push(r.id);
+              out.problems.push(...item.warnings.map((w) => relabel(w, entity)));
+              if (item.problem) {
+                out.problems.push(relabel(item.problem, entity));
+                if (item.id !== null) out.invalidIds.push(item.id);
                 continue;
               }
-              for (const rec of r.records) {
-                if (rec.entity === entity)
-                  out.records.push({ entity: rec.entity, sourceId: rec.id, data: rec.data });
-              }
+              for (const rec of item.records) out.records.push(new DecodedSourceRecord(rec));
             }
             yield out;
           }
         }
-      },
+      }.bind(this),
     };
   }
 }
 
-function lastId(items: Record<string, unknown>[]): string | null {
-  for (let i = items.length - 1; i >= 0; i--) {
-    const id = items[i]?.id;
-    if (typeof id === 'string') return id;
+/**
+ * A record as the decoder sent it: canonical JSON and hash up front, the fields parsed from the
+ * JSON the first time someone reads `data` (an unchanged record never is).
+ */
+class DecodedSourceRecord implements SourceRecord {
+  readonly entity: Entity;
+  readonly sourceId: string;
+  readonly json: string;
+  readonly hash: string;
+  readonly schoolIds: readonly string[] | undefined;
+  readonly studentIds: readonly string[] | undefined;
+  private parsed: EntityData[Entity] | undefined;
+
+  constructor(r: DecodedRecord) {
+    this.entity = r.entity;
+    this.sourceId = r.sourceId;
+    this.json = r.json;
+    this.hash = r.hash;
+    this.schoolIds = r.schoolIds;
+    this.studentIds = r.studentIds;
   }
-  return null;
+
+  get data(): EntityData[Entity] {
+    return (this.parsed ??= JSON.parse(this.json) as EntityData[Entity]);
+  }
 }
 
 /** User problems are reported under the entity of the stream that met them. */

@@ -1,0 +1,76 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { DecodeResult, PageKind } from './page-decoder.js';
+import type { DecodeReply, DecodeRequest } from './page-worker.js';
+
+/**
+ * A worker thread that decodes Clever pages (see page-decoder.ts), started on first use. Page bytes
+ * are transferred to it, not copied; decoded pages come back as plain strings and arrays.
+ *
+ * From the TypeScript sources (tests, a clone without a build) the worker runs page-worker.ts
+ * through tsx; from the build, page-worker.js. Its heap is capped: it holds one page at a time.
+ */
+export class DecoderThread {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: DecodeResult) => void; reject: (e: Error) => void }
+  >();
+
+  decode(bytes: Uint8Array, path: string, what: PageKind): Promise<DecodeResult> {
+    const worker = this.start();
+    const id = this.nextId++;
+    return new Promise<DecodeResult>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const request: DecodeRequest = { id, bytes, path, what };
+      worker.postMessage(request, [bytes.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const fromSource = import.meta.url.endsWith('.ts');
+    const url = new URL(fromSource ? './page-worker.ts' : './page-worker.js', import.meta.url);
+    const options = {
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--max-old-space-size')),
+      resourceLimits: { maxOldGenerationSizeMb: 96 },
+    };
+    // Loader hooks do not reach worker threads: from the sources, the worker registers tsx itself.
+    const worker = fromSource
+      ? new Worker(
+          `import(${JSON.stringify(
+            pathToFileURL(
+              createRequire(import.meta.url)
+                .resolve('tsx/esm/api')
+                .replace(/\.cjs$/, '.mjs'),
+            ).href,
+          )})` + `.then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`,
+          { ...options, eval: true },
+        )
+      : new Worker(url, options);
+    worker.on('message', (m: DecodeReply) => {
+      const p = this.pending.get(m.id);
+      if (!p) return;
+      this.pending.delete(m.id);
+      if ('crash' in m) p.reject(new Error(`clever page decoder failed: ${m.crash}`));
+      else p.resolve(m.result);
+    });
+    const failAll = (err: Error) => {
+      if (this.worker === worker) this.worker = null;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    worker.on('error', (err) => failAll(new Error(`clever page decoder stopped: ${err.message}`)));
+    worker.on('exit', (code) => failAll(new Error(`clever page decoder exited (${code})`)));
+    this.worker = worker;
+    return worker;
+  }
+}
