@@ -132,8 +132,12 @@ async function provisionGated(
   );
   // Quiet records: the account was derived from this very record under these rules and nobody has
   // edited it since. Everything below only looks at the rest.
+  // Contacts of a district that provisions no guardians: only those that still have an account
+  // (from when it did) need a look; the rest would derive an ineligible account and do nothing.
+  const noGuardians = kind === 'guardian' && !b.config.provisionGuardians;
   const records = b.records.filter((r) => {
     const a = allExisting.get(r.sourceId);
+    if (noGuardians && !a) return false;
     return !(
       a &&
       a.status === 'active' &&

@@ -156,6 +156,60 @@ describe('Clever client', () => {
     await c.close();
   });
 
+  it('walks with a body decoder: pages in order ahead of the caller, retries and failures, early stop', async () => {
+    const hits: string[] = [];
+    const url = await serve((req, res) => {
+      hits.push(req.url ?? '');
+      const after = /starting_after=(\d+)/.exec(req.url ?? '')?.[1];
+      const n = after === undefined ? 0 : Number(after) + 1;
+      if (n === 2 && hits.filter((h) => h.includes('starting_after=1')).length === 1) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end('{"data": [{"da'); // cut off: decoded as not-JSON, retried
+      }
+      if (n === 4 && req.url?.includes('broken')) return json(res, 200, { nope: true });
+      return json(res, 200, page([String(n)], n < 5 ? `/v3.0/things?limit=1&starting_after=${n}` : null));
+    });
+    const { c } = client(url);
+    const decode = (bytes: Uint8Array) => {
+      try {
+        const body = JSON.parse(new TextDecoder().decode(bytes)) as ReturnType<typeof page>;
+        if (!Array.isArray(body.data))
+          return Promise.resolve({ ok: false as const, retry: false, message: 'no data' });
+        const next = body.links.find((l) => l.rel === 'next')?.uri ?? null;
+        return Promise.resolve({ ok: true as const, value: { id: body.data[0]!.data.id, next } });
+      } catch {
+        return Promise.resolve({ ok: false as const, retry: true, message: 'not JSON' });
+      }
+    };
+    const ids: string[] = [];
+    for await (const p of c.walkDecoded('/things', { limit: 1 }, decode)) ids.push(p.id);
+    expect(ids).toEqual(['0', '1', '2', '3', '4', '5']);
+    expect(c.stats.retries).toBe(1);
+
+    // A caller that stops early gets no more pages and nothing is left failing behind it.
+    const first: string[] = [];
+    for await (const p of c.walkDecoded('/things', { limit: 1 }, decode)) {
+      first.push(p.id);
+      if (first.length === 2) break;
+    }
+    expect(first).toEqual(['0', '1']);
+
+    // A body with the wrong shape (here: the page of item 4) fails the walk with a bad_response
+    // naming the path; the pages before it were delivered.
+    const seenBefore: string[] = [];
+    const failOnFour = async (b: Uint8Array) => {
+      const r = await decode(b);
+      return r.ok && r.value.id === '4' ? { ok: false as const, retry: false, message: 'no data' } : r;
+    };
+    await expect(
+      (async () => {
+        for await (const p of c.walkDecoded('/things', { limit: 1, startingAfter: '2' }, failOnFour))
+          seenBefore.push(p.id);
+      })(),
+    ).rejects.toMatchObject({ code: 'bad_response', message: expect.stringContaining('/v3.0/things') });
+    expect(seenBefore).toEqual(['3']);
+  });
+
   it('rejects a page without the list envelope', async () => {
     const url = await serve((_req, res) => json(res, 200, { items: [] }));
     const { c } = client(url);

@@ -52,6 +52,9 @@ export interface CleverClientStats {
   rateLimited: number;
 }
 
+/** Pages a decoded walk fetches ahead of its caller. */
+const LOOK_AHEAD = 2;
+
 /** Statuses that a retry can fix. Everything else 4xx (400, 401, 403, 404, 413, 501…) is final. */
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
@@ -156,12 +159,55 @@ export class CleverClient {
     let first = `${path}${sep}limit=${opts.limit}`;
     if (opts.startingAfter) first += `&starting_after=${encodeURIComponent(opts.startingAfter)}`;
     const get = (p: string) => this.queue.add<T>(() => this.withRetries(this.path(p), decode) as Promise<T>);
-    let pending: Promise<T> | null = get(first);
-    while (pending) {
-      const page: T = await pending;
-      pending = page.next ? get(page.next) : null;
-      pending?.catch(() => undefined);
-      yield page;
+    // Pages are fetched and decoded ahead of the caller, up to LOOK_AHEAD pages: a page's next link
+    // is only known once it is decoded, so without a buffer the walk would wait on the caller.
+    const buffer: T[] = [];
+    let finished = false;
+    let stopped = false;
+    let failure: { error: unknown } | null = null;
+    let wake: (() => void) | null = null;
+    let room: (() => void) | null = null;
+    const signal = (which: 'wake' | 'room') => {
+      const f = which === 'wake' ? wake : room;
+      if (which === 'wake') wake = null;
+      else room = null;
+      f?.();
+    };
+    const producer = (async () => {
+      try {
+        let next: string | null = first;
+        while (next && !stopped) {
+          while (buffer.length >= LOOK_AHEAD && !stopped) await new Promise<void>((r) => (room = r));
+          if (stopped) break;
+          const page: T = await get(next);
+          buffer.push(page);
+          signal('wake');
+          next = page.next;
+        }
+      } catch (error) {
+        failure = { error };
+      } finally {
+        finished = true;
+        signal('wake');
+      }
+    })();
+    try {
+      for (;;) {
+        while (buffer.length === 0 && !finished) await new Promise<void>((r) => (wake = r));
+        const page = buffer.shift();
+        if (page !== undefined) {
+          signal('room');
+          yield page;
+          continue;
+        }
+        if (failure) throw (failure as { error: unknown }).error;
+        return;
+      }
+    } finally {
+      // A caller that stops early does not wait for a request in flight; it ends on its own.
+      stopped = true;
+      signal('room');
+      void producer;
     }
   }
 
