@@ -68,6 +68,7 @@ export class CleverSource implements Source {
   }
 
   async district(): Promise<SourceDistrict> {
+    this.thread?.warm(); // a sync asks for the district first; the pages come right after
     const page = await this.client.listPage('/districts');
     const raw = page.items[0];
     if (!raw) throw new RostersyncError('bad_response', 'clever /districts: the token sees no district');

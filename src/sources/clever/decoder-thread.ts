@@ -19,6 +19,11 @@ export class DecoderThread {
     { resolve: (r: DecodeResult) => void; reject: (e: Error) => void }
   >();
 
+  /** Starts the worker now (loading it takes a moment), so the first page does not wait for it. */
+  warm(): void {
+    this.start();
+  }
+
   decode(bytes: Uint8Array, path: string, what: PageKind): Promise<DecodeResult> {
     const worker = this.start();
     const id = this.nextId++;
