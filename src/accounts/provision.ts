@@ -131,9 +131,9 @@ async function provisionGated(
     b.records.filter((r) => !r.isNew).map((r) => r.sourceId),
   );
   // Quiet records: the account was derived from this very record under these rules and nobody has
-  // edited it since. Everything below only looks at the rest.
-  // Contacts of a district that provisions no guardians: only those that still have an account
-  // (from when it did) need a look; the rest would derive an ineligible account and do nothing.
+  // edited it since. Nor do contacts of a district that provisions no guardians need a look unless
+  // they still have an account (from when it did): the rest would derive nothing. Everything below
+  // only looks at the rest.
   const noGuardians = kind === 'guardian' && !b.config.provisionGuardians;
   const records = b.records.filter((r) => {
     const a = allExisting.get(r.sourceId);

@@ -28,6 +28,7 @@ export class DecoderThread {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise<DecodeResult>((resolve, reject) => {
+      if (this.pending.size === 0) worker.ref(); // keeps the process alive while a page decodes
       this.pending.set(id, { resolve, reject });
       const request: DecodeRequest = { id, bytes, path, what };
       worker.postMessage(request, [bytes.buffer as ArrayBuffer]);
@@ -65,6 +66,7 @@ export class DecoderThread {
       const p = this.pending.get(m.id);
       if (!p) return;
       this.pending.delete(m.id);
+      if (this.pending.size === 0) worker.unref(); // an idle worker never holds the process open
       if ('crash' in m) p.reject(new Error(`clever page decoder failed: ${m.crash}`));
       else p.resolve(m.result);
     });
@@ -75,6 +77,7 @@ export class DecoderThread {
     };
     worker.on('error', (err) => failAll(new Error(`clever page decoder stopped: ${err.message}`)));
     worker.on('exit', (code) => failAll(new Error(`clever page decoder exited (${code})`)));
+    worker.unref();
     this.worker = worker;
     return worker;
   }
