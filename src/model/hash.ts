@@ -61,7 +61,12 @@ function slowCanonicalJson(value: unknown): string {
  * and collisions between two versions of one record are not a practical concern.
  */
 export function contentHash(value: unknown): string {
-  return createHash('sha1').update(canonicalJson(value)).digest('base64url');
+  return jsonHash(canonicalJson(value));
+}
+
+/** {@link contentHash} of a value whose canonical JSON is already at hand. */
+export function jsonHash(canonical: string): string {
+  return createHash('sha1').update(canonical).digest('base64url');
 }
 
 /** What a stored row looks like to the reconcile step: its hash and whether it is archived. */

@@ -1,7 +1,6 @@
 import type { Entity, EntityData } from '../model/entities.js';
-import { canonicalJson, upsertKind } from '../model/hash.js';
+import { canonicalJson, jsonHash, upsertKind } from '../model/hash.js';
 import type { StoredState } from '../model/hash.js';
-import { createHash } from 'node:crypto';
 import type { SourceRecord } from '../sources/source.js';
 
 /** A canonical record with its content hash and the JSON the hash was taken from. */
@@ -16,7 +15,7 @@ export interface NormalizedRecord<E extends Entity = Entity> {
 
 export function normalise<E extends Entity>(sourceId: string, data: EntityData[E]): NormalizedRecord<E> {
   const json = canonicalJson(data);
-  return { sourceId, data, json, hash: createHash('sha1').update(json).digest('base64url') };
+  return { sourceId, data, json, hash: jsonHash(json) };
 }
 
 /**

@@ -125,28 +125,15 @@ export class CleverClient {
   }
 
   /**
-   * Walks a list endpoint from its first page, following `links.next`, yielding one page at a time.
-   * The next page is requested while the caller works on the current one (one page of look-ahead).
+   * Walks a list endpoint from its first page, following `links.next`, yielding one page at a time
+   * (fetched ahead of the caller, see {@link walkDecoded}).
    */
-  async *walk(
-    path: string,
-    opts: { limit: number; startingAfter?: string | null },
-  ): AsyncGenerator<CleverListPage> {
-    const sep = path.includes('?') ? '&' : '?';
-    let first = `${path}${sep}limit=${opts.limit}`;
-    if (opts.startingAfter) first += `&starting_after=${encodeURIComponent(opts.startingAfter)}`;
-    let pending: Promise<CleverListPage> | null = this.listPage(first);
-    while (pending) {
-      const page: CleverListPage = await pending;
-      pending = page.next ? this.listPage(page.next) : null;
-      // Keep a look-ahead failure from becoming an unhandled rejection if the caller stops early.
-      pending?.catch(() => undefined);
-      yield page;
-    }
+  walk(path: string, opts: { limit: number; startingAfter?: string | null }): AsyncGenerator<CleverListPage> {
+    return this.walkDecoded(path, opts, (bytes) => Promise.resolve(decodeListBody(bytes)));
   }
 
   /**
-   * Like {@link walk}, but each page's body goes to `decode` as bytes (to be parsed elsewhere, e.g.
+   * Walks a list endpoint, handing each page's body to `decode` as bytes (to be parsed elsewhere, e.g.
    * in a worker thread). A body `decode` cannot parse is retried like any cut-off response; one
    * with the wrong shape fails the walk.
    */
@@ -262,7 +249,7 @@ export class CleverClient {
     this.readRateHeaders(res.headers);
     const path = stripQuery(new URL(url).pathname);
     if (decode && res.statusCode >= 200 && res.statusCode < 300) {
-      const r = await decode(new Uint8Array(await res.body.arrayBuffer()), path);
+      const r = await decode(new Uint8Array(await res.body.arrayBuffer()));
       if (r.ok) return { kind: 'ok', body: r.value };
       const error = new RostersyncError('bad_response', `clever ${path}: ${r.message}`);
       return r.retry ? { kind: 'retry', error, waitMs: null } : { kind: 'fail', error };
@@ -348,7 +335,6 @@ export class CleverClient {
 /** Parses a page body given as bytes; `retry` marks a body that may parse on a second try. */
 export type BodyDecoder<T> = (
   bytes: Uint8Array,
-  path: string,
 ) => Promise<{ ok: true; value: T } | { ok: false; retry: boolean; message: string }>;
 
 type Outcome =
@@ -395,18 +381,22 @@ function classifyNetworkError(err: unknown, path: string): RostersyncError {
 
 /** Validates the list envelope `{data: [{data, uri}], links: [{rel, uri}]}`. */
 export function parseListPage(body: unknown, path: string): CleverListPage {
-  const where = `clever ${stripQuery(path)}`;
-  if (body === null || typeof body !== 'object')
-    throw new RostersyncError('bad_response', `${where}: response is not an object`);
+  const page = readListEnvelope(body);
+  if (typeof page === 'string')
+    throw new RostersyncError('bad_response', `clever ${stripQuery(path)}: ${page}`);
+  return page;
+}
+
+/** The list envelope's items and next link, or what is wrong with it. */
+function readListEnvelope(body: unknown): CleverListPage | string {
+  if (body === null || typeof body !== 'object') return 'response is not an object';
   const { data, links } = body as { data?: unknown; links?: unknown };
-  if (!Array.isArray(data))
-    throw new RostersyncError('bad_response', `${where}: response has no "data" list`);
+  if (!Array.isArray(data)) return 'response has no "data" list';
   const items: Record<string, unknown>[] = [];
   for (const [i, item] of data.entries()) {
     const inner = item !== null && typeof item === 'object' ? (item as { data?: unknown }).data : undefined;
-    if (inner === null || typeof inner !== 'object' || Array.isArray(inner)) {
-      throw new RostersyncError('bad_response', `${where}: item ${i} has no "data" object`);
-    }
+    if (inner === null || typeof inner !== 'object' || Array.isArray(inner))
+      return `item ${i} has no "data" object`;
     items.push(inner as Record<string, unknown>);
   }
   let next: string | null = null;
@@ -423,4 +413,22 @@ export function parseListPage(body: unknown, path: string): CleverListPage {
     }
   }
   return { items, next };
+}
+
+/**
+ * A list page's body as bytes → its items and next link: JSON that does not parse is worth a retry
+ * (a body cut off in transit), a wrong envelope is not. Messages name no path (the client adds it).
+ */
+export function decodeListBody(
+  bytes: Uint8Array,
+): { ok: true; value: CleverListPage } | { ok: false; retry: boolean; message: string } {
+  const text = new TextDecoder().decode(bytes);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, retry: true, message: `response body is not valid JSON (${text.length} bytes)` };
+  }
+  const page = readListEnvelope(body);
+  return typeof page === 'string' ? { ok: false, retry: false, message: page } : { ok: true, value: page };
 }

@@ -105,8 +105,8 @@ export class CleverSource implements Source {
   /** Pages of one list, decoded (in the worker thread unless turned off). */
   private decodedPages(path: string, what: PageKind): AsyncGenerator<DecodedPage> {
     const thread = this.thread;
-    const decode: BodyDecoder<DecodedPage> = async (bytes, p) => {
-      const r = thread ? await thread.decode(bytes, p, what) : decodePage(bytes, p, what);
+    const decode: BodyDecoder<DecodedPage> = async (bytes) => {
+      const r = thread ? await thread.decode(bytes, what) : decodePage(bytes, what);
       return r.ok ? { ok: true, value: r.page } : r;
     };
     return this.client.walkDecoded(path, { limit: this.pageSize }, decode);

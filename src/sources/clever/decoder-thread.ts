@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { DecodeResult, PageKind } from './page-decoder.js';
-import type { DecodeReply, DecodeRequest } from './page-worker.js';
+import type { DecodeReply, DecodeRequest, DecodeResult, PageKind } from './page-decoder.js';
 
 /**
  * A worker thread that decodes Clever pages (see page-decoder.ts), started on first use. Page bytes
@@ -24,13 +23,13 @@ export class DecoderThread {
     this.start();
   }
 
-  decode(bytes: Uint8Array, path: string, what: PageKind): Promise<DecodeResult> {
+  decode(bytes: Uint8Array, what: PageKind): Promise<DecodeResult> {
     const worker = this.start();
     const id = this.nextId++;
     return new Promise<DecodeResult>((resolve, reject) => {
       if (this.pending.size === 0) worker.ref(); // keeps the process alive while a page decodes
       this.pending.set(id, { resolve, reject });
-      const request: DecodeRequest = { id, bytes, path, what };
+      const request: DecodeRequest = { id, bytes, what };
       worker.postMessage(request, [bytes.buffer as ArrayBuffer]);
     });
   }

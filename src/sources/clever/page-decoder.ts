@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Entity } from '../../model/entities.js';
 import type { Contact, Section, Staff, Student } from '../../model/entities.js';
-import { canonicalJson } from '../../model/hash.js';
+import { canonicalJson, jsonHash } from '../../model/hash.js';
 import type { RunProblem } from '../../model/run.js';
-import { isRostersyncError } from '../../shared/errors.js';
-import { parseListPage } from './clever-client.js';
+import { decodeListBody } from './clever-client.js';
 import { mapCourse, mapSchool, mapSection, mapTerm, mapUser } from './clever-mapper.js';
 
 /**
@@ -51,6 +49,15 @@ export interface DecodedPage {
   next: string | null;
 }
 
+/** A page for the worker (see page-worker.ts) to decode; the bytes are transferred. */
+export interface DecodeRequest {
+  id: number;
+  bytes: Uint8Array;
+  what: PageKind;
+}
+
+export type DecodeReply = { id: number; result: DecodeResult } | { id: number; crash: string };
+
 export type DecodeResult =
   | { ok: true; page: DecodedPage }
   /** `retry`: the body is not JSON (cut off in transit); otherwise the envelope is wrong. */
@@ -62,7 +69,7 @@ function decodedRecord(entity: Entity, sourceId: string, data: unknown): Decoded
     entity,
     sourceId,
     json,
-    hash: createHash('sha1').update(json).digest('base64url'),
+    hash: jsonHash(json),
   };
   if (entity === 'students') out.schoolIds = (data as Student).schoolIds;
   else if (entity === 'staff') out.schoolIds = (data as Staff).schoolIds;
@@ -78,25 +85,13 @@ const SIMPLE_MAPPERS = {
   sections: mapSection,
 } as const;
 
-/** Decodes one page; `path` is only used in messages. */
-export function decodePage(bytes: Uint8Array, path: string, what: PageKind): DecodeResult {
-  const text = new TextDecoder().decode(bytes);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return { ok: false, retry: true, message: `response body is not valid JSON (${text.length} bytes)` };
-  }
-  let list;
-  try {
-    list = parseListPage(body, path);
-  } catch (err) {
-    if (isRostersyncError(err)) return { ok: false, retry: false, message: err.message };
-    throw err;
-  }
+/** Decodes one page. Messages name no path: the client that fetched it adds the path. */
+export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
+  const list = decodeListBody(bytes);
+  if (!list.ok) return list;
   const items: DecodedItem[] = [];
   let lastId: string | null = null;
-  for (const raw of list.items) {
+  for (const raw of list.value.items) {
     if (typeof raw.id === 'string') lastId = raw.id;
     if (what.kind === 'simple') {
       const r = SIMPLE_MAPPERS[what.entity](raw);
@@ -122,5 +117,5 @@ export function decodePage(bytes: Uint8Array, path: string, what: PageKind): Dec
       problem: r.problem ?? null,
     });
   }
-  return { ok: true, page: { items, lastId, next: list.next } };
+  return { ok: true, page: { items, lastId, next: list.value.next } };
 }
