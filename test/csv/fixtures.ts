@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { districtConfigSchema } from '../../src/model/district-config.js';
 import type { DistrictConfigInput } from '../../src/model/district-config.js';
+import { STAFF_COLUMNS } from '../../src/sources/csv/csv-writer.js';
 import type { Store } from '../../src/store/store.js';
 
 /**
@@ -37,19 +38,8 @@ export const STUDENT_HEADER = [
   'birthday',
   'home_language',
 ];
-export const STAFF_HEADER = [
-  'staff_id',
-  'staff_sis_id',
-  'teacher_number',
-  'first_name',
-  'last_name',
-  'email',
-  'role',
-  'access_type',
-  'school_number_list',
-  'grades',
-  'title',
-];
+/** staff files carry every column the import reads, in the order the export writes them. */
+export const STAFF_HEADER: string[] = [...STAFF_COLUMNS];
 
 const FIRST = ['Ana', 'Zoë', 'Liam', "D'Andre", 'Siobhán', 'Kofi', 'Wei', 'María José'];
 const LAST = ['Martinez', "O'Brien", 'Chen', 'Okafor', 'Nguyễn', 'Smith, Jr.', 'Dvořák', 'Patel'];

@@ -37,6 +37,18 @@ function counts(): RunCounts {
   };
 }
 
+/** A running Clever sync of district d1 with empty counts. */
+function createRun(store: Store, id: string) {
+  return store.runs.create({
+    id,
+    district: 'd1',
+    source: 'clever',
+    mode: 'sync',
+    counts: counts(),
+    stats: { requests: 0, retries: 0, pages: 0, timings: {} },
+  });
+}
+
 describeEachDatabase('store contract', (dbs) => {
   let location: string;
   let store: Store;
@@ -227,14 +239,7 @@ describeEachDatabase('store contract', (dbs) => {
   });
 
   it('stores runs with counts, problems and pending archives', async () => {
-    const run = await store.runs.create({
-      id: 'run-a',
-      district: 'd1',
-      source: 'clever',
-      mode: 'sync',
-      counts: counts(),
-      stats: { requests: 0, retries: 0, pages: 0, timings: {} },
-    });
+    const run = await createRun(store, 'run-a');
     expect(run.status).toBe('running');
     await store.runs.addProblems('run-a', [
       { severity: 'error', entity: 'students', recordId: 'abc', field: 'grade', reason: 'not a grade: "14"' },
@@ -263,14 +268,7 @@ describeEachDatabase('store contract', (dbs) => {
   });
 
   it('numbers the problems of concurrent transactions of one run without collisions', async () => {
-    await store.runs.create({
-      id: 'run-p',
-      district: 'd1',
-      source: 'clever',
-      mode: 'sync',
-      counts: counts(),
-      stats: { requests: 0, retries: 0, pages: 0, timings: {} },
-    });
+    await createRun(store, 'run-p');
     const problem = (recordId: string) => ({
       severity: 'warning' as const,
       entity: 'students',
