@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * JSON with object keys sorted at every level, `undefined` members dropped, arrays kept in order.
@@ -66,7 +66,8 @@ export function contentHash(value: unknown): string {
 
 /** {@link contentHash} of a value whose canonical JSON is already at hand. */
 export function jsonHash(canonical: string): string {
-  return createHash('sha1').update(canonical).digest('base64url');
+  // The one-shot digest: about twice as fast as a Hash object for strings this short.
+  return hash('sha1', canonical, 'base64url');
 }
 
 /** What a stored row looks like to the reconcile step: its hash and whether it is archived. */

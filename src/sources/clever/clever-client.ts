@@ -422,7 +422,10 @@ function readListEnvelope(body: unknown): CleverListPage | string {
 export function decodeListBody(
   bytes: Uint8Array,
 ): { ok: true; value: CleverListPage } | { ok: false; retry: boolean; message: string } {
-  const text = new TextDecoder().decode(bytes);
+  // Buffer's UTF-8 decoding is faster than TextDecoder's and, like it, replaces invalid sequences;
+  // a leading byte order mark is dropped as TextDecoder would.
+  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let body: unknown;
   try {
     body = JSON.parse(text);
