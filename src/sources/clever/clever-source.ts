@@ -16,7 +16,8 @@ import type { BodyDecoder } from './clever-client.js';
 import { mapDistrict } from './clever-mapper.js';
 import { DecoderThread } from './decoder-thread.js';
 import { decodePage } from './page-decoder.js';
-import type { DecodedPage, DecodedRecord, PageKind } from './page-decoder.js';
+import { HASH_LENGTH } from './page-decoder.js';
+import type { DecodedPage, PackedRecords, PageKind } from './page-decoder.js';
 
 export interface CleverSourceOptions {
   baseUrl: string;
@@ -126,15 +127,14 @@ export class CleverSource implements Source {
       pages: async function* (this: CleverSource): AsyncGenerator<SourcePage> {
         for await (const page of this.decodedPages(path, { kind: 'simple', entity })) {
           const out: SourcePage = { records: [], invalidIds: [], problems: [], cursor: page.lastId };
-          for (const item of page.items) {
-            if (item.problem) {
-              out.problems.push(item.problem);
-              if (item.problem.recordId) out.invalidIds.push(item.problem.recordId);
-              continue;
-            }
-            for (const rec of item.records) out.records.push(new DecodedSourceRecord(rec));
-            out.problems.push(...item.warnings);
+          for (const n of page.notes) {
+            if (n.problem) {
+              out.problems.push(n.problem);
+              if (n.problem.recordId) out.invalidIds.push(n.problem.recordId);
+            } else out.problems.push(...n.warnings);
           }
+          for (let r = 0; r < page.records.count; r++)
+            out.records.push(new DecodedSourceRecord(entity, page.records, r));
           yield out;
         }
       }.bind(this),
@@ -164,18 +164,29 @@ export class CleverSource implements Source {
               problems: [],
               cursor: ordered ? page.lastId : null,
             };
-            for (const item of page.items) {
-              if (seen && item.id !== null) {
-                if (seen.has(item.id)) continue;
-                seen.add(item.id);
+            // Items a multi-role walk has already seen (staff): their notes and records are dropped.
+            let dropped: Set<number> | null = null;
+            if (seen) {
+              for (let i = 0; i < page.itemIds.length; i++) {
+                const id = page.itemIds[i]!;
+                if (id === null) continue;
+                if (seen.has(id)) (dropped ??= new Set()).add(i);
+                else seen.add(id);
               }
-              out.problems.push(...item.warnings.map((w) => relabel(w, entity)));
-              if (item.problem) {
-                out.problems.push(relabel(item.problem, entity));
-                if (item.id !== null) out.invalidIds.push(item.id);
-                continue;
+            }
+            for (const n of page.notes) {
+              if (dropped?.has(n.item)) continue;
+              out.problems.push(...n.warnings.map((w) => relabel(w, entity)));
+              if (n.problem) {
+                out.problems.push(relabel(n.problem, entity));
+                const id = page.itemIds[n.item];
+                if (id !== null && id !== undefined) out.invalidIds.push(id);
               }
-              for (const rec of item.records) out.records.push(new DecodedSourceRecord(rec));
+            }
+            const records = page.records;
+            for (let r = 0; r < records.count; r++) {
+              if (dropped?.has(records.item[r]!)) continue;
+              out.records.push(new DecodedSourceRecord(entity, records, r));
             }
             yield out;
           }
@@ -186,29 +197,54 @@ export class CleverSource implements Source {
 }
 
 /**
- * A record as the decoder sent it: canonical JSON and hash up front, the fields parsed from the
- * JSON the first time someone reads `data` (an unchanged record never is).
+ * A record as the decoder sent it: canonical JSON and hash up front (cut out of its page's packed
+ * strings), the fields parsed from the JSON the first time someone reads `data` (an unchanged record
+ * never is).
  */
 class DecodedSourceRecord implements SourceRecord {
-  readonly entity: Entity;
   readonly sourceId: string;
   readonly json: string;
   readonly hash: string;
-  readonly schoolIds: readonly string[] | undefined;
-  readonly studentIds: readonly string[] | undefined;
+  private readonly page: PackedRecords;
+  private readonly index: number;
   private parsed: EntityData[Entity] | undefined;
+  private list: string[] | undefined;
 
-  constructor(r: DecodedRecord) {
-    this.entity = r.entity;
-    this.sourceId = r.sourceId;
-    this.json = r.json;
-    this.hash = r.hash;
-    this.schoolIds = r.schoolIds;
-    this.studentIds = r.studentIds;
+  constructor(
+    readonly entity: Entity,
+    page: PackedRecords,
+    index: number,
+  ) {
+    this.page = page;
+    this.index = index;
+    this.sourceId = page.sourceIds[index]!;
+    this.json = page.json.substring(index === 0 ? 0 : page.jsonEnd[index - 1]!, page.jsonEnd[index]);
+    this.hash = page.hashes.substring(index * HASH_LENGTH, (index + 1) * HASH_LENGTH);
+  }
+
+  /** Students, staff, sections: the record's schools (see SourceRecord.schoolIds). */
+  get schoolIds(): readonly string[] | undefined {
+    return this.entity === 'contacts' ? undefined : this.members();
+  }
+
+  /** Contacts: the students of its relationships. */
+  get studentIds(): readonly string[] | undefined {
+    return this.entity === 'contacts' ? this.members() : undefined;
   }
 
   get data(): EntityData[Entity] {
     return (this.parsed ??= JSON.parse(this.json) as EntityData[Entity]);
+  }
+
+  private members(): string[] | undefined {
+    const lists = this.page.lists;
+    if (!lists) return undefined;
+    if (this.list) return this.list;
+    const out: string[] = (this.list = []);
+    for (let m = lists.memberStart[this.index]!; m < lists.memberStart[this.index + 1]!; m++) {
+      out.push(lists.text.substring(m === 0 ? 0 : lists.memberEnd[m - 1]!, lists.memberEnd[m]));
+    }
+    return out;
   }
 }
 

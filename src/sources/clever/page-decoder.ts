@@ -9,9 +9,9 @@ import { mapCourse, mapSchool, mapSection, mapTerm, mapUser } from './clever-map
  * Turns the bytes of one Clever list page into canonical records: JSON parsing, the envelope check,
  * mapping, and each record's canonical JSON and content hash. This is most of the CPU a sync spends
  * per record, and none of it needs the store, so a CleverSource runs it in a worker thread (see
- * page-worker.ts) while the main thread reconciles and writes. Only strings cross back: the sync
- * parses a record's JSON on the main thread when it needs the record's fields (to write it or
- * derive its account), and compares hashes without parsing anything.
+ * page-worker.ts) while the main thread reconciles and writes. Only strings cross back, packed (see
+ * PackedRecords): the sync parses a record's JSON on the main thread when it needs the record's
+ * fields (to write it or derive its account), and compares hashes without parsing anything.
  */
 
 /** What a page is a page of. */
@@ -19,31 +19,50 @@ export type PageKind =
   | { kind: 'simple'; entity: 'schools' | 'terms' | 'courses' | 'sections' }
   | { kind: 'users'; entity: 'students' | 'staff' | 'contacts' };
 
-/** One record as decoded: its canonical JSON and hash, and what the scope filter needs of it. */
-export interface DecodedRecord {
-  entity: Entity;
-  sourceId: string;
+/**
+ * The records of one page, packed: a handful of strings and typed arrays instead of an object per
+ * record. Crossing from the worker that is a few copies instead of thousands of small objects, and on
+ * the main thread each page's JSON is one large string (kept out of the young generation, so the
+ * garbage collector does not copy it around while the page waits to be written). A record's fields
+ * are cut out of it with `substring` when the record is read.
+ */
+export interface PackedRecords {
+  count: number;
+  /** The item (index into DecodedPage.itemIds) each record was mapped from. */
+  item: Int32Array;
+  sourceIds: string[];
+  /** Content hashes, HASH_LENGTH characters each, concatenated in record order. */
+  hashes: string;
+  /** Canonical JSON of every record, concatenated; record r's ends at `jsonEnd[r]`. */
   json: string;
-  hash: string;
-  /** Students, staff: the record's schools. Sections: its school. */
-  schoolIds?: string[];
-  /** Contacts: the students of its relationships. */
-  studentIds?: string[];
+  jsonEnd: Int32Array;
+  /**
+   * What the scope filters look at, for the entities that have it (else null): students and staff
+   * their school ids, sections `[schoolId]`, contacts the student ids of their relationships. The
+   * members of all records concatenated in `text` (member m ends at `memberEnd[m]`); record r's
+   * members are `memberStart[r]` up to `memberStart[r + 1]`.
+   */
+  lists: { text: string; memberEnd: Int32Array; memberStart: Int32Array } | null;
 }
 
-/** One item of the page as the mapper saw it (one Clever object). */
-export interface DecodedItem {
-  /** The item's id, or null when it has none. */
-  id: string | null;
-  /** Records of the page's entity mapped from it (users may map to other entities; those are dropped). */
-  records: DecodedRecord[];
+/** Length of a content hash (SHA-1, base64url): see model/hash.ts. */
+export const HASH_LENGTH = 27;
+
+/** Problems of one item of the page (most items have none). */
+export interface ItemNotes {
+  item: number;
   warnings: RunProblem[];
   /** Set when the item could not be mapped. */
   problem: RunProblem | null;
 }
 
 export interface DecodedPage {
-  items: DecodedItem[];
+  /** Per item (one Clever object) of the page, in order: its id, or null when it has none. */
+  itemIds: Array<string | null>;
+  /** The items with warnings or a problem. */
+  notes: ItemNotes[];
+  /** Records of the page's entity mapped from the items (users may map to other entities; those are dropped). */
+  records: PackedRecords;
   /** The last item id of the page (the cursor of an ordered stream). */
   lastId: string | null;
   next: string | null;
@@ -63,18 +82,68 @@ export type DecodeResult =
   /** `retry`: the body is not JSON (cut off in transit); otherwise the envelope is wrong. */
   | { ok: false; retry: boolean; message: string };
 
-function decodedRecord(entity: Entity, sourceId: string, data: unknown): DecodedRecord {
-  const json = canonicalJson(data);
-  const out: DecodedRecord = {
-    entity,
-    sourceId,
-    json,
-    hash: jsonHash(json),
-  };
-  if (entity === 'students') out.schoolIds = (data as Student).schoolIds;
-  else if (entity === 'staff') out.schoolIds = (data as Staff).schoolIds;
-  else if (entity === 'sections') out.schoolIds = [(data as Section).schoolId];
-  else if (entity === 'contacts') out.studentIds = (data as Contact).relationships.map((r) => r.studentId);
+/** Builds a page's PackedRecords one record at a time. */
+class RecordPacker {
+  private readonly item: number[] = [];
+  private readonly sourceIds: string[] = [];
+  private readonly hashes: string[] = [];
+  private readonly json: string[] = [];
+  private readonly jsonEnd: number[] = [];
+  private jsonLength = 0;
+  private readonly members: string[] = [];
+  private readonly memberEnd: number[] = [];
+  private readonly memberStart: number[] = [];
+  private membersLength = 0;
+
+  constructor(private readonly hasLists: boolean) {}
+
+  add(item: number, entity: Entity, sourceId: string, data: unknown): void {
+    const json = canonicalJson(data);
+    this.item.push(item);
+    this.sourceIds.push(sourceId);
+    this.hashes.push(jsonHash(json));
+    this.json.push(json);
+    this.jsonEnd.push((this.jsonLength += json.length));
+    if (!this.hasLists) return;
+    this.memberStart.push(this.members.length);
+    const list =
+      entity === 'students'
+        ? (data as Student).schoolIds
+        : entity === 'staff'
+          ? (data as Staff).schoolIds
+          : entity === 'sections'
+            ? [(data as Section).schoolId]
+            : (data as Contact).relationships.map((r) => r.studentId);
+    for (const m of list) {
+      this.members.push(m);
+      this.memberEnd.push((this.membersLength += m.length));
+    }
+  }
+
+  pack(): PackedRecords {
+    return {
+      count: this.item.length,
+      item: new Int32Array(this.item),
+      sourceIds: this.sourceIds,
+      hashes: this.hashes.join(''),
+      json: this.json.join(''),
+      jsonEnd: new Int32Array(this.jsonEnd),
+      lists: this.hasLists
+        ? {
+            text: this.members.join(''),
+            memberEnd: new Int32Array(this.memberEnd),
+            memberStart: new Int32Array([...this.memberStart, this.members.length]),
+          }
+        : null,
+    };
+  }
+}
+
+/** The typed arrays of a page, to transfer rather than copy. */
+export function transferables(page: DecodedPage): ArrayBuffer[] {
+  const r = page.records;
+  const out = [r.item.buffer, r.jsonEnd.buffer] as ArrayBuffer[];
+  if (r.lists) out.push(r.lists.memberEnd.buffer as ArrayBuffer, r.lists.memberStart.buffer as ArrayBuffer);
   return out;
 }
 
@@ -89,33 +158,33 @@ const SIMPLE_MAPPERS = {
 export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
   const list = decodeListBody(bytes);
   if (!list.ok) return list;
-  const items: DecodedItem[] = [];
+  const itemIds: Array<string | null> = [];
+  const notes: ItemNotes[] = [];
+  const packer = new RecordPacker(
+    what.entity !== 'schools' && what.entity !== 'terms' && what.entity !== 'courses',
+  );
   let lastId: string | null = null;
   for (const raw of list.value.items) {
     if (typeof raw.id === 'string') lastId = raw.id;
+    const item = itemIds.length;
     if (what.kind === 'simple') {
       const r = SIMPLE_MAPPERS[what.entity](raw);
-      items.push(
-        r.ok
-          ? {
-              id: r.id!,
-              records: [decodedRecord(what.entity, r.id!, r.data)],
-              warnings: r.warnings,
-              problem: null,
-            }
-          : { id: r.problem.recordId, records: [], warnings: [], problem: r.problem },
-      );
+      if (r.ok) {
+        itemIds.push(r.id!);
+        packer.add(item, what.entity, r.id!, r.data);
+        if (r.warnings.length > 0) notes.push({ item, warnings: r.warnings, problem: null });
+      } else {
+        itemIds.push(r.problem.recordId);
+        notes.push({ item, warnings: [], problem: r.problem });
+      }
       continue;
     }
     const r = mapUser(raw);
-    items.push({
-      id: r.id,
-      records: r.records
-        .filter((rec) => rec.entity === what.entity)
-        .map((rec) => decodedRecord(rec.entity, rec.id, rec.data)),
-      warnings: r.warnings,
-      problem: r.problem ?? null,
-    });
+    itemIds.push(r.id);
+    for (const rec of r.records)
+      if (rec.entity === what.entity) packer.add(item, rec.entity, rec.id, rec.data);
+    if (r.warnings.length > 0 || r.problem)
+      notes.push({ item, warnings: r.warnings, problem: r.problem ?? null });
   }
-  return { ok: true, page: { items, lastId, next: list.value.next } };
+  return { ok: true, page: { itemIds, notes, records: packer.pack(), lastId, next: list.value.next } };
 }

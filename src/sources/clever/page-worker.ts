@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { decodePage } from './page-decoder.js';
+import { decodePage, transferables } from './page-decoder.js';
 import type { DecodeReply, DecodeRequest } from './page-decoder.js';
 
 /** Worker thread entry: decodes Clever list pages (see page-decoder.ts) for a CleverSource. */
@@ -11,5 +11,8 @@ parentPort!.on('message', (m: DecodeRequest) => {
   } catch (err) {
     reply = { id: m.id, crash: err instanceof Error ? err.message : String(err) };
   }
-  parentPort!.postMessage(reply);
+  parentPort!.postMessage(
+    reply,
+    'result' in reply && reply.result.ok ? transferables(reply.result.page) : [],
+  );
 });
