@@ -45,6 +45,12 @@ export interface ProvisionBatch {
    */
   known?: RunIdentities | null;
   /**
+   * Set when the district provisions no guardians and no account of this source is a guardian's
+   * (checked at the start of the run, under the lock): contacts then have nothing to provision and
+   * are not looked at.
+   */
+  noGuardianAccounts?: boolean;
+  /**
    * When batches of one stream overlap (see run-sync.ts): this batch decides after the previous one
    * has decided (and recorded its keys in `known`), and reads accounts from the store only once the
    * previous one has committed. `decided` is called when this batch has decided, whatever happens.
@@ -119,7 +125,7 @@ async function provisionGated(
   decided: () => void = () => undefined,
 ): Promise<ProvisionResult> {
   const kind = accountKindOf(b.entity);
-  if (!kind || b.records.length === 0)
+  if (!kind || b.records.length === 0 || (kind === 'guardian' && b.noGuardianAccounts))
     return { counts: {}, problems: [], pendingDeactivations: [], superseded: [] };
   const counts = emptyAccountCounts();
   const problems: RunProblem[] = [];

@@ -115,6 +115,8 @@ class SyncRun {
   private deriveVersion = '';
   /** Identities written this run, when the district had no accounts at its start (see RunIdentities). */
   private known: RunIdentities | null = null;
+  /** See ProvisionBatch.noGuardianAccounts. */
+  private noGuardianAccounts = false;
   /** When the run's progress (and the lock's heartbeat) was last saved. */
   private progressSavedAt = 0;
   private scope!: SchoolScope;
@@ -196,7 +198,7 @@ class SyncRun {
     this.scope = new SchoolScope(this.config.schoolFilter);
     this.deriveVersion = await deriveVersion(this.store, id, this.config);
     if (this.plan) {
-      this.known = (await this.store.accounts.hasAny(id)) ? null : new RunIdentities(this.config);
+      await this.noteAccounts(id);
       await this.source.validate?.();
       return;
     }
@@ -211,8 +213,7 @@ class SyncRun {
       );
       return;
     }
-    // Under the lock: no other run can add accounts from here on (see RunIdentities).
-    this.known = (await this.store.accounts.hasAny(id)) ? null : new RunIdentities(this.config);
+    await this.noteAccounts(id);
     const interrupted = await this.store.runs.failInterrupted(
       id,
       this.runId,
@@ -239,6 +240,20 @@ class SyncRun {
   }
 
   /** Takes the district lock; a lock left by a dead process on this host is taken over at once. */
+  /**
+   * What the district's accounts look like at the start of the run. Under the lock (or in a plan,
+   * which writes nothing) no other run can add accounts from here on: see RunIdentities, and
+   * ProvisionBatch.noGuardianAccounts.
+   */
+  private async noteAccounts(district: string): Promise<void> {
+    const accounts = this.store.accounts;
+    this.known = (await accounts.hasAny(district)) ? null : new RunIdentities(this.config);
+    this.noGuardianAccounts =
+      !this.config.provisionGuardians &&
+      (this.known !== null ||
+        !(await accounts.hasAny(district, { kind: 'guardian', recordSource: this.source.kind })));
+  }
+
   private async acquireLock(district: string): Promise<boolean> {
     const owner = `${hostname()}:${process.pid}`;
     const stale = this.opts.lockStaleMs ?? 600_000;
@@ -633,6 +648,7 @@ class SyncRun {
           deriveVersion: this.deriveVersion,
           records: incoming,
           known: this.known,
+          noGuardianAccounts: this.noGuardianAccounts,
           ...(overlap ? { gate: overlap.gate } : {}),
         });
         addAccountCounts(this.counts.accounts, prov.counts);

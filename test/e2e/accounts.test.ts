@@ -293,6 +293,32 @@ describeEachDatabase('accounts', (dbs) => {
     }
   });
 
+  it('deactivates guardian accounts once guardians are turned off, then passes contacts by', async () => {
+    const store = await freshStore();
+    try {
+      await store.districts.ensure(district, 'x');
+      const cfg = (await store.districts.get(district))!.config;
+      await store.districts.setConfig(district, { ...cfg, provisionGuardians: true });
+      expect((await syncSim(store, sim)).status).toBe('succeeded');
+      const guardians = (await getStatus(store, { district })).districts[0]!.accounts.guardian.active;
+      expect(guardians).toBeGreaterThan(0);
+
+      await store.districts.setConfig(district, { ...cfg, provisionGuardians: false });
+      const off = await syncSim(store, sim);
+      expect(off.status).toBe('succeeded');
+      expect(off.accounts.deactivated).toBe(guardians);
+      const after = (await getStatus(store, { district })).districts[0]!.accounts.guardian;
+      expect(after).toMatchObject({ active: 0, inactive: guardians });
+
+      // Nothing is left to look at: a re-sync changes nothing.
+      const again = await syncSim(store, sim);
+      expect(again.status).toBe('succeeded');
+      expect(again.accounts).toMatchObject({ provisioned: 0, deactivated: 0, held: 0, reactivated: 0 });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('provisions only contracted grades and guardians when asked', async () => {
     const store = await freshStore();
     try {

@@ -471,13 +471,14 @@ export class AccountsRepo {
   }
 
   /** True when the district has any account at all (any kind, status or origin). */
-  async hasAny(district: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('accounts')
-      .select('id')
-      .where('district_id', '=', district)
-      .limit(1)
-      .executeTakeFirst();
+  async hasAny(
+    district: string,
+    only: { kind?: AccountKind; recordSource?: SourceKind } = {},
+  ): Promise<boolean> {
+    let q = this.db.selectFrom('accounts').select('id').where('district_id', '=', district);
+    if (only.kind) q = q.where('kind', '=', only.kind);
+    if (only.recordSource) q = q.where('record_source', '=', only.recordSource);
+    const row = await q.limit(1).executeTakeFirst();
     return row !== undefined;
   }
 
