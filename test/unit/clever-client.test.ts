@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CleverClient } from '../../src/sources/clever/clever-client.js';
+import { CleverClient, guessNextLink } from '../../src/sources/clever/clever-client.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 
@@ -185,6 +185,8 @@ describe('Clever client', () => {
     for await (const p of c.walkDecoded('/things', { limit: 1 }, decode)) ids.push(p.id);
     expect(ids).toEqual(['0', '1', '2', '3', '4', '5']);
     expect(c.stats.retries).toBe(1);
+    // Each page was requested once (the next link read from a body's tail was right), plus the retry.
+    expect(hits).toHaveLength(7);
 
     // A caller that stops early gets no more pages and nothing is left failing behind it.
     const first: string[] = [];
@@ -208,6 +210,43 @@ describe('Clever client', () => {
       })(),
     ).rejects.toMatchObject({ code: 'bad_response', message: expect.stringContaining('/v3.0/things') });
     expect(seenBefore).toEqual(['3']);
+  });
+
+  it('reads the next link from the tail of a body, and follows the decoded one when they differ', async () => {
+    expect(
+      guessNextLink(new TextEncoder().encode(JSON.stringify(page(['1'], '/v3.0/x?starting_after=1')))),
+    ).toBe('/v3.0/x?starting_after=1');
+    expect(guessNextLink(new TextEncoder().encode(JSON.stringify(page(['1'], null))))).toBeNull();
+    expect(guessNextLink(new TextEncoder().encode('{"data": [{"da'))).toBeNull();
+    expect(
+      guessNextLink(
+        new TextEncoder().encode('{"links":[],"data":[{"data":{"links":[{"rel":"next","uri":"/a"}]}}]}'),
+      ),
+    ).toBeNull();
+
+    const hits: string[] = [];
+    const url = await serve((req, res) => {
+      hits.push(req.url ?? '');
+      const n = Number(/starting_after=(\d+)/.exec(req.url ?? '')?.[1] ?? -1) + 1;
+      return json(res, 200, page([String(n)], n < 6 ? `/v3.0/things?limit=1&starting_after=${n}` : null));
+    });
+    const { c } = client(url);
+    // This decoder skips every odd page: the links in the bodies (and so the guesses) are wrong.
+    const decode = (bytes: Uint8Array) => {
+      const body = JSON.parse(new TextDecoder().decode(bytes)) as ReturnType<typeof page>;
+      const id = Number(body.data[0]!.data.id);
+      const next = id < 5 ? `/v3.0/things?limit=1&starting_after=${id + 1}` : null;
+      return Promise.resolve({ ok: true as const, value: { id: String(id), next } });
+    };
+    const ids: string[] = [];
+    for await (const p of c.walkDecoded('/things', { limit: 1 }, decode)) ids.push(p.id);
+    expect(ids).toEqual(['0', '2', '4', '6']);
+    // The pages the bodies pointed to (items 1, 3 and 5) were requested too, and dropped.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(hits.map((h) => /starting_after=(\d+)/.exec(h)?.[1] ?? 'first').sort()).toEqual(
+      ['0', '1', '2', '3', '4', '5', 'first'].sort(),
+    );
+    await c.close();
   });
 
   it('rejects a page without the list envelope', async () => {

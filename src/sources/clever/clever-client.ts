@@ -145,9 +145,28 @@ export class CleverClient {
     const sep = path.includes('?') ? '&' : '?';
     let first = `${path}${sep}limit=${opts.limit}`;
     if (opts.startingAfter) first += `&starting_after=${encodeURIComponent(opts.startingAfter)}`;
-    const get = (p: string) => this.queue.add<T>(() => this.withRetries(this.path(p), decode) as Promise<T>);
-    // Pages are fetched and decoded ahead of the caller, up to LOOK_AHEAD pages: a page's next link
-    // is only known once it is decoded, so without a buffer the walk would wait on the caller.
+    // Pages are fetched and decoded ahead of the caller, up to LOOK_AHEAD pages. A page's next link
+    // is only certain once the page is decoded, but Clever writes `links` after `data`: read from
+    // the last bytes of the body, it lets the following page be requested while this one decodes.
+    // The decoded link decides; a page requested on a wrong guess is dropped.
+    type Request = { path: string; page: Promise<T>; guess: Promise<string | null> };
+    const start = (p: string): Request => {
+      let guessed: (g: string | null) => void = () => undefined;
+      const guess = new Promise<string | null>((r) => (guessed = r));
+      const page = this.queue.add<T>(
+        () =>
+          this.withRetries(this.path(p), (bytes) => {
+            const g = guessNextLink(bytes);
+            if (g !== null) guessed(g);
+            return decode(bytes);
+          }) as Promise<T>,
+      );
+      page.then(
+        () => guessed(null),
+        () => guessed(null),
+      );
+      return { path: p, page, guess };
+    };
     const buffer: T[] = [];
     let finished = false;
     let stopped = false;
@@ -160,20 +179,37 @@ export class CleverClient {
       else room = null;
       f?.();
     };
+    const spec: { ahead: Request | null } = { ahead: null };
+    const drop = (r: Request | null) => void r?.page.catch(() => undefined);
     const producer = (async () => {
+      let current: Request | null = start(first);
       try {
-        let next: string | null = first;
-        while (next && !stopped) {
+        while (current && !stopped) {
           while (buffer.length >= LOOK_AHEAD && !stopped) await new Promise<void>((r) => (room = r));
           if (stopped) break;
-          const page: T = await get(next);
+          const speculate = current.guess.then((g) => {
+            if (g !== null && !stopped) spec.ahead = start(g);
+          });
+          const page: T = await current.page;
+          await speculate;
           buffer.push(page);
           signal('wake');
-          next = page.next;
+          const ahead: Request | null = spec.ahead;
+          spec.ahead = null;
+          if (page.next === null) current = null;
+          else if (ahead?.path === page.next) current = ahead;
+          else {
+            drop(ahead);
+            current = start(page.next);
+          }
+          if (current === null) drop(ahead);
         }
       } catch (error) {
         failure = { error };
       } finally {
+        // Requests nobody will read (a stopped walk, a failure) end on their own, unobserved.
+        if (current !== null) drop(current);
+        drop(spec.ahead);
         finished = true;
         signal('wake');
       }
@@ -399,6 +435,11 @@ function readListEnvelope(body: unknown): CleverListPage | string {
       return `item ${i} has no "data" object`;
     items.push(inner as Record<string, unknown>);
   }
+  return { items, next: nextLink(links) };
+}
+
+/** The `next` link of a list's `links`, or null. */
+function nextLink(links: unknown): string | null {
   let next: string | null = null;
   if (Array.isArray(links)) {
     for (const l of links as unknown[]) {
@@ -412,7 +453,24 @@ function readListEnvelope(body: unknown): CleverListPage | string {
       }
     }
   }
-  return { items, next };
+  return next;
+}
+
+/**
+ * A list body's next link, read from its last bytes without parsing the rest (Clever writes `links`
+ * after `data`). Only a guess, null when the tail does not read that way: the decoded page's link
+ * is the one that counts.
+ */
+export function guessNextLink(bytes: Uint8Array): string | null {
+  const from = Math.max(0, bytes.byteLength - 2048);
+  const tail = Buffer.from(bytes.buffer, bytes.byteOffset + from, bytes.byteLength - from).toString('utf8');
+  const at = tail.lastIndexOf('"links"');
+  if (at < 0) return null;
+  try {
+    return nextLink((JSON.parse(`{${tail.slice(at)}`) as { links?: unknown }).links);
+  } catch {
+    return null;
+  }
 }
 
 /**
