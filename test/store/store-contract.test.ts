@@ -134,6 +134,30 @@ describeEachDatabase('store contract', (dbs) => {
     ]);
   });
 
+  it('round-trips backslashes and control characters through the bulk insert (COPY on PostgreSQL)', async () => {
+    const tricky = ['back\\slash', 'tab\there', 'new\nline', 'carriage\rreturn', '\\N', 'ends\\'];
+    const copyScope = { district: 'd-copy', source: 'clever' as const };
+    const rows = tricky.map((t, i) => {
+      const data: Student = { name: { first: t, last: 'x' }, schoolId: 's', schoolIds: ['s'], sisId: t };
+      return {
+        sourceId: `${t}-${i}`,
+        data,
+        json: JSON.stringify(data),
+        hash: contentHash(data),
+        isNew: true,
+      };
+    });
+    await store.transaction((tx) => tx.records.write(copyScope, 'students', rows, 'run-copy'));
+    for (const r of rows) {
+      const got = await store.records.get(copyScope, 'students', r.sourceId);
+      expect(got?.sourceId).toBe(r.sourceId);
+      expect(got?.data).toEqual(r.data);
+      expect(await store.records.findByIdentifier(copyScope, 'students', 'sis_id', r.data.sisId!)).toEqual([
+        r.sourceId,
+      ]);
+    }
+  });
+
   it('round-trips unicode names', async () => {
     const names = [
       'Zoë',
