@@ -71,12 +71,28 @@ export function reconcile<E extends Entity>(
     }
     seen.add(incomingRec.sourceId);
     const kind = upsertKind(stored.get(incomingRec.sourceId), incomingRec.hash);
-    const rec = kind === 'created' ? { ...incomingRec, isNew: true } : incomingRec;
+    const rec = kind === 'created' ? markedNew(incomingRec) : incomingRec;
     out.records.push(rec);
     if (kind === 'unchanged') out.unchanged.push(rec.sourceId);
     else out[kind].push(rec);
   }
   return out;
+}
+
+/**
+ * A created record, marked new. Built field by field: spreading would read a lazy `data` (and is
+ * slow for an object with a getter); the copy keeps it lazy.
+ */
+function markedNew<E extends Entity>(r: NormalizedRecord<E>): NormalizedRecord<E> {
+  return {
+    sourceId: r.sourceId,
+    json: r.json,
+    hash: r.hash,
+    isNew: true,
+    get data() {
+      return r.data;
+    },
+  };
 }
 
 /**
