@@ -187,8 +187,10 @@ export class CleverClient {
         while (current && !stopped) {
           while (buffer.length >= LOOK_AHEAD && !stopped) await new Promise<void>((r) => (room = r));
           if (stopped) break;
+          // Only while the caller is waiting for pages (the buffer is empty): a caller that is the
+          // slower side gains nothing from it, and the extra page in flight costs memory.
           const speculate = current.guess.then((g) => {
-            if (g !== null && !stopped) spec.ahead = start(g);
+            if (g !== null && !stopped && buffer.length === 0) spec.ahead = start(g);
           });
           const page: T = await current.page;
           await speculate;
