@@ -23,8 +23,9 @@ export type PageKind =
  * The records of one page, packed: a handful of strings and typed arrays instead of an object per
  * record. Crossing from the worker that is a few copies instead of thousands of small objects, and on
  * the main thread each page's JSON is one large string (kept out of the young generation, so the
- * garbage collector does not copy it around while the page waits to be written). A record's fields
- * are cut out of it with `substring` when the record is read.
+ * garbage collector does not copy it around while the page waits to be written; the price is that
+ * only a full collection frees it, ~30 MB more peak RSS at 200k students). A record's fields are cut
+ * out of it with `substring` when the record is read.
  */
 export interface PackedRecords {
   count: number;
@@ -101,7 +102,9 @@ class RecordPacker {
     const json = canonicalJson(data);
     this.item.push(item);
     this.sourceIds.push(sourceId);
-    this.hashes.push(jsonHash(json));
+    const hash = jsonHash(json);
+    if (hash.length !== HASH_LENGTH) throw new Error(`content hash of unexpected length ${hash.length}`);
+    this.hashes.push(hash);
     this.json.push(json);
     this.jsonEnd.push((this.jsonLength += json.length));
     if (!this.hasLists) return;

@@ -470,7 +470,7 @@ export class AccountsRepo {
     return out;
   }
 
-  /** True when the district has any account at all (any kind, status or origin). */
+  /** True when the district has any account (any status or origin), of a kind and record source if given. */
   async hasAny(
     district: string,
     only: { kind?: AccountKind; recordSource?: SourceKind } = {},
