@@ -56,6 +56,58 @@ export interface ProvisionBatch {
    * previous one has committed. `decided` is called when this batch has decided, whatever happens.
    */
   gate?: { previousDecided: Promise<unknown>; previousCommitted: Promise<unknown>; decided: () => void };
+  /**
+   * The run's {@link DecisionOrder} (PostgreSQL, where streams commit side by side), and a promise
+   * that settles when this batch's transaction has ended.
+   */
+  order?: { decisions: DecisionOrder; ended: Promise<void> };
+}
+
+/** A batch's place in a {@link DecisionOrder}. */
+export interface Turn {
+  /** Settles when every batch that took a turn before this one has decided. */
+  previous: Promise<void>;
+  /** This batch has decided (idempotent). */
+  decided: () => void;
+  /** Settles when every other batch that has decided has also ended its transaction. */
+  othersCommitted: () => Promise<void>;
+}
+
+/**
+ * The run-wide order in which batches decide their accounts, across streams. On PostgreSQL streams
+ * commit side by side: without an order, a student and a staff member with one email, first seen in
+ * batches of two streams at once, each looked the email up before the other's account existed, and
+ * both kept it as a login identity. A batch decides after every batch that took a turn before it has
+ * decided, and reads the keys and emails it looks up only once every batch that has decided has
+ * committed. No cycle of waits can form: a batch takes its turn inside its transaction, after the
+ * batch before it in its own stream has decided; it waits only on batches that took a turn before
+ * it; between taking its turn and deciding it only reads; and a batch that has decided looks
+ * nothing up any more.
+ */
+export class DecisionOrder {
+  private last: Promise<void> = Promise.resolve();
+  private readonly uncommitted = new Set<Promise<void>>();
+
+  /** `ended` settles (never rejects) when the batch's transaction has ended, committed or not. */
+  take(ended: Promise<void>): Turn {
+    const previous = this.last;
+    let signal!: () => void;
+    this.last = new Promise<void>((resolve) => (signal = resolve));
+    let done = false;
+    return {
+      previous,
+      decided: () => {
+        if (done) return;
+        done = true;
+        this.uncommitted.add(ended);
+        void ended.then(() => this.uncommitted.delete(ended));
+        signal();
+      },
+      othersCommitted: async () => {
+        await Promise.all([...this.uncommitted].filter((p) => p !== ended));
+      },
+    };
+  }
 }
 
 /**
@@ -103,16 +155,24 @@ type KeyDecision =
   { kind: 'match'; account: StoredAccount } | { kind: 'conflict'; reason: string } | { kind: 'none' };
 
 export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<ProvisionResult> {
-  if (!b.gate) return provisionGated(tx, b);
-  const gate = b.gate;
+  const { gate, order } = b;
+  if (!gate && !order) return provisionGated(tx, b);
+  let turn: Turn | null = null;
   let decided = false;
   const decide = () => {
-    if (!decided) gate.decided();
+    if (!decided) {
+      gate?.decided();
+      turn?.decided();
+    }
     decided = true;
   };
   try {
-    await gate.previousDecided.catch(() => undefined);
-    return await provisionGated(tx, b, decide);
+    await gate?.previousDecided.catch(() => undefined);
+    // The turn is taken once the batch before it in its own stream has decided, so the run's order
+    // never contradicts a stream's own.
+    turn = order ? order.decisions.take(order.ended) : null;
+    await turn?.previous;
+    return await provisionGated(tx, b, decide, turn);
   } finally {
     decide();
   }
@@ -123,6 +183,8 @@ async function provisionGated(
   b: ProvisionBatch,
   /** Called once this batch's accounts are decided and recorded in `b.known`, before they are written. */
   decided: () => void = () => undefined,
+  /** This batch's place in the run's DecisionOrder, if it has one. */
+  turn: Turn | null = null,
 ): Promise<ProvisionResult> {
   const kind = accountKindOf(b.entity);
   if (!kind || b.records.length === 0 || (kind === 'guardian' && b.noGuardianAccounts))
@@ -161,9 +223,11 @@ async function provisionGated(
   /** Values worth looking up: all of them, or on a first sync only those an account of this run holds. */
   const lookup = (type: IdentityType, values: ReadonlyArray<string>): string[] =>
     known ? values.filter((v) => known.mayBeHeld(type, v)) : [...values];
-  // A value held by an account of this run may belong to the previous batch, still committing.
+  // A value held by an account of this run may belong to a batch that has decided and is still
+  // committing (the previous one of this stream, or one of another stream).
   const settled = async <T>(values: T[]): Promise<T[]> => {
     if (values.length > 0 && b.gate) await b.gate.previousCommitted.catch(() => undefined);
+    if (values.length > 0 && turn) await turn.othersCommitted();
     return values;
   };
   const hashOf = new Map(records.map((r) => [r.sourceId, r.hash ?? null]));

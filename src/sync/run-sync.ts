@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { accountKindOf } from '../accounts/derive.js';
 import {
   applyPendingDeactivations,
   deactivateForArchived,
+  DecisionOrder,
   deriveVersion,
   provisionBatch,
 } from '../accounts/provision.js';
@@ -117,6 +119,8 @@ class SyncRun {
   private known: RunIdentities | null = null;
   /** See ProvisionBatch.noGuardianAccounts. */
   private noGuardianAccounts = false;
+  /** Where streams commit side by side: the order in which batches decide accounts (see DecisionOrder). */
+  private readonly decisions = new DecisionOrder();
   /** When the run's progress (and the lock's heartbeat) was last saved. */
   private progressSavedAt = 0;
   private scope!: SchoolScope;
@@ -636,10 +640,17 @@ class SyncRun {
     this.stats.requests = source.requests;
     this.stats.retries = source.retries;
     const rollback = new Error('plan: roll back');
+    let ended!: () => void;
+    const transactionEnded = new Promise<void>((resolve) => (ended = resolve));
     try {
-      await this.store.transaction(async (tx) => {
+      const transaction = this.store.transaction(async (tx) => {
         await tx.records.write(scope, entity, writes, this.plan ? null : this.runId);
         const prov = await provisionBatch(tx, {
+          ...(this.store.caps.concurrentTransactions &&
+          accountKindOf(entity) &&
+          !(entity === 'contacts' && this.noGuardianAccounts)
+            ? { order: { decisions: this.decisions, ended: transactionEnded } }
+            : {}),
           runId: this.plan ? null : this.runId,
           district: this.district!,
           source: this.source.kind,
@@ -684,6 +695,9 @@ class SyncRun {
           await tx.locks.heartbeat(this.district!, this.runId);
         }
       });
+      // Later batches may be waiting for this one to end: tell them before anything else.
+      void transaction.then(ended, ended);
+      await transaction;
       await this.refreshStatistics(entity, writes.length);
     } catch (err) {
       if (err !== rollback) throw err;

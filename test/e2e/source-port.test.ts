@@ -139,6 +139,84 @@ describeEachDatabase('the source port', (dbs) => {
     }
   });
 
+  it('a student and a staff member first seen at once with one email: it is the login identity of neither', async () => {
+    // Students and staff are separate streams; on PostgreSQL their batches commit side by side.
+    const email = 'shared@port.example';
+    const page = (records: SourcePage['records']): SourcePage => ({
+      records,
+      invalidIds: [],
+      problems: [],
+      cursor: null,
+    });
+    const source: Source = {
+      kind: 'clever',
+      district: () => Promise.resolve({ sourceDistrictId: 'dist-1', data: { name: 'Port District' } }),
+      streams: (): SourceStream[] => [
+        {
+          name: 'schools',
+          entities: ['schools'],
+          ordered: false,
+          dependsOn: [],
+          // eslint-disable-next-line @typescript-eslint/require-await
+          async *pages() {
+            yield page([{ entity: 'schools', sourceId: 'sch-1', data: { name: 'One School' } }]);
+          },
+        },
+        {
+          name: 'students',
+          entities: ['students'],
+          ordered: false,
+          dependsOn: ['schools'],
+          // eslint-disable-next-line @typescript-eslint/require-await
+          async *pages() {
+            yield page([{ entity: 'students', sourceId: 'st-1', data: student('S1', 'Ann', email) }]);
+          },
+        },
+        {
+          name: 'staff',
+          entities: ['staff'],
+          ordered: false,
+          dependsOn: ['schools'],
+          // eslint-disable-next-line @typescript-eslint/require-await
+          async *pages() {
+            yield page([
+              {
+                entity: 'staff',
+                sourceId: 'sf-1',
+                data: {
+                  name: { first: 'Ann', last: 'Port' },
+                  roles: ['teacher'],
+                  schoolIds: ['sch-1'],
+                  email,
+                },
+              },
+            ]);
+          },
+        },
+      ],
+      stats: () => ({ requests: 0, retries: 0 }),
+      close: () => Promise.resolve(),
+    };
+    for (let round = 0; round < 3; round++) {
+      const store = await Store.open({ location: await dbs.fresh() });
+      try {
+        const report = await runSync({ store, source });
+        expect(report.status).toBe('succeeded');
+        const accounts = [
+          ...(await store.accounts.list({ district: 'dist-1', kind: 'student' })),
+          ...(await store.accounts.list({ district: 'dist-1', kind: 'staff' })),
+        ];
+        expect(accounts).toHaveLength(2);
+        for (const a of accounts) {
+          expect(a.email).toBe(email);
+          expect(a.identities.filter((i) => i.type === 'email')).toEqual([]);
+        }
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
   it('an ordered page that strays outside its range is reconciled exactly and archives nothing', async () => {
     const store = await Store.open({ location: await dbs.fresh() });
     try {
