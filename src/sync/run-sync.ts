@@ -243,11 +243,10 @@ class SyncRun {
     }
   }
 
-  /** Takes the district lock; a lock left by a dead process on this host is taken over at once. */
   /**
-   * What the district's accounts look like at the start of the run. Under the lock (or in a plan,
-   * which writes nothing) no other run can add accounts from here on: see RunIdentities, and
-   * ProvisionBatch.noGuardianAccounts.
+   * What the district's accounts look like at the start of the run. Under the lock no other run can
+   * add accounts from here on (see RunIdentities and ProvisionBatch.noGuardianAccounts); a plan reads
+   * the same without the lock, and writes nothing.
    */
   private async noteAccounts(district: string): Promise<void> {
     const accounts = this.store.accounts;
@@ -258,6 +257,7 @@ class SyncRun {
         !(await accounts.hasAny(district, { kind: 'guardian', recordSource: this.source.kind })));
   }
 
+  /** Takes the district lock; a lock left by a dead process on this host is taken over at once. */
   private async acquireLock(district: string): Promise<boolean> {
     const owner = `${hostname()}:${process.pid}`;
     const stale = this.opts.lockStaleMs ?? 600_000;
