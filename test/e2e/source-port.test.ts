@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import type { Student } from '../../src/model/entities.js';
+import type { Entity, Student } from '../../src/model/entities.js';
 import type { Source, SourcePage, SourceStream } from '../../src/sources/source.js';
 import { Store } from '../../src/store/store.js';
 import { runSync } from '../../src/sync/run-sync.js';
@@ -11,6 +11,47 @@ interface TestPage {
   cursor?: string;
 }
 
+/** A page of records (with a cursor: a page of an ordered stream). */
+const onePage = (records: SourcePage['records'], cursor: string | null = null): SourcePage => ({
+  records,
+  invalidIds: [],
+  problems: [],
+  cursor,
+});
+
+/** An unordered stream of one page that depends on the schools. */
+function oneStream(name: string, entity: Entity, records: SourcePage['records']): SourceStream {
+  return {
+    name,
+    entities: [entity],
+    ordered: false,
+    dependsOn: ['schools'],
+    // eslint-disable-next-line @typescript-eslint/require-await
+    async *pages() {
+      yield onePage(records);
+    },
+  };
+}
+
+/** A source through the port: district dist-1 with one school (sch-1), then the given streams. */
+function portSource(streams: SourceStream[]): Source {
+  return {
+    kind: 'clever',
+    district: () => Promise.resolve({ sourceDistrictId: 'dist-1', data: { name: 'Port District' } }),
+    streams: (): SourceStream[] => [
+      {
+        ...oneStream('schools', 'schools', [
+          { entity: 'schools', sourceId: 'sch-1', data: { name: 'One School' } },
+        ]),
+        dependsOn: [],
+      },
+      ...streams,
+    ],
+    stats: () => ({ requests: 0, retries: 0 }),
+    close: () => Promise.resolve(),
+  };
+}
+
 /** A minimal source through the port: one school and pages of students, given in the test. */
 function staticSource(
   pages: TestPage[] | Array<{ id: string; data: Student }>,
@@ -19,47 +60,24 @@ function staticSource(
   const studentPages: TestPage[] =
     pages.length > 0 && 'students' in pages[0]! ? (pages as TestPage[]) : [{ students: pages as never }];
   const ordered = studentPages.every((p) => p.cursor !== undefined);
-  return {
-    kind: 'clever',
-    district: () => Promise.resolve({ sourceDistrictId: 'dist-1', data: { name: 'Port District' } }),
-    streams: (): SourceStream[] => [
-      {
-        name: 'schools',
-        entities: ['schools'],
-        ordered: false,
-        dependsOn: [],
-        // eslint-disable-next-line @typescript-eslint/require-await
-        async *pages() {
-          yield {
-            records: [{ entity: 'schools', sourceId: 'sch-1', data: { name: 'One School' } }],
-            invalidIds: [],
-            problems: [],
-            cursor: null,
-          } satisfies SourcePage;
-        },
+  return portSource([
+    {
+      name: 'students',
+      entities: ['students'],
+      ordered,
+      dependsOn: ['schools'],
+      // eslint-disable-next-line @typescript-eslint/require-await
+      async *pages() {
+        for (const [i, p] of studentPages.entries()) {
+          if (i === opts.failAfterPages) throw new Error('the source went away');
+          yield onePage(
+            p.students.map((s) => ({ entity: 'students' as const, sourceId: s.id, data: s.data })),
+            p.cursor ?? null,
+          );
+        }
       },
-      {
-        name: 'students',
-        entities: ['students'],
-        ordered,
-        dependsOn: ['schools'],
-        // eslint-disable-next-line @typescript-eslint/require-await
-        async *pages() {
-          for (const [i, p] of studentPages.entries()) {
-            if (i === opts.failAfterPages) throw new Error('the source went away');
-            yield {
-              records: p.students.map((s) => ({ entity: 'students' as const, sourceId: s.id, data: s.data })),
-              invalidIds: [],
-              problems: [],
-              cursor: p.cursor ?? null,
-            } satisfies SourcePage;
-          }
-        },
-      },
-    ],
-    stats: () => ({ requests: 0, retries: 0 }),
-    close: () => Promise.resolve(),
-  };
+    },
+  ]);
 }
 
 const student = (sis: string, first: string, email?: string): Student => ({
@@ -142,61 +160,18 @@ describeEachDatabase('the source port', (dbs) => {
   it('a student and a staff member first seen at once with one email: it is the login identity of neither', async () => {
     // Students and staff are separate streams; on PostgreSQL their batches commit side by side.
     const email = 'shared@port.example';
-    const page = (records: SourcePage['records']): SourcePage => ({
-      records,
-      invalidIds: [],
-      problems: [],
-      cursor: null,
-    });
-    const source: Source = {
-      kind: 'clever',
-      district: () => Promise.resolve({ sourceDistrictId: 'dist-1', data: { name: 'Port District' } }),
-      streams: (): SourceStream[] => [
+    const source = portSource([
+      oneStream('students', 'students', [
+        { entity: 'students', sourceId: 'st-1', data: student('S1', 'Ann', email) },
+      ]),
+      oneStream('staff', 'staff', [
         {
-          name: 'schools',
-          entities: ['schools'],
-          ordered: false,
-          dependsOn: [],
-          // eslint-disable-next-line @typescript-eslint/require-await
-          async *pages() {
-            yield page([{ entity: 'schools', sourceId: 'sch-1', data: { name: 'One School' } }]);
-          },
+          entity: 'staff',
+          sourceId: 'sf-1',
+          data: { name: { first: 'Ann', last: 'Port' }, roles: ['teacher'], schoolIds: ['sch-1'], email },
         },
-        {
-          name: 'students',
-          entities: ['students'],
-          ordered: false,
-          dependsOn: ['schools'],
-          // eslint-disable-next-line @typescript-eslint/require-await
-          async *pages() {
-            yield page([{ entity: 'students', sourceId: 'st-1', data: student('S1', 'Ann', email) }]);
-          },
-        },
-        {
-          name: 'staff',
-          entities: ['staff'],
-          ordered: false,
-          dependsOn: ['schools'],
-          // eslint-disable-next-line @typescript-eslint/require-await
-          async *pages() {
-            yield page([
-              {
-                entity: 'staff',
-                sourceId: 'sf-1',
-                data: {
-                  name: { first: 'Ann', last: 'Port' },
-                  roles: ['teacher'],
-                  schoolIds: ['sch-1'],
-                  email,
-                },
-              },
-            ]);
-          },
-        },
-      ],
-      stats: () => ({ requests: 0, retries: 0 }),
-      close: () => Promise.resolve(),
-    };
+      ]),
+    ]);
     for (let round = 0; round < 3; round++) {
       const store = await Store.open({ location: await dbs.fresh() });
       try {
