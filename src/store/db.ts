@@ -48,6 +48,12 @@ export interface Capabilities {
    * its next batch while the previous one commits. SQLite has one connection, used in turn.
    */
   readonly concurrentTransactions: boolean;
+  /**
+   * How accounts are found by a login identity. `gin` (PostgreSQL): a GIN index over the
+   * `accounts.identities` tokens. `table` (SQLite, which cannot index into a JSON array): the
+   * `account_identities` table, one row per identity, kept next to the column.
+   */
+  readonly identityIndex: 'gin' | 'table';
 }
 
 export interface Database {
@@ -76,6 +82,7 @@ const SQLITE_CAPS: Capabilities = {
   arrayParams: false,
   analyzeWhileLoading: false,
   concurrentTransactions: false,
+  identityIndex: 'table',
 };
 
 const POSTGRES_CAPS: Capabilities = {
@@ -88,6 +95,7 @@ const POSTGRES_CAPS: Capabilities = {
   arrayParams: true,
   analyzeWhileLoading: true,
   concurrentTransactions: true,
+  identityIndex: 'gin',
 };
 
 export function isPostgresUrl(location: string): boolean {

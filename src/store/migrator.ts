@@ -4,6 +4,7 @@ import { RostersyncError } from '../shared/errors.js';
 import type { Capabilities } from './db.js';
 import * as m0001 from './migrations/0001-init.js';
 import * as m0002 from './migrations/0002-accounts.js';
+import * as m0003 from './migrations/0003-identity-column.js';
 import type { DB } from './schema.js';
 
 /**
@@ -16,6 +17,7 @@ type MigrationModule = { up: (db: Kysely<any>, caps: Capabilities) => Promise<vo
 const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0001-init', m0001],
   ['0002-accounts', m0002],
+  ['0003-identity-column', m0003],
 ];
 
 export interface MigrationOutcome {
@@ -28,6 +30,21 @@ export interface MigrationOutcome {
  * once: Kysely's migrator takes a lock table row (PostgreSQL: row lock; SQLite: single writer).
  */
 export async function migrateToLatest(db: Kysely<DB>, caps: Capabilities): Promise<MigrationOutcome> {
+  return migrateUpTo(db, caps, null);
+}
+
+/**
+ * Brings the schema up to and including migration `target` (null: the latest). Tests use a target
+ * to build a database of an older schema and check that the next migration carries its data over.
+ */
+export async function migrateUpTo(
+  db: Kysely<DB>,
+  caps: Capabilities,
+  target: string | null,
+): Promise<MigrationOutcome> {
+  if (target !== null && !MIGRATIONS.some(([name]) => name === target)) {
+    throw new RostersyncError('config', `no database migration named ${target}`);
+  }
   const migrations: Record<string, Migration> = {};
   for (const [name, mod] of MIGRATIONS) {
     migrations[name] = { up: (d) => mod.up(d, caps) };
@@ -38,13 +55,14 @@ export async function migrateToLatest(db: Kysely<DB>, caps: Capabilities): Promi
     migrationTableName: 'rostersync_migrations',
     migrationLockTableName: 'rostersync_migrations_lock',
   });
-  const result: MigrationResultSet = await migrator.migrateToLatest();
+  const result: MigrationResultSet =
+    target === null ? await migrator.migrateToLatest() : await migrator.migrateTo(target);
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new RostersyncError('config', `database migration ${failed} failed`, { cause: result.error });
   }
   const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-  return { applied, current: MIGRATIONS[MIGRATIONS.length - 1]?.[0] ?? null };
+  return { applied, current: target ?? MIGRATIONS[MIGRATIONS.length - 1]?.[0] ?? null };
 }
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.[0] ?? null;

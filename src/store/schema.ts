@@ -168,8 +168,11 @@ export interface DbAccount {
   record_hash: string | null;
   derive_version: string | null;
   synced_hash: string | null;
+  /** JSON array of `type:value` login identity tokens, sorted by type (migration 0003). */
+  identities: string;
 }
 
+/** SQLite only (Capabilities.identityIndex `table`): the identities again, one row each, for lookups by value. */
 export interface DbAccountIdentity {
   account_id: string;
   district_id: string;

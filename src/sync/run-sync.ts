@@ -730,7 +730,7 @@ class SyncRun {
       entity === 'staff' ||
       (entity === 'contacts' && this.config.provisionGuardians)
     ) {
-      tables.push('accounts', 'account_identities');
+      tables.push('accounts');
     }
     await this.store.analyze(tables);
   }

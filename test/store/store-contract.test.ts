@@ -1,3 +1,5 @@
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { contentHash } from '../../src/model/hash.js';
 import type { Student } from '../../src/model/entities.js';
@@ -5,6 +7,9 @@ import { emptyAccountCounts, emptyEntityCounts } from '../../src/model/run.js';
 import type { RunCounts } from '../../src/model/run.js';
 import { SecretBox } from '../../src/store/secrets.js';
 import { Store } from '../../src/store/store.js';
+import { openDatabase } from '../../src/store/db.js';
+import { migrateToLatest, migrateUpTo } from '../../src/store/migrator.js';
+import type { AccountWrite } from '../../src/store/queries/accounts.js';
 import type { RecordWrite } from '../../src/store/queries/records.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 
@@ -62,7 +67,7 @@ describeEachDatabase('store contract', (dbs) => {
   });
 
   it('migrates a database from zero', () => {
-    expect(store.migration?.applied).toEqual(['0001-init', '0002-accounts']);
+    expect(store.migration?.applied).toEqual(['0001-init', '0002-accounts', '0003-identity-column']);
   });
 
   it('runs migrations idempotently on every open and on demand', async () => {
@@ -362,5 +367,136 @@ describeEachDatabase('store contract', (dbs) => {
     expect(await store.districts.getToken('dist-1', box)).toBe('secret-token-123');
     const other = new SecretBox(Buffer.alloc(32, 8));
     await expect(store.districts.getToken('dist-1', other)).rejects.toThrow(/secretKey/);
+  });
+
+  it('finds accounts by each identity exactly, in their own district only', async () => {
+    const account = (id: string, district: string, identities: AccountWrite['identities']): AccountWrite => ({
+      id,
+      district,
+      kind: 'student',
+      status: 'active',
+      origin: 'sync',
+      recordSource: 'clever',
+      recordSourceId: `rec-${id}`,
+      name: { last: 'Lookup' },
+      email: null,
+      title: null,
+      roles: [],
+      access: null,
+      identities,
+    });
+    const hostile = 'S:1 "quoted" \\ back\tslash ünï';
+    await store.transaction((tx) =>
+      tx.accounts.writeMany([
+        {
+          write: account('look-1', 'look-d1', [
+            { type: 'sis_id', value: 'S1' },
+            { type: 'clever_id', value: 'c1' },
+            { type: 'email', value: 'one@example.org' },
+          ]),
+          isNew: true,
+        },
+        { write: account('look-2', 'look-d1', [{ type: 'sis_id', value: 'S10' }]), isNew: true },
+        { write: account('look-3', 'look-d1', [{ type: 'state_id', value: hostile }]), isNew: true },
+        { write: account('look-4', 'look-d2', [{ type: 'sis_id', value: 'S1' }]), isNew: true },
+        { write: account('look-5', 'look-d1', []), isNew: true },
+      ]),
+    );
+    const ids = async (type: Parameters<Store['accounts']['byIdentity']>[1], values: string[]) =>
+      [...(await store.accounts.byIdentity('look-d1', type, values)).entries()].map(
+        ([v, list]) => `${v}=${list.map((a) => a.id).join(',')}`,
+      );
+    expect(await ids('sis_id', ['S1'])).toEqual(['S1=look-1']);
+    expect(new Set(await ids('sis_id', ['S1', 'S10', 'S100']))).toEqual(new Set(['S1=look-1', 'S10=look-2']));
+    // A value of another type is not a match, and neither is a token's prefix.
+    expect(await ids('student_number', ['S1'])).toEqual([]);
+    expect(await ids('clever_id', ['c'])).toEqual([]);
+    expect(await ids('state_id', [hostile])).toEqual([`${hostile}=look-3`]);
+    const one = await store.accounts.get('look-1');
+    expect(one?.identities).toEqual([
+      { type: 'clever_id', value: 'c1' },
+      { type: 'email', value: 'one@example.org' },
+      { type: 'sis_id', value: 'S1' },
+    ]);
+    expect((await store.accounts.get('look-3'))?.identities).toEqual([{ type: 'state_id', value: hostile }]);
+    expect((await store.accounts.get('look-5'))?.identities).toEqual([]);
+    // An update replaces the identities: the old value no longer finds the account.
+    await store.transaction((tx) =>
+      tx.accounts.writeMany([
+        { write: account('look-1', 'look-d1', [{ type: 'sis_id', value: 'S2' }]), isNew: false },
+      ]),
+    );
+    expect(await ids('sis_id', ['S1', 'S2'])).toEqual(['S2=look-1']);
+    await store.accounts.update(account('look-2', 'look-d1', [{ type: 'sis_id', value: 'S20' }]), 'active');
+    expect(await ids('sis_id', ['S10', 'S20'])).toEqual(['S20=look-2']);
+  });
+
+  it('carries identities into the account row when migrating a 0002 database (migration 0003)', async () => {
+    const loc = await dbs.fresh();
+    const database = openDatabase({ location: loc });
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0002's time
+      const old = database.db as unknown as Kysely<any>;
+      await migrateUpTo(database.db, database.caps, '0002-accounts');
+      const row = (id: string) => ({
+        id,
+        district_id: 'mig-d1',
+        kind: 'staff',
+        status: 'active',
+        origin: 'sync',
+        record_source: 'clever',
+        record_source_id: `rec-${id}`,
+        name: JSON.stringify({ last: 'Old' }),
+        email: 'old@example.org',
+        roles: 'teacher',
+        access: null,
+        created_at: '2026-01-01T00:00:00.000Z',
+        updated_at: '2026-01-01T00:00:00.000Z',
+        deactivated_at: null,
+        title: null,
+        state_hash: null,
+        record_hash: null,
+        derive_version: null,
+        synced_hash: null,
+      });
+      await old
+        .insertInto('accounts')
+        .values([row('m1'), row('m2')])
+        .execute();
+      await old
+        .insertInto('account_identities')
+        .values(
+          [
+            ['teacher_number', 'T 7'],
+            ['clever_id', 'c-m1'],
+            ['email', 'old@example.org'],
+            ['sis_id', 'a:b "c"'],
+          ].map(([type, value]) => ({ account_id: 'm1', district_id: 'mig-d1', type, value })),
+        )
+        .execute();
+      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual(['0003-identity-column']);
+      const tables = await sql<{ n: number }>`
+        select count(*) as n from ${sql.raw(
+          database.caps.dialect === 'postgres' ? 'pg_tables where tablename' : 'sqlite_master where name',
+        )} = 'account_identities'`.execute(database.db);
+      // PostgreSQL finds identities through a GIN index on the column; SQLite keeps the lookup table.
+      expect(Number(tables.rows[0]!.n)).toBe(database.caps.identityIndex === 'table' ? 1 : 0);
+    } finally {
+      await database.close();
+    }
+    const migrated = await Store.open({ location: loc });
+    try {
+      expect((await migrated.accounts.get('m1'))?.identities).toEqual([
+        { type: 'clever_id', value: 'c-m1' },
+        { type: 'email', value: 'old@example.org' },
+        { type: 'sis_id', value: 'a:b "c"' },
+        { type: 'teacher_number', value: 'T 7' },
+      ]);
+      expect((await migrated.accounts.get('m2'))?.identities).toEqual([]);
+      const found = await migrated.accounts.byIdentity('mig-d1', 'sis_id', ['a:b "c"']);
+      expect([...found.values()].flat().map((a) => a.id)).toEqual(['m1']);
+    } finally {
+      await migrated.close();
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { accountStateHash } from '../../model/account.js';
 import type {
@@ -84,7 +85,26 @@ const ACCOUNT_COLUMNS = [
   'record_hash',
   'derive_version',
   'synced_hash',
+  'identities',
 ];
+
+/**
+ * The stored form of an account's login identities (accounts.identities): a JSON array of
+ * `type:value` tokens sorted by type, so one identity is one GIN index entry on PostgreSQL. A type
+ * never contains `:`, so the first one ends it.
+ */
+export function identityTokens(identities: ReadonlyArray<{ type: IdentityType; value: string }>): string {
+  const tokens = identities.map((i) => `${i.type}:${i.value}`);
+  if (tokens.length > 1) tokens.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify(tokens);
+}
+
+export function parseIdentityTokens(json: string): Array<{ type: IdentityType; value: string }> {
+  return (JSON.parse(json) as string[]).map((t) => {
+    const at = t.indexOf(':');
+    return { type: t.slice(0, at) as IdentityType, value: t.slice(at + 1) };
+  });
+}
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -101,27 +121,8 @@ export class AccountsRepo {
     private readonly bulk: BulkWriter,
   ) {}
 
-  private async hydrate(rows: DbAccount[]): Promise<StoredAccount[]> {
-    if (rows.length === 0) return [];
-    const ids = new Map<string, Array<{ type: IdentityType; value: string }>>();
-    for (const part of chunk(
-      rows.map((r) => r.id),
-      this.caps.maxBindParameters - 2,
-    )) {
-      const idRows = await this.db
-        .selectFrom('account_identities')
-        .select(['account_id', 'type', 'value'])
-        .where((eb) => anyOf(eb, this.caps, 'account_id', part))
-        .orderBy('account_id')
-        .orderBy('type')
-        .execute();
-      for (const r of idRows) {
-        let list = ids.get(r.account_id);
-        if (!list) ids.set(r.account_id, (list = []));
-        list.push({ type: r.type as IdentityType, value: r.value });
-      }
-    }
-    return rows.map((r) => ({
+  private static full(r: DbAccount): StoredAccount {
+    return {
       id: r.id,
       district: r.district_id,
       kind: r.kind as AccountKind,
@@ -134,7 +135,7 @@ export class AccountsRepo {
       title: r.title,
       roles: r.roles === '' ? [] : (r.roles.split(',') as StaffRole[]),
       access: r.access ? (JSON.parse(r.access) as Access) : null,
-      identities: ids.get(r.id) ?? [],
+      identities: parseIdentityTokens(r.identities),
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       deactivatedAt: r.deactivated_at,
@@ -142,7 +143,7 @@ export class AccountsRepo {
       recordHash: r.record_hash,
       deriveVersion: r.derive_version,
       syncedHash: r.synced_hash,
-    }));
+    };
   }
 
   private static readonly HEAD_COLUMNS = [
@@ -185,14 +186,14 @@ export class AccountsRepo {
     for (const part of chunk([...new Set(ids)], this.caps.maxBindParameters - 2)) {
       if (part.length === 0) continue;
       const rows = await this.db.selectFrom('accounts').selectAll().where('id', 'in', part).execute();
-      for (const a of await this.hydrate(rows)) out.set(a.id, a);
+      for (const r of rows) out.set(r.id, AccountsRepo.full(r));
     }
     return out;
   }
 
   async get(id: string): Promise<StoredAccount | undefined> {
     const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? (await this.hydrate([row]))[0] : undefined;
+    return row ? AccountsRepo.full(row) : undefined;
   }
 
   /** Accounts provisioned from the given records (any status), by record id, without identities. */
@@ -223,8 +224,28 @@ export class AccountsRepo {
     values: readonly string[],
   ): Promise<Map<string, StoredAccount[]>> {
     const out = new Map<string, StoredAccount[]>();
+    const add = (value: string, a: StoredAccount) => {
+      let list = out.get(value);
+      if (!list) out.set(value, (list = []));
+      list.push(a);
+    };
     for (const part of chunk([...new Set(values)], this.caps.maxBindParameters - 4)) {
       if (part.length === 0) continue;
+      if (this.caps.identityIndex === 'gin') {
+        const wanted = new Set(part);
+        const rows = await this.db
+          .selectFrom('accounts')
+          .selectAll()
+          .where('district_id', '=', district)
+          // The expression of the GIN index accounts_identities_idx (migration 0003), word for word.
+          .where(sql<boolean>`(identities::jsonb) ?| ${part.map((v) => `${type}:${v}`)}::text[]`)
+          .execute();
+        for (const r of rows) {
+          const a = AccountsRepo.full(r);
+          for (const i of a.identities) if (i.type === type && wanted.has(i.value)) add(i.value, a);
+        }
+        continue;
+      }
       const idRows = await this.db
         .selectFrom('account_identities')
         .select(['account_id', 'value'])
@@ -242,13 +263,10 @@ export class AccountsRepo {
           idRows.map((r) => r.account_id),
         )
         .execute();
-      const accounts = new Map((await this.hydrate(rows)).map((a) => [a.id, a]));
+      const accounts = new Map(rows.map((r) => [r.id, AccountsRepo.full(r)]));
       for (const r of idRows) {
         const a = accounts.get(r.account_id);
-        if (!a) continue;
-        let list = out.get(r.value);
-        if (!list) out.set(r.value, (list = []));
-        list.push(a);
+        if (a) add(r.value, a);
       }
     }
     return out;
@@ -297,6 +315,7 @@ export class AccountsRepo {
         updated_at: now,
         deactivated_at: a.status === 'active' ? null : now,
         state_hash: accountStateHash(a),
+        identities: identityTokens(a.identities),
       })
       .execute();
     await this.setIdentities(a.id, a.district, a.identities);
@@ -318,6 +337,7 @@ export class AccountsRepo {
         access: a.access ? JSON.stringify(a.access) : null,
         updated_at: now,
         state_hash: accountStateHash(a),
+        identities: identityTokens(a.identities),
         ...(a.status !== previousStatus ? { deactivated_at: a.status === 'active' ? null : now } : {}),
       })
       .where('id', '=', a.id)
@@ -354,6 +374,7 @@ export class AccountsRepo {
         a.derived?.recordHash ?? null,
         a.derived?.version ?? null,
         a.derived ? stateHash : null,
+        identityTokens(a.identities),
       ];
     };
     await this.bulk.insertNew(
@@ -374,6 +395,7 @@ export class AccountsRepo {
       },
       items.filter((i) => !i.isNew).map(toRow),
     );
+    if (this.caps.identityIndex !== 'table') return;
     const ids = items.filter((i) => !i.isNew).map((i) => i.write.id);
     for (const part of chunk(ids, this.caps.maxBindParameters - 2)) {
       await this.db.deleteFrom('account_identities').where('account_id', 'in', part).execute();
@@ -401,6 +423,7 @@ export class AccountsRepo {
     district: string,
     identities: ReadonlyArray<{ type: IdentityType; value: string }>,
   ): Promise<void> {
+    if (this.caps.identityIndex !== 'table') return;
     await this.db.deleteFrom('account_identities').where('account_id', '=', accountId).execute();
     if (identities.length > 0) {
       await this.db
@@ -520,7 +543,7 @@ export class AccountsRepo {
       .orderBy('id')
       .limit(opts.limit ?? 1000)
       .execute();
-    return this.hydrate(rows);
+    return rows.map((r) => AccountsRepo.full(r));
   }
 
   // -------------------------------------------------------------- held deactivations
