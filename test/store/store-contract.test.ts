@@ -163,6 +163,30 @@ describeEachDatabase('store contract', (dbs) => {
     }
   });
 
+  it("round-trips multi-byte text across the bulk insert's ~1 MB pieces, and a value larger than one", async () => {
+    const bigScope = { district: 'd-big', source: 'clever' as const };
+    const words = ['Zoë', '王小明', '👩🏽‍🎓', 'tab\tand\\', 'Ǆemal'];
+    const rows = Array.from({ length: 3000 }, (_, i) => {
+      // About 1.3 KB of JSON each (4 MB in all), so rows and characters straddle piece boundaries;
+      // one name alone is ~1.5 MB.
+      const first = i === 1234 ? '🎓'.repeat(400_000) : `${words[i % words.length]!.repeat(60)}${i}`;
+      const data: Student = { name: { first, last: 'ü' }, schoolId: 's', schoolIds: ['s'], sisId: `B${i}` };
+      return {
+        sourceId: `big-${String(i).padStart(5, '0')}`,
+        data,
+        json: JSON.stringify(data),
+        hash: contentHash(data),
+        isNew: true,
+      };
+    });
+    await store.transaction((tx) => tx.records.write(bigScope, 'students', rows, 'run-big'));
+    for (const i of [0, 1, 777, 1233, 1234, 1235, 2999]) {
+      const got = await store.records.get(bigScope, 'students', rows[i]!.sourceId);
+      expect(got?.data).toEqual(rows[i]!.data);
+    }
+    expect((await store.records.upsert(bigScope, 'students', rows, 'run-big-2')).unchanged).toBe(rows.length);
+  });
+
   it('round-trips unicode names', async () => {
     const names = [
       'Zoë',
