@@ -23,12 +23,16 @@ export function normalise<E extends Entity>(sourceId: string, data: EntityData[E
  * SourceRecord.json) it is not read or hashed again; `data` stays lazy.
  */
 export function asSent(rec: SourceRecord): NormalizedRecord {
-  const { json, hash } = rec;
-  if (json === undefined || hash === undefined) return normalise(rec.sourceId, rec.data);
+  // Only the hash is checked here: reading `json` would decode it.
+  const hash = rec.hash;
+  if (hash === undefined) return normalise(rec.sourceId, rec.data);
   return {
     sourceId: rec.sourceId,
-    json,
     hash,
+    // Lazy too: a source may decode a record's JSON only when asked (an unchanged record never is).
+    get json() {
+      return rec.json ?? canonicalJson(rec.data);
+    },
     get data() {
       return rec.data;
     },

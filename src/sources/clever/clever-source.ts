@@ -133,8 +133,9 @@ export class CleverSource implements Source {
               if (n.problem.recordId) out.invalidIds.push(n.problem.recordId);
             } else out.problems.push(...n.warnings);
           }
+          const bytes = jsonBytes(page.records);
           for (let r = 0; r < page.records.count; r++)
-            out.records.push(new DecodedSourceRecord(entity, page.records, r));
+            out.records.push(new DecodedSourceRecord(entity, page.records, r, bytes));
           yield out;
         }
       }.bind(this),
@@ -184,9 +185,10 @@ export class CleverSource implements Source {
               }
             }
             const records = page.records;
+            const bytes = jsonBytes(records);
             for (let r = 0; r < records.count; r++) {
               if (dropped?.has(records.item[r]!)) continue;
-              out.records.push(new DecodedSourceRecord(entity, records, r));
+              out.records.push(new DecodedSourceRecord(entity, records, r, bytes));
             }
             yield out;
           }
@@ -197,16 +199,16 @@ export class CleverSource implements Source {
 }
 
 /**
- * A record as the decoder sent it: canonical JSON and hash up front (cut out of its page's packed
- * strings), the fields parsed from the JSON the first time someone reads `data` (an unchanged record
- * never is).
+ * A record as the decoder sent it: the hash up front, the canonical JSON decoded from its page's
+ * bytes the first time someone reads `json`, and the fields parsed from that the first time someone
+ * reads `data`. An unchanged record is never decoded or parsed.
  */
 class DecodedSourceRecord implements SourceRecord {
   readonly sourceId: string;
-  readonly json: string;
   readonly hash: string;
   private readonly page: PackedRecords;
   private readonly index: number;
+  private text: string | undefined;
   private parsed: EntityData[Entity] | undefined;
   private list: string[] | undefined;
 
@@ -214,12 +216,22 @@ class DecodedSourceRecord implements SourceRecord {
     readonly entity: Entity,
     page: PackedRecords,
     index: number,
+    /** The page's JSON bytes as a Buffer (one view per page). */
+    private readonly bytes: Buffer,
   ) {
     this.page = page;
     this.index = index;
     this.sourceId = page.sourceIds[index]!;
-    this.json = page.json.substring(index === 0 ? 0 : page.jsonEnd[index - 1]!, page.jsonEnd[index]);
     this.hash = page.hashes.substring(index * HASH_LENGTH, (index + 1) * HASH_LENGTH);
+  }
+
+  get json(): string {
+    const end = this.page.jsonEnd;
+    return (this.text ??= this.bytes.toString(
+      'utf8',
+      this.index === 0 ? 0 : end[this.index - 1]!,
+      end[this.index],
+    ));
   }
 
   /** Students, staff, sections: the record's schools (see SourceRecord.schoolIds). */
@@ -246,6 +258,11 @@ class DecodedSourceRecord implements SourceRecord {
     }
     return out;
   }
+}
+
+/** A Buffer view (no copy) of a page's JSON bytes, for UTF-8 decoding. */
+function jsonBytes(records: PackedRecords): Buffer {
+  return Buffer.from(records.json.buffer, records.json.byteOffset, records.json.byteLength);
 }
 
 /** User problems are reported under the entity of the stream that met them. */

@@ -34,8 +34,13 @@ export interface PackedRecords {
   sourceIds: string[];
   /** Content hashes, HASH_LENGTH characters each, concatenated in record order. */
   hashes: string;
-  /** Canonical JSON of every record, concatenated; record r's ends at `jsonEnd[r]`. */
-  json: string;
+  /**
+   * Canonical JSON of every record as UTF-8, concatenated; record r's ends at byte `jsonEnd[r]`.
+   * Bytes, not a string: written straight from each record's JSON (joining 2,000 strings measured
+   * ~10 ms a page, writing them ~1.5 ms), transferred rather than copied, and decoded on the main
+   * thread only for the records that are written (an unchanged record never is).
+   */
+  json: Uint8Array;
   jsonEnd: Int32Array;
   /**
    * What the scope filters look at, for the entities that have it (else null): students and staff
@@ -83,12 +88,17 @@ export type DecodeResult =
   /** `retry`: the body is not JSON (cut off in transit); otherwise the envelope is wrong. */
   | { ok: false; retry: boolean; message: string };
 
+/**
+ * Where a page's JSON bytes are gathered before they are copied out at their exact size. Shared:
+ * pages are packed one at a time (decodePage is synchronous), and it only grows.
+ */
+let scratch = Buffer.allocUnsafeSlow(4 << 20);
+
 /** Builds a page's PackedRecords one record at a time. */
 class RecordPacker {
   private readonly item: number[] = [];
   private readonly sourceIds: string[] = [];
   private readonly hashes: string[] = [];
-  private readonly json: string[] = [];
   private readonly jsonEnd: number[] = [];
   private jsonLength = 0;
   private readonly members: string[] = [];
@@ -105,8 +115,14 @@ class RecordPacker {
     const hash = jsonHash(json);
     if (hash.length !== HASH_LENGTH) throw new Error(`content hash of unexpected length ${hash.length}`);
     this.hashes.push(hash);
-    this.json.push(json);
-    this.jsonEnd.push((this.jsonLength += json.length));
+    // Room for the worst case: 3 UTF-8 bytes per UTF-16 unit.
+    if (this.jsonLength + json.length * 3 > scratch.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, this.jsonLength + json.length * 3));
+      scratch.copy(bigger, 0, 0, this.jsonLength);
+      scratch = bigger;
+    }
+    this.jsonLength += scratch.write(json, this.jsonLength, 'utf8');
+    this.jsonEnd.push(this.jsonLength);
     if (!this.hasLists) return;
     this.memberStart.push(this.members.length);
     const list =
@@ -129,7 +145,7 @@ class RecordPacker {
       item: new Int32Array(this.item),
       sourceIds: this.sourceIds,
       hashes: this.hashes.join(''),
-      json: this.json.join(''),
+      json: Uint8Array.prototype.slice.call(scratch, 0, this.jsonLength),
       jsonEnd: new Int32Array(this.jsonEnd),
       lists: this.hasLists
         ? {
@@ -145,7 +161,7 @@ class RecordPacker {
 /** The typed arrays of a page, to transfer rather than copy. */
 export function transferables(page: DecodedPage): ArrayBuffer[] {
   const r = page.records;
-  const out = [r.item.buffer, r.jsonEnd.buffer] as ArrayBuffer[];
+  const out = [r.item.buffer, r.jsonEnd.buffer, r.json.buffer] as ArrayBuffer[];
   if (r.lists) out.push(r.lists.memberEnd.buffer as ArrayBuffer, r.lists.memberStart.buffer as ArrayBuffer);
   return out;
 }
