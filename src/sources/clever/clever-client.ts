@@ -3,6 +3,7 @@ import PQueue from 'p-queue';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { RostersyncError } from '../../shared/errors.js';
+import { parseJsonBytes } from './json-bytes.js';
 import type { Logger } from '../../shared/logger.js';
 
 export type CleverApiVersion = 'v3.0' | 'v3.1';
@@ -482,15 +483,11 @@ export function guessNextLink(bytes: Uint8Array): string | null {
 export function decodeListBody(
   bytes: Uint8Array,
 ): { ok: true; value: CleverListPage } | { ok: false; retry: boolean; message: string } {
-  // Buffer's UTF-8 decoding is faster than TextDecoder's and, like it, replaces invalid sequences;
-  // a leading byte order mark is dropped as TextDecoder would.
-  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = parseJsonBytes(bytes);
   } catch {
-    return { ok: false, retry: true, message: `response body is not valid JSON (${text.length} bytes)` };
+    return { ok: false, retry: true, message: `response body is not valid JSON (${bytes.byteLength} bytes)` };
   }
   const page = readListEnvelope(body);
   return typeof page === 'string' ? { ok: false, retry: false, message: page } : { ok: true, value: page };
