@@ -44,23 +44,22 @@ export class DecoderThread {
     if (this.worker) return this.worker;
     const fromSource = import.meta.url.endsWith('.ts');
     const url = new URL(fromSource ? './page-worker.ts' : './page-worker.js', import.meta.url);
-    const options = {
-      execArgv: process.execArgv.filter((a) => !a.startsWith('--max-old-space-size')),
-      resourceLimits: { maxOldGenerationSizeMb: 96 },
-    };
+    const options = { resourceLimits: { maxOldGenerationSizeMb: 96 } };
     // Loader hooks do not reach worker threads: from the sources, the worker registers tsx itself.
-    const worker = fromSource
-      ? new Worker(
-          `import(${JSON.stringify(
-            pathToFileURL(
-              createRequire(import.meta.url)
-                .resolve('tsx/esm/api')
-                .replace(/\.cjs$/, '.mjs'),
-            ).href,
-          )})` + `.then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`,
-          { ...options, eval: true },
-        )
-      : new Worker(url, options);
+    const worker = withInheritedFlags((execArgv) =>
+      fromSource
+        ? new Worker(
+            `import(${JSON.stringify(
+              pathToFileURL(
+                createRequire(import.meta.url)
+                  .resolve('tsx/esm/api')
+                  .replace(/\.cjs$/, '.mjs'),
+              ).href,
+            )})` + `.then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`,
+            { ...options, execArgv, eval: true },
+          )
+        : new Worker(url, { ...options, execArgv }),
+    );
     worker.on('message', (m: DecodeReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -79,5 +78,25 @@ export class DecoderThread {
     worker.unref();
     this.worker = worker;
     return worker;
+  }
+}
+
+/**
+ * Creates a worker with this process's Node flags (--cpu-prof, --import, …). A worker refuses V8
+ * flags (--max-semi-space-size, --stack-size, …; the heap cap is set through resourceLimits): the
+ * ones it names are dropped and it is created again, so such a flag never fails a sync.
+ */
+export function withInheritedFlags(create: (execArgv: string[]) => Worker): Worker {
+  let execArgv = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size'));
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return create(execArgv);
+    } catch (err) {
+      const e = err as { code?: string; message?: string };
+      if (e.code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || attempt > 0) throw err;
+      const refused = new Set((e.message ?? '').replace(/^[^:]*:\s*/, '').split(/,\s*/));
+      const kept = execArgv.filter((a) => !refused.has(a));
+      execArgv = kept.length < execArgv.length ? kept : [];
+    }
   }
 }
