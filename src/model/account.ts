@@ -101,10 +101,18 @@ export interface AccountState {
   identities: ReadonlyArray<{ type: IdentityType; value: string }>;
 }
 
-export function sortIdentities<T extends { type: string; value: string }>(ids: readonly T[]): T[] {
-  return [...ids].sort((a, b) =>
-    a.type < b.type ? -1 : a.type > b.type ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : 0,
-  );
+export function sortIdentities<T extends { type: string; value: string }>(ids: T[]): T[];
+export function sortIdentities<T extends { type: string; value: string }>(ids: readonly T[]): readonly T[];
+export function sortIdentities<T extends { type: string; value: string }>(ids: readonly T[]): readonly T[] {
+  // Most lists arrive sorted (provisioning sorts what it writes): those are returned as they are,
+  // since this runs several times for every account a sync writes.
+  let sorted = true;
+  for (let i = 1; i < ids.length && sorted; i++) sorted = compareIdentities(ids[i - 1]!, ids[i]!) < 0;
+  return sorted ? ids : [...ids].sort(compareIdentities);
+}
+
+function compareIdentities(a: { type: string; value: string }, b: { type: string; value: string }): number {
+  return a.type < b.type ? -1 : a.type > b.type ? 1 : a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
 }
 
 /**
@@ -120,7 +128,7 @@ export function accountStateHash(s: AccountState): string {
     identities: sortIdentities(s.identities),
     link: [s.recordSource, s.recordSourceId],
     name: s.name,
-    roles: [...s.roles].sort(),
+    roles: s.roles.length > 1 ? [...s.roles].sort() : s.roles,
     title: s.title,
   });
 }

@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, contentHash, upsertKind } from '../../src/model/hash.js';
 import { parseGrade, toCsvGrade, GRADES } from '../../src/model/grade.js';
 import { districtConfigSchema } from '../../src/model/district-config.js';
+import { accountStateHash, sortIdentities } from '../../src/model/account.js';
+import type { IdentityType } from '../../src/model/account.js';
+import type { StaffRole } from '../../src/model/entities.js';
+import { identityTokens, parseIdentityTokens } from '../../src/store/queries/accounts.js';
 
 describe('grades', () => {
   it.each([
@@ -169,5 +173,41 @@ describe('reconcile', () => {
       ['c', 'C', false],
       ['d', 'D', false],
     ]);
+  });
+});
+
+describe('account identities', () => {
+  const ids = (...pairs: Array<[IdentityType, string]>) => pairs.map(([type, value]) => ({ type, value }));
+
+  it('sorts by type then value, copying only what is out of order', () => {
+    const unsorted = ids(['sis_id', 'b'], ['clever_id', 'z'], ['sis_id', 'a'], ['email', 'e@x.org']);
+    const before = JSON.stringify(unsorted);
+    const sorted = sortIdentities(unsorted);
+    expect(sorted).toEqual(ids(['clever_id', 'z'], ['email', 'e@x.org'], ['sis_id', 'a'], ['sis_id', 'b']));
+    expect(JSON.stringify(unsorted)).toBe(before); // the input is left alone
+    expect(sortIdentities(sorted)).toBe(sorted);
+    const twice = ids(['sis_id', 'a'], ['sis_id', 'a']);
+    expect(sortIdentities(twice)).toEqual(twice);
+  });
+
+  it('hashes and stores an account the same whatever order its identities and roles come in', () => {
+    const state = {
+      recordSource: 'clever' as const,
+      recordSourceId: 'r1',
+      name: { first: 'Ada', last: 'L' },
+      email: 'ada@x.org',
+      title: null,
+      roles: ['teacher', 'district_admin'] as StaffRole[],
+      access: null,
+      identities: ids(['state_id', '9'], ['clever_id', 'c1'], ['sis_id', 's:1']),
+    };
+    const reordered = {
+      ...state,
+      roles: ['district_admin', 'teacher'] as StaffRole[],
+      identities: sortIdentities(state.identities),
+    };
+    expect(accountStateHash(reordered)).toBe(accountStateHash(state));
+    expect(identityTokens(state.identities)).toBe('["clever_id:c1","sis_id:s:1","state_id:9"]');
+    expect(parseIdentityTokens(identityTokens(state.identities))).toEqual(sortIdentities(state.identities));
   });
 });

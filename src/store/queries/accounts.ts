@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { accountStateHash } from '../../model/account.js';
+import { accountStateHash, sortIdentities } from '../../model/account.js';
 import type {
   Access,
   Account,
@@ -94,9 +94,9 @@ const ACCOUNT_COLUMNS = [
  * never contains `:`, so the first one ends it.
  */
 export function identityTokens(identities: ReadonlyArray<{ type: IdentityType; value: string }>): string {
-  const tokens = identities.map((i) => `${i.type}:${i.value}`);
-  if (tokens.length > 1) tokens.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify(tokens);
+  // The order of sortIdentities: a type never contains `:` (which sorts below every character of
+  // one), so comparing tokens compares types first.
+  return JSON.stringify(sortIdentities(identities).map((i) => `${i.type}:${i.value}`));
 }
 
 export function parseIdentityTokens(json: string): Array<{ type: IdentityType; value: string }> {
