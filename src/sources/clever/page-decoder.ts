@@ -90,9 +90,10 @@ export type DecodeResult =
 
 /**
  * Where a page's JSON bytes are gathered before they are copied out at their exact size. Shared:
- * pages are packed one at a time (decodePage is synchronous), and it only grows.
+ * pages are packed one at a time (decodePage is synchronous). Made on first use; it grows to the
+ * largest page seen (4 MB holds a page of 2,000 students).
  */
-let scratch = Buffer.allocUnsafeSlow(4 << 20);
+let scratch: Buffer | null = null;
 
 /** Builds a page's PackedRecords one record at a time. */
 class RecordPacker {
@@ -116,12 +117,13 @@ class RecordPacker {
     if (hash.length !== HASH_LENGTH) throw new Error(`content hash of unexpected length ${hash.length}`);
     this.hashes.push(hash);
     // Room for the worst case: 3 UTF-8 bytes per UTF-16 unit.
-    if (this.jsonLength + json.length * 3 > scratch.length) {
-      const bigger = Buffer.allocUnsafeSlow(Math.max(scratch.length * 2, this.jsonLength + json.length * 3));
-      scratch.copy(bigger, 0, 0, this.jsonLength);
-      scratch = bigger;
+    let buf = (scratch ??= Buffer.allocUnsafeSlow(4 << 20));
+    if (this.jsonLength + json.length * 3 > buf.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(buf.length * 2, this.jsonLength + json.length * 3));
+      buf.copy(bigger, 0, 0, this.jsonLength);
+      scratch = buf = bigger;
     }
-    this.jsonLength += scratch.write(json, this.jsonLength, 'utf8');
+    this.jsonLength += buf.write(json, this.jsonLength, 'utf8');
     this.jsonEnd.push(this.jsonLength);
     if (!this.hasLists) return;
     this.memberStart.push(this.members.length);
@@ -145,7 +147,7 @@ class RecordPacker {
       item: new Int32Array(this.item),
       sourceIds: this.sourceIds,
       hashes: this.hashes.join(''),
-      json: Uint8Array.prototype.slice.call(scratch, 0, this.jsonLength),
+      json: scratch ? Uint8Array.prototype.slice.call(scratch, 0, this.jsonLength) : new Uint8Array(0),
       jsonEnd: new Int32Array(this.jsonEnd),
       lists: this.hasLists
         ? {
