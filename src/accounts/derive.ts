@@ -12,7 +12,7 @@ import type {
   Student,
 } from '../model/entities.js';
 import { ACCESS_TYPES, STAFF_ROLES } from '../model/entities.js';
-import { gradeSchema } from '../model/grade.js';
+import { gradeSchema } from '../model/entities.js';
 
 /**
  * Provisioning rules as pure functions: what account a roster record should have. Nothing here

@@ -1,5 +1,3 @@
-import { z } from 'zod';
-
 /**
  * The one grade vocabulary of rostersync. It follows the CEDS entry-grade codes that OneRoster uses
  * (`KG`, `PK`, `01`…`13`): short, listed below in school order, and every other vocabulary (Clever's
@@ -30,7 +28,6 @@ export const GRADES = [
 ] as const;
 
 export type Grade = (typeof GRADES)[number];
-export const gradeSchema = z.enum(GRADES);
 
 const ALIASES: ReadonlyMap<string, Grade> = new Map<string, Grade>([
   // Clever's enum (§3.8 of the Clever notes)

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 
@@ -34,5 +36,30 @@ describe('decoder thread', () => {
       { cwd: process.cwd() },
     );
     expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({ ids: ['s1'], lastId: 's1' });
+  });
+});
+
+/** Packages and modules reached from `entry` through runtime imports (type-only imports are erased). */
+function runtimeImports(entry: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/^import\s+(?!type\b)[^'"]*?from\s+'([^']+)';/gm)) {
+      const spec = m[1]!;
+      if (spec.startsWith('.')) visit(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+      else seen.add(spec);
+    }
+  };
+  visit(resolve(entry));
+  return seen;
+}
+
+describe('decoder worker', () => {
+  it('loads neither the HTTP client nor zod (each is a good part of its start)', () => {
+    const reached = runtimeImports('src/sources/clever/page-worker.ts');
+    expect(reached.has(resolve('src/sources/clever/page-decoder.ts'))).toBe(true);
+    expect([...reached].filter((m) => /^(undici|zod|p-queue)$|clever-client\.ts$/.test(m))).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@ import PQueue from 'p-queue';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
 import { RostersyncError } from '../../shared/errors.js';
-import { parseJsonBytes } from './json-bytes.js';
+import { decodeListBody, guessNextLink, readListEnvelope } from './clever-list.js';
+import type { CleverListPage } from './clever-list.js';
 import type { Logger } from '../../shared/logger.js';
 
 export type CleverApiVersion = 'v3.0' | 'v3.1';
@@ -33,18 +34,6 @@ export interface CleverClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Deterministic jitter for tests; default Math.random. */
   random?: () => number;
-}
-
-export interface CleverLink {
-  rel: string;
-  uri: string;
-}
-
-export interface CleverListPage {
-  /** The `data` objects of the page's items, in order. */
-  items: Record<string, unknown>[];
-  /** The `next` link (relative URI), or null on the last page. */
-  next: string | null;
 }
 
 export interface CleverClientStats {
@@ -426,69 +415,5 @@ export function parseListPage(body: unknown, path: string): CleverListPage {
   return page;
 }
 
-/** The list envelope's items and next link, or what is wrong with it. */
-function readListEnvelope(body: unknown): CleverListPage | string {
-  if (body === null || typeof body !== 'object') return 'response is not an object';
-  const { data, links } = body as { data?: unknown; links?: unknown };
-  if (!Array.isArray(data)) return 'response has no "data" list';
-  const items: Record<string, unknown>[] = [];
-  for (const [i, item] of data.entries()) {
-    const inner = item !== null && typeof item === 'object' ? (item as { data?: unknown }).data : undefined;
-    if (inner === null || typeof inner !== 'object' || Array.isArray(inner))
-      return `item ${i} has no "data" object`;
-    items.push(inner as Record<string, unknown>);
-  }
-  return { items, next: nextLink(links) };
-}
-
-/** The `next` link of a list's `links`, or null. */
-function nextLink(links: unknown): string | null {
-  let next: string | null = null;
-  if (Array.isArray(links)) {
-    for (const l of links as unknown[]) {
-      if (
-        l &&
-        typeof l === 'object' &&
-        (l as CleverLink).rel === 'next' &&
-        typeof (l as CleverLink).uri === 'string'
-      ) {
-        next = (l as CleverLink).uri;
-      }
-    }
-  }
-  return next;
-}
-
-/**
- * A list body's next link, read from its last bytes without parsing the rest (Clever writes `links`
- * after `data`). Only a guess, null when the tail does not read that way: the decoded page's link
- * is the one that counts.
- */
-export function guessNextLink(bytes: Uint8Array): string | null {
-  const from = Math.max(0, bytes.byteLength - 2048);
-  const tail = Buffer.from(bytes.buffer, bytes.byteOffset + from, bytes.byteLength - from).toString('utf8');
-  const at = tail.lastIndexOf('"links"');
-  if (at < 0) return null;
-  try {
-    return nextLink((JSON.parse(`{${tail.slice(at)}`) as { links?: unknown }).links);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * A list page's body as bytes → its items and next link: JSON that does not parse is worth a retry
- * (a body cut off in transit), a wrong envelope is not. Messages name no path (the client adds it).
- */
-export function decodeListBody(
-  bytes: Uint8Array,
-): { ok: true; value: CleverListPage } | { ok: false; retry: boolean; message: string } {
-  let body: unknown;
-  try {
-    body = parseJsonBytes(bytes);
-  } catch {
-    return { ok: false, retry: true, message: `response body is not valid JSON (${bytes.byteLength} bytes)` };
-  }
-  const page = readListEnvelope(body);
-  return typeof page === 'string' ? { ok: false, retry: false, message: page } : { ok: true, value: page };
-}
+export { decodeListBody, guessNextLink } from './clever-list.js';
+export type { CleverLink, CleverListPage } from './clever-list.js';

@@ -2,7 +2,7 @@ import type { Entity } from '../../model/entities.js';
 import type { Contact, Section, Staff, Student } from '../../model/entities.js';
 import { canonicalJson, jsonHash } from '../../model/hash.js';
 import type { RunProblem } from '../../model/run.js';
-import { decodeListBody } from './clever-client.js';
+import { decodeListBody } from './clever-list.js';
 import { mapCourse, mapSchool, mapSection, mapTerm, mapUser } from './clever-mapper.js';
 
 /**
