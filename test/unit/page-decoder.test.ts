@@ -41,3 +41,65 @@ describe('page decoder', () => {
     expect(Buffer.from(again.page.records.json).toString('utf8')).toContain('"Åsa"');
   });
 });
+
+describe('page decoder and U+0000', () => {
+  it('removes NUL characters from every mapped string and reports each record that had some', () => {
+    const body = JSON.stringify({
+      data: [
+        {
+          data: {
+            id: '680000000000000000000001',
+            name: { first: 'N\u0000ul', last: 'Ü' },
+            email: 'a\u0000@example.org',
+            roles: {
+              student: {
+                school: 's\u00001',
+                schools: ['s\u00001'],
+                sis_id: 'S\u00001',
+                ext: { 'home\u0000room': 'A\u00001' },
+              },
+            },
+          },
+          uri: '/v3.0/users/680000000000000000000001',
+        },
+        {
+          data: {
+            id: '680000000000000000000002',
+            name: { first: 'Clean', last: 'Record' },
+            roles: { student: { school: 's1', schools: ['s1'], sis_id: 'S2' } },
+          },
+          uri: '/v3.0/users/680000000000000000000002',
+        },
+      ],
+      links: [],
+    });
+    expect(body).toContain('\\u0000'); // JSON carries it escaped
+    const r = decodePage(new Uint8Array(Buffer.from(body)), { kind: 'users', entity: 'students' });
+    if (!r.ok) throw new Error(r.message);
+    const p = r.page.records;
+    const bytes = Buffer.from(p.json.buffer, p.json.byteOffset, p.json.byteLength);
+    expect(bytes.toString('utf8')).not.toContain('\\u0000');
+    const first = JSON.parse(bytes.toString('utf8', 0, p.jsonEnd[0])) as Record<string, unknown>;
+    expect(first).toMatchObject({
+      name: { first: 'Nul' },
+      email: 'a@example.org',
+      sisId: 'S1',
+      schoolId: 's1',
+    });
+    expect(r.page.notes).toEqual([
+      {
+        item: 0,
+        problem: null,
+        warnings: [
+          {
+            severity: 'warning',
+            entity: 'students',
+            recordId: '680000000000000000000001',
+            field: null,
+            reason: 'contained NUL characters (U+0000); they were removed',
+          },
+        ],
+      },
+    ]);
+  });
+});

@@ -33,9 +33,21 @@ function obj(v: unknown): Obj | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : undefined;
 }
 
+/**
+ * `s` without U+0000 characters. PostgreSQL cannot store them in text, so one in an id, a name or an
+ * email would fail a whole batch there; no real value holds one. The page decoder reports each
+ * record it removed some from (see page-decoder.ts).
+ */
+export function withoutNul(s: string): string {
+  return s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
+}
+
 /** A non-blank string (numbers are accepted and stringified: some SIS exports send ids as numbers). */
 function str(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.trim() === '' ? undefined : v;
+  if (typeof v === 'string') {
+    const s = withoutNul(v);
+    return s.trim() === '' ? undefined : s;
+  }
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   return undefined;
 }
@@ -102,12 +114,13 @@ function ext(v: unknown): Obj | undefined {
 
 /** A copy with object keys in sorted order at every level (canonical data hashes on the fast path). */
 function sortedDeep(v: unknown): unknown {
+  if (typeof v === 'string') return withoutNul(v);
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(sortedDeep);
   const out: Obj = {};
   for (const k of Object.keys(v).sort()) {
     const x = (v as Obj)[k];
-    if (x !== undefined) out[k] = sortedDeep(x);
+    if (x !== undefined) out[withoutNul(k)] = sortedDeep(x);
   }
   return out;
 }

@@ -3,7 +3,7 @@ import type { Contact, Section, Staff, Student } from '../../model/entities.js';
 import { canonicalJson, jsonHash } from '../../model/hash.js';
 import type { RunProblem } from '../../model/run.js';
 import { decodeListBody } from './clever-list.js';
-import { mapCourse, mapSchool, mapSection, mapTerm, mapUser } from './clever-mapper.js';
+import { mapCourse, mapSchool, mapSection, mapTerm, mapUser, withoutNul } from './clever-mapper.js';
 
 /**
  * Turns the bytes of one Clever list page into canonical records: JSON parsing, the envelope check,
@@ -168,6 +168,15 @@ export function transferables(page: DecodedPage): ArrayBuffer[] {
   return out;
 }
 
+/** True when a string anywhere in `v` (keys included) holds U+0000. */
+function holdsNul(v: unknown): boolean {
+  if (typeof v === 'string') return v.includes('\u0000');
+  if (v === null || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.some(holdsNul);
+  for (const k in v) if (k.includes('\u0000') || holdsNul((v as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
 const SIMPLE_MAPPERS = {
   schools: mapSchool,
   terms: mapTerm,
@@ -185,15 +194,31 @@ export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
     what.entity !== 'schools' && what.entity !== 'terms' && what.entity !== 'courses',
   );
   let lastId: string | null = null;
+  // The mappers drop U+0000 from every string (see withoutNul); a page that may hold one (escaped:
+  // JSON cannot carry it raw) has its items checked, to report each record that had some.
+  const mayHoldNul = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('\\u0000');
+  const nulWarning = (raw: Record<string, unknown>, id: string | null): RunProblem[] =>
+    mayHoldNul && holdsNul(raw)
+      ? [
+          {
+            severity: 'warning',
+            entity: what.entity,
+            recordId: id,
+            field: null,
+            reason: 'contained NUL characters (U+0000); they were removed',
+          },
+        ]
+      : [];
   for (const raw of list.value.items) {
-    if (typeof raw.id === 'string') lastId = raw.id;
+    if (typeof raw.id === 'string') lastId = withoutNul(raw.id);
     const item = itemIds.length;
     if (what.kind === 'simple') {
       const r = SIMPLE_MAPPERS[what.entity](raw);
       if (r.ok) {
         itemIds.push(r.id!);
         packer.add(item, what.entity, r.id!, r.data);
-        if (r.warnings.length > 0) notes.push({ item, warnings: r.warnings, problem: null });
+        const warnings = [...r.warnings, ...nulWarning(raw, r.id!)];
+        if (warnings.length > 0) notes.push({ item, warnings, problem: null });
       } else {
         itemIds.push(r.problem.recordId);
         notes.push({ item, warnings: [], problem: r.problem });
@@ -204,8 +229,8 @@ export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
     itemIds.push(r.id);
     for (const rec of r.records)
       if (rec.entity === what.entity) packer.add(item, rec.entity, rec.id, rec.data);
-    if (r.warnings.length > 0 || r.problem)
-      notes.push({ item, warnings: r.warnings, problem: r.problem ?? null });
+    const warnings = r.problem ? r.warnings : [...r.warnings, ...nulWarning(raw, r.id)];
+    if (warnings.length > 0 || r.problem) notes.push({ item, warnings, problem: r.problem ?? null });
   }
   return { ok: true, page: { itemIds, notes, records: packer.pack(), lastId, next: list.value.next } };
 }
