@@ -414,6 +414,3 @@ export function parseListPage(body: unknown, path: string): CleverListPage {
     throw new RostersyncError('bad_response', `clever ${stripQuery(path)}: ${page}`);
   return page;
 }
-
-export { decodeListBody, guessNextLink } from './clever-list.js';
-export type { CleverLink, CleverListPage } from './clever-list.js';

@@ -5,7 +5,7 @@ import { parseJsonBytes } from './json-bytes.js';
  * HTTP client so that the decoder worker (page-worker.ts) loads only this, not undici and the rest.
  */
 
-export interface CleverLink {
+interface CleverLink {
   rel: string;
   uri: string;
 }

@@ -86,7 +86,7 @@ export class DecoderThread {
  * flags (--max-semi-space-size, --stack-size, …; the heap cap is set through resourceLimits): the
  * ones it names are dropped and it is created again, so such a flag never fails a sync.
  */
-export function withInheritedFlags(create: (execArgv: string[]) => Worker): Worker {
+function withInheritedFlags(create: (execArgv: string[]) => Worker): Worker {
   let execArgv = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size'));
   for (let attempt = 0; ; attempt++) {
     try {
