@@ -136,6 +136,8 @@ class SyncRun {
   private readonly planRetired = new Map<SourceKind, Map<Entity, string[]>>();
   /** Per entity: rows written since the planner statistics were refreshed, and the level they were refreshed at. */
   private readonly growth = new Map<Entity, { since: number; at: number }>();
+  /** Statistics refreshes still running (see refreshStatistics); the run waits for them before it ends. */
+  private readonly refreshing = new Set<Promise<void>>();
   /** Streams that returned no records at all, by entity. */
   private readonly emptied = new Set<Entity>();
 
@@ -160,10 +162,12 @@ class SyncRun {
       if (this.failure) return await this.finishFailed(this.failure, t0, false);
       await this.readStreams();
       if (this.failure) return await this.finishFailed(this.failure, t0, true);
+      await this.statisticsRefreshed();
       return await this.finalise(t0);
     } catch (err) {
       return this.finishFailed(err, t0, this.runCreated);
     } finally {
+      await this.statisticsRefreshed();
       if (this.lockHeld && this.district)
         await this.store.locks.release(this.district, this.runId).catch(() => undefined);
     }
@@ -698,7 +702,7 @@ class SyncRun {
       // Later batches may be waiting for this one to end: tell them before anything else.
       void transaction.then(ended, ended);
       await transaction;
-      await this.refreshStatistics(entity, writes.length);
+      this.refreshStatistics(entity, writes.length);
     } catch (err) {
       if (err !== rollback) throw err;
       let set = this.planPending.get(entity);
@@ -713,8 +717,13 @@ class SyncRun {
    * Gives the planner statistics while tables grow from empty: once a run has written 4,000 rows of
    * an entity, and again at 64,000. PostgreSQL scales its estimates by a table's current size once it
    * has any statistics at all, so later refreshes buy nothing (each costs a sampling pass).
+   *
+   * The refresh runs beside the sync, on a connection of its own: ANALYZE takes no lock that writes
+   * wait for, and awaited it stalled the stream (the next page's transaction waits for the one
+   * before it to be done) for ~1 s at 64,000 students. A refresh that fails is logged, not fatal:
+   * statistics only steer the planner. The run waits for refreshes before it ends.
    */
-  private async refreshStatistics(entity: Entity, rows: number): Promise<void> {
+  private refreshStatistics(entity: Entity, rows: number): void {
     let g = this.growth.get(entity);
     if (!g) this.growth.set(entity, (g = { since: 0, at: 0 }));
     g.since += rows;
@@ -732,7 +741,18 @@ class SyncRun {
     ) {
       tables.push('accounts');
     }
-    await this.store.analyze(tables);
+    const refresh = this.store.analyze(tables).catch((err: unknown) => {
+      this.logger.warn(
+        { district: this.district, run: this.runId, tables, err: errorMessage(err) },
+        'refreshing planner statistics failed',
+      );
+    });
+    this.refreshing.add(refresh);
+    void refresh.finally(() => this.refreshing.delete(refresh));
+  }
+
+  private async statisticsRefreshed(): Promise<void> {
+    while (this.refreshing.size > 0) await Promise.all([...this.refreshing]);
   }
 
   private noteProblems(problems: readonly RunProblem[]): void {
