@@ -21,6 +21,13 @@ export interface SourceRecord<E extends Entity = Entity> {
   schoolIds?: readonly string[] | undefined;
   /** Contacts: the student ids of its relationships. */
   studentIds?: readonly string[] | undefined;
+  /**
+   * Optional, from the same kind of source: `json` as UTF-8 bytes, and the record's indexed values
+   * and link rows (see model/record-index.ts), so the record can be written without reading `data`.
+   */
+  jsonBytes?: Uint8Array | undefined;
+  indexValues?: ReadonlyArray<string | null> | undefined;
+  links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
 }
 
 export interface SourcePage {

@@ -23,8 +23,23 @@ import type { DB } from './schema.js';
  *
  * Every column written through here is text (or null): ids, hashes, JSON, ISO times.
  */
-/** What a bulk write may carry per column. */
-export type SqlValue = string | number | null;
+/**
+ * What a bulk write may carry per column. A Uint8Array is text as UTF-8 bytes (never a blob): COPY
+ * writes it as it is, every other path binds it decoded.
+ */
+export type SqlValue = string | number | null | Uint8Array;
+
+/** A value as SQL binds it: bytes decoded to the text they hold. */
+function bound(v: SqlValue): string | number | null {
+  return v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8') : v;
+}
+
+const isBytes = (v: SqlValue): boolean => v instanceof Uint8Array;
+
+/** True when UTF-8 `b` holds a byte COPY text must escape (native scans, as for strings). */
+function bytesNeedCopyEscape(b: Buffer): boolean {
+  return b.indexOf(0x5c) >= 0 || b.indexOf(0x0a) >= 0 || b.indexOf(0x09) >= 0 || b.indexOf(0x0d) >= 0;
+}
 
 export interface BulkSpec {
   table: keyof DB;
@@ -48,7 +63,7 @@ function needsCopyEscape(s: string): boolean {
 }
 
 /** COPY text format: backslash escapes, `\N` for null. */
-function copyText(v: SqlValue): string {
+function copyText(v: string | number | null): string {
   if (v === null || v === undefined) return '\\N';
   const s = String(v);
   // Most values (ids, hashes, times, JSON) have nothing to escape; testing is far cheaper than replacing.
@@ -72,7 +87,22 @@ function* copyChunks(rows: ReadonlyArray<readonly SqlValue[]>): Generator<Buffer
   let at = 0;
   for (const r of rows) {
     for (let i = 0; i < r.length; i++) {
-      const text = copyText(r[i]!);
+      const v = r[i]!;
+      if (v instanceof Uint8Array) {
+        const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+        if (!bytesNeedCopyEscape(b)) {
+          // The bytes as they are: no decoding, no encoding (a record's JSON, from the source).
+          if (at + b.length + 2 > buf.length) {
+            if (at > 0) yield buf.subarray(0, at);
+            buf = Buffer.allocUnsafe(Math.max(COPY_PIECE, b.length + 2));
+            at = 0;
+          }
+          if (i > 0) buf[at++] = 0x09;
+          at += b.copy(buf, at);
+          continue;
+        }
+      }
+      const text = copyText(bound(v));
       // Room for the value in the worst case (3 bytes per UTF-16 unit), a tab and the row's newline.
       const room = text.length * 3 + 2;
       if (at + room > buf.length) {
@@ -141,14 +171,14 @@ export class BulkWriter {
         stmt = this.sqlite.prepare(`${head}(${spec.columns.map(() => '?').join(', ')})${tail}`);
         this.statements.set(key, stmt);
       }
-      for (const row of rows) stmt.run(...row);
+      for (const row of rows) stmt.run(...(row.some(isBytes) ? row.map(bound) : row));
       return;
     }
     if (this.caps.arrayParams) {
       for (let i = 0; i < rows.length; i += ARRAY_CHUNK) {
         const part = rows.slice(i, i + ARRAY_CHUNK);
         const arrays = spec.columns.map((_, c) =>
-          part.map((r) => (r[c] === null || r[c] === undefined ? null : String(r[c]))),
+          part.map((r) => (r[c] === null || r[c] === undefined ? null : String(bound(r[c])))),
         );
         const unnest = sql.join(arrays.map((a) => sql`${a}::text[]`));
         await sql`${sql.raw(`insert into ${quote(spec.table)} (${spec.columns.map(quote).join(', ')}) select * from unnest(`)}${unnest}${sql.raw(`)${tail}`)}`.execute(
@@ -161,7 +191,7 @@ export class BulkWriter {
     const size = Math.max(1, Math.floor(this.caps.maxBindParameters / perRow));
     for (let i = 0; i < rows.length; i += size) {
       const part = rows.slice(i, i + size);
-      const values = sql.join(part.map((r) => sql`(${sql.join(r.map((v) => sql`${v}`))})`));
+      const values = sql.join(part.map((r) => sql`(${sql.join(r.map((v) => sql`${bound(v)}`))})`));
       await sql`${sql.raw(head)}${values}${sql.raw(tail)}`.execute(this.db);
     }
   }

@@ -11,6 +11,10 @@ export interface NormalizedRecord<E extends Entity = Entity> {
   hash: string;
   /** Set on records reconcile found absent from the store (they are inserted, not upserted). */
   isNew?: boolean;
+  /** From a source that has them (see SourceRecord): what a write needs, without reading `data`. */
+  jsonBytes?: Uint8Array | undefined;
+  indexValues?: ReadonlyArray<string | null> | undefined;
+  links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
 }
 
 export function normalise<E extends Entity>(sourceId: string, data: EntityData[E]): NormalizedRecord<E> {
@@ -26,17 +30,48 @@ export function asSent(rec: SourceRecord): NormalizedRecord {
   // Only the hash is checked here: reading `json` would decode it.
   const hash = rec.hash;
   if (hash === undefined) return normalise(rec.sourceId, rec.data);
-  return {
-    sourceId: rec.sourceId,
-    hash,
-    // Lazy too: a source may decode a record's JSON only when asked (an unchanged record never is).
-    get json() {
-      return rec.json ?? canonicalJson(rec.data);
-    },
-    get data() {
-      return rec.data;
-    },
-  };
+  return new SentRecord(rec, hash, false);
+}
+
+/**
+ * A record as its source sent it, everything but the id and hash read from the source record when
+ * asked (an unchanged record is never decoded). A class, not an object literal with getters: one
+ * shape, no closures per record.
+ */
+class SentRecord implements NormalizedRecord {
+  readonly sourceId: string;
+  constructor(
+    private readonly rec: SourceRecord,
+    readonly hash: string,
+    readonly isNew: boolean,
+  ) {
+    this.sourceId = rec.sourceId;
+  }
+
+  get json(): string {
+    return this.rec.json ?? canonicalJson(this.rec.data);
+  }
+
+  get data(): EntityData[Entity] {
+    return this.rec.data;
+  }
+
+  get jsonBytes(): Uint8Array | undefined {
+    return this.rec.jsonBytes;
+  }
+
+  get indexValues(): ReadonlyArray<string | null> | undefined {
+    return this.rec.indexValues;
+  }
+
+  get links(): ReadonlyArray<ReadonlyArray<string | null>> | undefined {
+    return this.rec.links;
+  }
+
+  /** The same record, marked new. */
+  asNew(): SentRecord {
+    return new SentRecord(this.rec, this.hash, true);
+  }
 }
 
 export interface ChangeSet<E extends Entity = Entity> {
@@ -88,6 +123,7 @@ export function reconcile<E extends Entity>(
  * slow for an object with a getter); the copy keeps it lazy.
  */
 function markedNew<E extends Entity>(r: NormalizedRecord<E>): NormalizedRecord<E> {
+  if (r instanceof SentRecord) return r.asNew() as unknown as NormalizedRecord<E>;
   return {
     sourceId: r.sourceId,
     json: r.json,

@@ -1,8 +1,9 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { contentHash } from '../../src/model/hash.js';
-import type { Student } from '../../src/model/entities.js';
+import { canonicalJson, contentHash } from '../../src/model/hash.js';
+import type { Contact, Entity, EntityData, Section, Student } from '../../src/model/entities.js';
+import { indexValues, linkRows } from '../../src/model/record-index.js';
 import { emptyAccountCounts, emptyEntityCounts } from '../../src/model/run.js';
 import type { RunCounts } from '../../src/model/run.js';
 import { SecretBox } from '../../src/store/secrets.js';
@@ -10,7 +11,8 @@ import { Store } from '../../src/store/store.js';
 import { openDatabase } from '../../src/store/db.js';
 import { migrateToLatest, migrateUpTo } from '../../src/store/migrator.js';
 import type { AccountWrite } from '../../src/store/queries/accounts.js';
-import type { RecordWrite } from '../../src/store/queries/records.js';
+import type { RecordScope, RecordWrite } from '../../src/store/queries/records.js';
+import type { DB } from '../../src/store/schema.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 
 const scope = { district: 'd1', source: 'clever' as const };
@@ -160,6 +162,112 @@ describeEachDatabase('store contract', (dbs) => {
       expect(await store.records.findByIdentifier(copyScope, 'students', 'sis_id', r.data.sisId!)).toEqual([
         r.sourceId,
       ]);
+    }
+  });
+
+  it('writes records from the bytes, indexed values and links a source computed, without reading their data', async () => {
+    const firsts = ['back\\slash', 'tab\there', 'new\nline', 'Zoë 王小明 👩🏽‍🎓', '\\N', 'plain'];
+    const student = (i: number): Student => ({
+      name: { first: firsts[i % firsts.length]!, last: 'ü' },
+      schoolId: 's',
+      schoolIds: ['s'],
+      sisId: `P${i}`,
+      ...(i % 2 === 0 ? { email: ` Mixed.Case${i}@Example.org ` } : {}),
+    });
+    const section = (i: number): Section => ({
+      schoolId: 's',
+      name: `Section ${firsts[i % firsts.length]!}`,
+      teacherIds: ['t1', 't2', 't1'],
+      studentIds: [`st${i}`, 'shared', `st${i}`],
+    });
+    const contact = (i: number): Contact => ({
+      name: { first: firsts[i % firsts.length]!, last: 'c' },
+      relationships: [
+        { studentId: `st${i}`, relationship: 'Parent', type: 'guardian' },
+        { studentId: 'shared' },
+        { studentId: `st${i}`, relationship: 'Aunt\\Uncle' },
+      ],
+    });
+    /** What a decoding source hands over: the JSON as a view into one shared buffer, and no data. */
+    const passed = <E extends 'students' | 'sections' | 'contacts'>(entity: E, datas: EntityData[E][]) => {
+      const jsons = datas.map((d) => canonicalJson(d));
+      const shared = Buffer.from(`padding${jsons.join('')}`);
+      let at = 'padding'.length;
+      return datas.map((d, i) => {
+        const bytes = Buffer.byteLength(jsons[i]!);
+        const view = shared.subarray(at, (at += bytes));
+        return {
+          sourceId: `${entity}-${i}`,
+          hash: contentHash(d),
+          json: jsons[i]!,
+          isNew: true,
+          jsonBytes: view,
+          indexValues: indexValues(entity, d),
+          links: linkRows(entity, d),
+          get data(): EntityData[E] {
+            throw new Error('a write read the data of a record that came with everything it needs');
+          },
+        };
+      });
+    };
+    const plain = <E extends 'students' | 'sections' | 'contacts'>(entity: E, datas: EntityData[E][]) =>
+      datas.map((d, i) => ({ sourceId: `${entity}-${i}`, data: d, hash: contentHash(d), isNew: true }));
+    const db = (store as unknown as { executor: Kysely<DB> }).executor;
+    const links = async (district: string) => ({
+      members: await db
+        .selectFrom('section_members')
+        .select(['section_id', 'role', 'user_id'])
+        .where('district_id', '=', district)
+        .orderBy(['section_id', 'role', 'user_id'])
+        .execute(),
+      contacts: await db
+        .selectFrom('contact_students')
+        .select(['contact_id', 'student_id', 'relationship', 'type'])
+        .where('district_id', '=', district)
+        .orderBy(['contact_id', 'student_id'])
+        .execute(),
+    });
+    const students = Array.from({ length: 12 }, (_, i) => student(i));
+    const sections = Array.from({ length: 5 }, (_, i) => section(i));
+    const contacts = Array.from({ length: 7 }, (_, i) => contact(i));
+    // In a transaction (COPY on PostgreSQL) and outside one (bound parameters).
+    for (const inTx of [true, false]) {
+      const given = { district: `d-pass-${inTx}`, source: 'clever' as const };
+      const reference = { district: `d-plain-${inTx}`, source: 'clever' as const };
+      const write = async (s: RecordScope, entity: Entity, rows: RecordWrite[]) =>
+        inTx
+          ? store.transaction((tx) => tx.records.write(s, entity, rows, 'run-pass'))
+          : store.records.write(s, entity, rows, 'run-pass');
+      await write(given, 'students', passed('students', students));
+      await write(given, 'sections', passed('sections', sections));
+      await write(given, 'contacts', passed('contacts', contacts));
+      await write(reference, 'students', plain('students', students));
+      await write(reference, 'sections', plain('sections', sections));
+      await write(reference, 'contacts', plain('contacts', contacts));
+      for (const [i, d] of students.entries()) {
+        const got = await store.records.get(given, 'students', `students-${i}`);
+        expect(got?.data).toEqual(d);
+        expect(got?.hash).toBe(contentHash(d));
+        expect(await store.records.findByIdentifier(given, 'students', 'sis_id', `P${i}`)).toEqual([
+          `students-${i}`,
+        ]);
+      }
+      expect(
+        await store.records.findByIdentifier(given, 'students', 'email', 'mixed.case4@example.org'),
+      ).toEqual(['students-4']);
+      for (const [i, d] of contacts.entries())
+        expect((await store.records.get(given, 'contacts', `contacts-${i}`))?.data).toEqual(d);
+      const got = await links(given.district);
+      expect(got).toEqual(await links(reference.district));
+      expect(got.members).toHaveLength(5 * 4);
+      expect(got.contacts).toHaveLength(7 * 2);
+      expect(got.contacts[0]).toEqual({
+        contact_id: 'contacts-0',
+        student_id: 'shared',
+        relationship: null,
+        type: null,
+      });
+      expect(got.contacts[1]).toMatchObject({ student_id: 'st0', relationship: 'Aunt\\Uncle', type: null });
     }
   });
 

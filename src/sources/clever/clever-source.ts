@@ -1,5 +1,6 @@
 import type { Entity, EntityData } from '../../model/entities.js';
 import type { RunProblem } from '../../model/run.js';
+import { INDEX_COLUMNS, LINK_WIDTH } from '../../model/record-index.js';
 import { RostersyncError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type {
@@ -246,6 +247,37 @@ class DecodedSourceRecord implements SourceRecord {
 
   get data(): EntityData[Entity] {
     return (this.parsed ??= JSON.parse(this.json) as EntityData[Entity]);
+  }
+
+  /** The record's JSON as UTF-8: a view of the page's bytes, no copy. */
+  get jsonBytes(): Uint8Array {
+    const end = this.page.jsonEnd;
+    return this.bytes.subarray(this.index === 0 ? 0 : end[this.index - 1]!, end[this.index]);
+  }
+
+  get indexValues(): Array<string | null> {
+    const first = this.page.cells.cellStart[this.index]!;
+    return this.cells(first, first + INDEX_COLUMNS[this.entity].length);
+  }
+
+  get links(): Array<Array<string | null>> {
+    const cs = this.page.cells.cellStart;
+    const width = LINK_WIDTH[this.entity];
+    const out: Array<Array<string | null>> = [];
+    if (width === undefined) return out;
+    const end = cs[this.index + 1]!;
+    for (let c = cs[this.index]! + INDEX_COLUMNS[this.entity].length; c < end; c += width)
+      out.push(this.cells(c, c + width));
+    return out;
+  }
+
+  /** Cells `from` up to `to` of the page (see PackedRecords.cells). */
+  private cells(from: number, to: number): Array<string | null> {
+    const { text, cellEnd, cellNull } = this.page.cells;
+    const out: Array<string | null> = [];
+    for (let c = from; c < to; c++)
+      out.push(cellNull[c] === 1 ? null : text.substring(c === 0 ? 0 : cellEnd[c - 1]!, cellEnd[c]));
+    return out;
   }
 
   private members(): string[] | undefined {

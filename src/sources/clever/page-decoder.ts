@@ -1,5 +1,6 @@
-import type { Entity } from '../../model/entities.js';
+import type { Entity, EntityData } from '../../model/entities.js';
 import type { Contact, Section, Staff, Student } from '../../model/entities.js';
+import { indexValues, linkRows } from '../../model/record-index.js';
 import { canonicalJson, jsonHash } from '../../model/hash.js';
 import type { RunProblem } from '../../model/run.js';
 import { decodeListBody } from './clever-list.js';
@@ -10,8 +11,9 @@ import { mapCourse, mapSchool, mapSection, mapTerm, mapUser, withoutNul } from '
  * mapping, and each record's canonical JSON and content hash. This is most of the CPU a sync spends
  * per record, and none of it needs the store, so a CleverSource runs it in a worker thread (see
  * page-worker.ts) while the main thread reconciles and writes. Only strings cross back, packed (see
- * PackedRecords): the sync parses a record's JSON on the main thread when it needs the record's
- * fields (to write it or derive its account), and compares hashes without parsing anything.
+ * PackedRecords), with what writing a record takes (its JSON as bytes, its indexed values and link
+ * rows): the sync compares hashes and writes records without parsing anything, and parses a
+ * record's JSON on the main thread only for the fields an account is derived from.
  */
 
 /** What a page is a page of. */
@@ -49,6 +51,13 @@ export interface PackedRecords {
    * members are `memberStart[r]` up to `memberStart[r + 1]`.
    */
   lists: { text: string; memberEnd: Int32Array; memberStart: Int32Array } | null;
+  /**
+   * What writing a record takes besides its JSON (see model/record-index.ts): per record its indexed
+   * values, then the values of its link rows, as cells. Record r's cells are `cellStart[r]` up to
+   * `cellStart[r + 1]`; cell c is null when `cellNull[c]` is 1, else its text ends at `cellEnd[c]`
+   * in `text` (and starts where the cell before it ended).
+   */
+  cells: { text: string; cellEnd: Int32Array; cellNull: Uint8Array; cellStart: Int32Array };
 }
 
 /** Length of a content hash (SHA-1, base64url): see model/hash.ts. */
@@ -106,8 +115,23 @@ class RecordPacker {
   private readonly memberEnd: number[] = [];
   private readonly memberStart: number[] = [];
   private membersLength = 0;
+  private readonly cellText: string[] = [];
+  private readonly cellEnd: number[] = [];
+  private readonly cellNull: number[] = [];
+  private readonly cellStart: number[] = [];
+  private cellLength = 0;
 
   constructor(private readonly hasLists: boolean) {}
+
+  private cell(v: string | null): void {
+    if (v === null) this.cellNull.push(1);
+    else {
+      this.cellNull.push(0);
+      this.cellText.push(v);
+      this.cellLength += v.length;
+    }
+    this.cellEnd.push(this.cellLength);
+  }
 
   add(item: number, entity: Entity, sourceId: string, data: unknown): void {
     const json = canonicalJson(data);
@@ -125,6 +149,10 @@ class RecordPacker {
     }
     this.jsonLength += buf.write(json, this.jsonLength, 'utf8');
     this.jsonEnd.push(this.jsonLength);
+    this.cellStart.push(this.cellEnd.length);
+    const d = data as EntityData[Entity];
+    for (const v of indexValues(entity, d)) this.cell(v);
+    for (const row of linkRows(entity, d)) for (const v of row) this.cell(v);
     if (!this.hasLists) return;
     this.memberStart.push(this.members.length);
     const list =
@@ -156,6 +184,12 @@ class RecordPacker {
             memberStart: new Int32Array([...this.memberStart, this.members.length]),
           }
         : null,
+      cells: {
+        text: this.cellText.join(''),
+        cellEnd: new Int32Array(this.cellEnd),
+        cellNull: new Uint8Array(this.cellNull),
+        cellStart: new Int32Array([...this.cellStart, this.cellEnd.length]),
+      },
     };
   }
 }
@@ -163,7 +197,14 @@ class RecordPacker {
 /** The typed arrays of a page, to transfer rather than copy. */
 export function transferables(page: DecodedPage): ArrayBuffer[] {
   const r = page.records;
-  const out = [r.item.buffer, r.jsonEnd.buffer, r.json.buffer] as ArrayBuffer[];
+  const out = [
+    r.item.buffer,
+    r.jsonEnd.buffer,
+    r.json.buffer,
+    r.cells.cellEnd.buffer,
+    r.cells.cellNull.buffer,
+    r.cells.cellStart.buffer,
+  ] as ArrayBuffer[];
   if (r.lists) out.push(r.lists.memberEnd.buffer as ArrayBuffer, r.lists.memberStart.buffer as ArrayBuffer);
   return out;
 }

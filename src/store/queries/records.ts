@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/entities.js';
 import { upsertKind } from '../../model/hash.js';
 import type { StoredState, UpsertKind } from '../../model/hash.js';
+import { INDEX_COLUMNS, indexValues, linkRows } from '../../model/record-index.js';
 import type { Capabilities } from '../db.js';
 import { anyOf } from '../sql-helpers.js';
 import type { BulkSpec, BulkWriter, SqlValue } from '../bulk-writer.js';
@@ -17,6 +18,14 @@ export interface RecordWrite<E extends Entity = Entity> {
   json?: string;
   /** The caller checked (under the district lock) that no row with this key exists: insert, no upsert. */
   isNew?: boolean;
+  /**
+   * Optional, from a source that computed them while decoding (see SourceRecord): `json` as UTF-8
+   * bytes, and what {@link indexValues} and {@link linkRows} give for `data`. With all three a write
+   * never reads `data`.
+   */
+  jsonBytes?: Uint8Array | undefined;
+  indexValues?: ReadonlyArray<string | null> | undefined;
+  links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
 }
 
 export interface RecordScope {
@@ -25,56 +34,6 @@ export interface RecordScope {
 }
 
 export type UpsertCounts = Record<UpsertKind, number>;
-
-/** Indexed columns derived from a record's data, per entity (everything else lives in `data`). */
-function indexColumns(entity: Entity, data: EntityData[Entity]): Record<string, string | null> {
-  const lower = (v: string | undefined) => (v && v.trim() !== '' ? v.trim().toLowerCase() : null);
-  const opt = (v: string | undefined) => (v && v.trim() !== '' ? v : null);
-  switch (entity) {
-    case 'schools': {
-      const d = data as EntityData['schools'];
-      return {
-        name: d.name,
-        sis_id: opt(d.sisId),
-        state_id: opt(d.stateId),
-        school_number: opt(d.schoolNumber),
-      };
-    }
-    case 'sections': {
-      const d = data as EntityData['sections'];
-      return { school_id: d.schoolId, term_id: opt(d.termId), course_id: opt(d.courseId) };
-    }
-    case 'students': {
-      const d = data as EntityData['students'];
-      return {
-        sis_id: opt(d.sisId),
-        state_id: opt(d.stateId),
-        student_number: opt(d.studentNumber),
-        email: lower(d.email),
-        school_id: d.schoolId,
-        grade: d.grade ?? null,
-      };
-    }
-    case 'staff': {
-      const d = data as EntityData['staff'];
-      return {
-        sis_id: opt(d.sisId),
-        state_id: opt(d.stateId),
-        staff_id: opt(d.staffId),
-        teacher_number: opt(d.teacherNumber),
-        email: lower(d.email),
-        roles: [...d.roles].sort().join(','),
-      };
-    }
-    case 'contacts': {
-      const d = data as EntityData['contacts'];
-      return { sis_id: opt(d.sisId), email: lower(d.email) };
-    }
-    case 'terms':
-    case 'courses':
-      return {};
-  }
-}
 
 /** The columns every record table has; what `write` fills and `get`/`list` read. */
 const BASE_COLUMNS = [
@@ -88,17 +47,6 @@ const BASE_COLUMNS = [
   'updated_at',
   'run_id',
 ] as const;
-
-/** The indexed/queryable columns of each record table, in the order indexColumns() fills them. */
-const INDEX_COLUMNS: Record<Entity, readonly string[]> = {
-  schools: ['name', 'sis_id', 'state_id', 'school_number'],
-  terms: [],
-  courses: [],
-  sections: ['school_id', 'term_id', 'course_id'],
-  students: ['sis_id', 'state_id', 'student_number', 'email', 'school_id', 'grade'],
-  staff: ['sis_id', 'state_id', 'staff_id', 'teacher_number', 'email', 'roles'],
-  contacts: ['sis_id', 'email'],
-};
 
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -189,20 +137,22 @@ export class RecordsRepo {
         where: `"${entity}"."hash" <> excluded."hash" or "${entity}"."archived_at" is not null`,
       },
     };
-    const toRow = (r: RecordWrite) => {
-      const idx = indexColumns(entity, r.data);
-      return [
+    // COPY takes the JSON as the bytes a source may already hold; other paths bind text.
+    const bytes = this.caps.copy;
+    const toRow = (r: RecordWrite): SqlValue[] => {
+      const row: SqlValue[] = [
         scope.district,
         scope.source,
         r.sourceId,
         r.hash,
-        r.json ?? JSON.stringify(r.data),
+        (bytes ? r.jsonBytes : undefined) ?? r.json ?? JSON.stringify(r.data),
         null,
         now,
         now,
         runId,
-        ...indexCols.map((c) => idx[c] ?? null),
       ];
+      for (const v of r.indexValues ?? indexValues(entity, r.data)) row.push(v);
+      return row;
     };
     await this.bulk.insertNew(spec, rows.filter((r) => r.isNew).map(toRow));
     await this.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
@@ -430,12 +380,9 @@ export class RecordsRepo {
       rows.filter((r) => !r.isNew).map((r) => r.sourceId),
     );
     const members: SqlValue[][] = [];
-    for (const r of rows) {
-      for (const t of new Set(r.data.teacherIds))
-        members.push([scope.district, scope.source, r.sourceId, 'teacher', t]);
-      for (const st of new Set(r.data.studentIds))
-        members.push([scope.district, scope.source, r.sourceId, 'student', st]);
-    }
+    for (const r of rows)
+      for (const [role, user] of r.links ?? linkRows('sections', r.data))
+        members.push([scope.district, scope.source, r.sourceId, role ?? null, user ?? null]);
     await this.bulk.insertNew(
       { table: 'section_members', columns: ['district_id', 'source', 'section_id', 'role', 'user_id'] },
       members,
@@ -452,25 +399,23 @@ export class RecordsRepo {
       scope,
       rows.filter((r) => !r.isNew).map((r) => r.sourceId),
     );
-    const links = new Map<string, SqlValue[]>();
-    for (const r of rows) {
-      for (const rel of r.data.relationships) {
-        links.set(`${r.sourceId}\u0000${rel.studentId}`, [
+    const links: SqlValue[][] = [];
+    for (const r of rows)
+      for (const [student, relationship, type] of r.links ?? linkRows('contacts', r.data))
+        links.push([
           scope.district,
           scope.source,
           r.sourceId,
-          rel.studentId,
-          rel.relationship ?? null,
-          rel.type ?? null,
+          student ?? null,
+          relationship ?? null,
+          type ?? null,
         ]);
-      }
-    }
     await this.bulk.insertNew(
       {
         table: 'contact_students',
         columns: ['district_id', 'source', 'contact_id', 'student_id', 'relationship', 'type'],
       },
-      [...links.values()],
+      links,
     );
   }
 }
