@@ -40,9 +40,11 @@ describe('Clever source records carry what a write needs', () => {
               expect(rec.json).toBe(canonicalJson(rec.data));
               expect(Buffer.from(rec.jsonBytes!).toString('utf8')).toBe(rec.json);
               expect(rec.indexValues).toEqual(indexValues(rec.entity, data));
-              expect(rec.links).toEqual(linkRows(rec.entity, data));
+              // Contacts carry their links; sections' are read from their data (see packsLinks).
+              if (rec.entity === 'contacts') expect(rec.links).toEqual(linkRows(rec.entity, data));
+              else expect(rec.links).toBeUndefined();
               seen.set(rec.entity, (seen.get(rec.entity) ?? 0) + 1);
-              links += rec.links!.length;
+              links += rec.links?.length ?? 0;
               nulls += rec.indexValues!.filter((v) => v === null).length;
             }
           }
@@ -60,8 +62,8 @@ describe('Clever source records carry what a write needs', () => {
         contacts: truth.contacts,
         sections: truth.sections,
       });
-      // Section members (teachers and students) and contact links, and some empty identifiers.
-      expect(links).toBeGreaterThan(truth.studentEnrollments + truth.contacts - 1);
+      // A link per contact at least, and some empty identifiers.
+      expect(links).toBeGreaterThanOrEqual(truth.contacts);
       expect(nulls).toBeGreaterThan(0);
     });
   }

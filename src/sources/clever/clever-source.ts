@@ -17,7 +17,7 @@ import type { BodyDecoder } from './clever-client.js';
 import { mapDistrict } from './clever-mapper.js';
 import { DecoderThread } from './decoder-thread.js';
 import { decodePage } from './page-decoder.js';
-import { HASH_LENGTH } from './page-decoder.js';
+import { HASH_LENGTH, packsLinks } from './page-decoder.js';
 import type { DecodedPage, PackedRecords, PageKind } from './page-decoder.js';
 
 export interface CleverSourceOptions {
@@ -260,11 +260,12 @@ class DecodedSourceRecord implements SourceRecord {
     return this.cells(first, first + INDEX_COLUMNS[this.entity].length);
   }
 
-  get links(): Array<Array<string | null>> {
+  /** The record's link rows, when its page carries them (see packsLinks). */
+  get links(): Array<Array<string | null>> | undefined {
+    if (!packsLinks(this.entity)) return undefined;
     const cs = this.page.cells.cellStart;
-    const width = LINK_WIDTH[this.entity];
+    const width = LINK_WIDTH[this.entity]!;
     const out: Array<Array<string | null>> = [];
-    if (width === undefined) return out;
     const end = cs[this.index + 1]!;
     for (let c = cs[this.index]! + INDEX_COLUMNS[this.entity].length; c < end; c += width)
       out.push(this.cells(c, c + width));

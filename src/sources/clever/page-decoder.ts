@@ -53,11 +53,21 @@ export interface PackedRecords {
   lists: { text: string; memberEnd: Int32Array; memberStart: Int32Array } | null;
   /**
    * What writing a record takes besides its JSON (see model/record-index.ts): per record its indexed
-   * values, then the values of its link rows, as cells. Record r's cells are `cellStart[r]` up to
+   * values, then (see {@link packsLinks}) the values of its link rows, as cells. Record r's cells are `cellStart[r]` up to
    * `cellStart[r + 1]`; cell c is null when `cellNull[c]` is 1, else its text ends at `cellEnd[c]`
    * in `text` (and starts where the cell before it ended).
    */
   cells: { text: string; cellEnd: Int32Array; cellNull: Uint8Array; cellStart: Int32Array };
+}
+
+/**
+ * Whether a page of `entity` carries its records' link rows in PackedRecords.cells: contacts only.
+ * A section's member lists are most of its JSON, so parsing that on the main thread costs about
+ * what packing its ~20 member rows here does, and a re-sync would pay the packing for every
+ * unchanged section.
+ */
+export function packsLinks(entity: Entity): boolean {
+  return entity === 'contacts';
 }
 
 /** Length of a content hash (SHA-1, base64url): see model/hash.ts. */
@@ -152,7 +162,7 @@ class RecordPacker {
     this.cellStart.push(this.cellEnd.length);
     const d = data as EntityData[Entity];
     for (const v of indexValues(entity, d)) this.cell(v);
-    for (const row of linkRows(entity, d)) for (const v of row) this.cell(v);
+    if (packsLinks(entity)) for (const row of linkRows(entity, d)) for (const v of row) this.cell(v);
     if (!this.hasLists) return;
     this.memberStart.push(this.members.length);
     const list =
