@@ -142,7 +142,19 @@ describeEachDatabase('store contract', (dbs) => {
   });
 
   it('round-trips backslashes and control characters through the bulk insert (COPY on PostgreSQL)', async () => {
-    const tricky = ['back\\slash', 'tab\there', 'new\nline', 'carriage\rreturn', '\\N', 'ends\\'];
+    // Short values too (ids, identifiers), which COPY writes byte by byte when they are plain ASCII.
+    const tricky = [
+      'back\\slash',
+      'tab\there',
+      'new\nline',
+      'carriage\rreturn',
+      '\\N',
+      'ends\\',
+      'Zoë',
+      '王',
+      '👩🏽‍🎓',
+      '\u0001',
+    ];
     const copyScope = { district: 'd-copy', source: 'clever' as const };
     const rows = tricky.map((t, i) => {
       const data: Student = { name: { first: t, last: 'x' }, schoolId: 's', schoolIds: ['s'], sisId: t };
