@@ -58,7 +58,17 @@ export interface SourceStream {
   ordered: boolean;
   /** Streams that must have finished first (their records are needed to filter this one). */
   dependsOn: string[];
-  pages(): AsyncIterable<SourcePage>;
+  pages(opts?: PageOptions): AsyncIterable<SourcePage>;
+}
+
+/** What the sync tells a stream before reading it. */
+export interface PageOptions {
+  /**
+   * Nothing of the stream's entities is stored yet, so every record will be written: a source that
+   * can prepare records for writing (see SourceRecord.jsonBytes) should. Otherwise most records of a
+   * nightly sync are unchanged and such work is wasted.
+   */
+  forWriting?: boolean;
 }
 
 export interface SourceDistrict {

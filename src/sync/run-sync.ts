@@ -326,8 +326,13 @@ class SyncRun {
     const depth = this.overlapDepth(stream);
     const inFlight: Array<Promise<void>> = [];
     let lastDecided: Promise<void> = Promise.resolve();
+    // A stream none of whose records are stored yet (a first sync) writes every record: the source
+    // may prepare them for that while it decodes (see PageOptions.forWriting).
+    let forWriting = true;
+    for (const entity of stream.entities)
+      if (await this.store.records.anyStored(this.recordScope(), entity)) forWriting = false;
     try {
-      for await (const page of stream.pages()) {
+      for await (const page of stream.pages({ forWriting })) {
         if (this.failure) break;
         pages++;
         records += page.records.length + page.invalidIds.length + (page.skipped ?? 0);

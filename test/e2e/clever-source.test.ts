@@ -34,7 +34,7 @@ describe('Clever source records carry what a write needs', () => {
       let nulls = 0;
       try {
         for (const stream of source.streams()) {
-          for await (const page of stream.pages()) {
+          for await (const page of stream.pages({ forWriting: true })) {
             for (const rec of page.records) {
               const data = JSON.parse(rec.json!) as typeof rec.data;
               expect(rec.json).toBe(canonicalJson(rec.data));
@@ -67,4 +67,30 @@ describe('Clever source records carry what a write needs', () => {
       expect(nulls).toBeGreaterThan(0);
     });
   }
+
+  it('does not prepare records for writing unless asked (a nightly sync writes few)', async () => {
+    const source = new CleverSource({
+      baseUrl: sim.url,
+      token: sim.token,
+      apiVersion: 'v3.0',
+      pageSize: 400,
+    });
+    let records = 0;
+    try {
+      for (const stream of source.streams()) {
+        for await (const page of stream.pages()) {
+          for (const rec of page.records) {
+            expect(rec.indexValues).toBeUndefined();
+            expect(rec.links).toBeUndefined();
+            // The JSON bytes cost nothing extra: they are what the page already holds.
+            expect(Buffer.from(rec.jsonBytes!).toString('utf8')).toBe(rec.json);
+            records++;
+          }
+        }
+      }
+    } finally {
+      await source.close();
+    }
+    expect(records).toBeGreaterThan(sim.truth().students);
+  });
 });

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import type { Entity, Student } from '../../src/model/entities.js';
-import type { Source, SourcePage, SourceStream } from '../../src/sources/source.js';
+import type { PageOptions, Source, SourcePage, SourceStream } from '../../src/sources/source.js';
 import { Store } from '../../src/store/store.js';
 import { runSync } from '../../src/sync/run-sync.js';
 import { describeEachDatabase } from '../helpers/databases.js';
@@ -117,6 +117,36 @@ describeEachDatabase('the source port', (dbs) => {
         (await store.records.get({ district: 'dist-1', source: 'clever' }, 'students', 'u1'))?.data.name
           .first,
       ).toBe('Ann');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('tells each stream whether it will write every record: only while none of its entity is stored', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    const asked: Array<[string, boolean | undefined]> = [];
+    const source = staticSource([{ id: 'u1', data: student('S1', 'Ann') }]);
+    const streams = source.streams.bind(source);
+    source.streams = () =>
+      streams().map((s) => ({
+        ...s,
+        pages: (opts?: PageOptions) => {
+          asked.push([s.name, opts?.forWriting]);
+          return s.pages(opts);
+        },
+      }));
+    try {
+      expect((await runSync({ store, source })).status).toBe('succeeded');
+      expect(asked).toEqual([
+        ['schools', true],
+        ['students', true],
+      ]);
+      asked.length = 0;
+      expect((await runSync({ store, source })).status).toBe('succeeded');
+      expect(asked).toEqual([
+        ['schools', false],
+        ['students', false],
+      ]);
     } finally {
       await store.close();
     }

@@ -4,6 +4,7 @@ import { INDEX_COLUMNS, LINK_WIDTH } from '../../model/record-index.js';
 import { RostersyncError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type {
+  PageOptions,
   Source,
   SourceDistrict,
   SourcePage,
@@ -125,8 +126,9 @@ export class CleverSource implements Source {
       entities: [entity],
       ordered: true,
       dependsOn,
-      pages: async function* (this: CleverSource): AsyncGenerator<SourcePage> {
-        for await (const page of this.decodedPages(path, { kind: 'simple', entity })) {
+      pages: async function* (this: CleverSource, opts: PageOptions = {}): AsyncGenerator<SourcePage> {
+        const forWriting = opts.forWriting === true;
+        for await (const page of this.decodedPages(path, { kind: 'simple', entity, forWriting })) {
           const out: SourcePage = { records: [], invalidIds: [], problems: [], cursor: page.lastId };
           for (const n of page.notes) {
             if (n.problem) {
@@ -155,11 +157,16 @@ export class CleverSource implements Source {
       entities: [entity],
       ordered,
       dependsOn,
-      pages: async function* (this: CleverSource): AsyncGenerator<SourcePage> {
+      pages: async function* (this: CleverSource, opts: PageOptions = {}): AsyncGenerator<SourcePage> {
+        const forWriting = opts.forWriting === true;
         // Only needed for the multi-role staff walk; small (staff are a few percent of users).
         const seen = ordered ? null : new Set<string>();
         for (const role of roles) {
-          for await (const page of this.decodedPages(`/users?role=${role}`, { kind: 'users', entity })) {
+          for await (const page of this.decodedPages(`/users?role=${role}`, {
+            kind: 'users',
+            entity,
+            forWriting,
+          })) {
             const out: SourcePage = {
               records: [],
               invalidIds: [],
@@ -255,14 +262,16 @@ class DecodedSourceRecord implements SourceRecord {
     return this.bytes.subarray(this.index === 0 ? 0 : end[this.index - 1]!, end[this.index]);
   }
 
-  get indexValues(): Array<string | null> {
+  /** The record's indexed values, when its page carries them (see PageKind.forWriting). */
+  get indexValues(): Array<string | null> | undefined {
+    if (!this.page.cells) return undefined;
     const first = this.page.cells.cellStart[this.index]!;
     return this.cells(first, first + INDEX_COLUMNS[this.entity].length);
   }
 
-  /** The record's link rows, when its page carries them (see packsLinks). */
+  /** The record's link rows, when its page carries them (see packsLinks and PageKind.forWriting). */
   get links(): Array<Array<string | null>> | undefined {
-    if (!packsLinks(this.entity)) return undefined;
+    if (!this.page.cells || !packsLinks(this.entity)) return undefined;
     const cs = this.page.cells.cellStart;
     const width = LINK_WIDTH[this.entity]!;
     const out: Array<Array<string | null>> = [];
@@ -274,7 +283,7 @@ class DecodedSourceRecord implements SourceRecord {
 
   /** Cells `from` up to `to` of the page (see PackedRecords.cells). */
   private cells(from: number, to: number): Array<string | null> {
-    const { text, cellEnd, cellNull } = this.page.cells;
+    const { text, cellEnd, cellNull } = this.page.cells!;
     const out: Array<string | null> = [];
     for (let c = from; c < to; c++)
       out.push(cellNull[c] === 1 ? null : text.substring(c === 0 ? 0 : cellEnd[c - 1]!, cellEnd[c]));

@@ -17,9 +17,13 @@ import { mapCourse, mapSchool, mapSection, mapTerm, mapUser, withoutNul } from '
  */
 
 /** What a page is a page of. */
-export type PageKind =
+export type PageKind = (
   | { kind: 'simple'; entity: 'schools' | 'terms' | 'courses' | 'sections' }
-  | { kind: 'users'; entity: 'students' | 'staff' | 'contacts' };
+  | { kind: 'users'; entity: 'students' | 'staff' | 'contacts' }
+) & {
+  /** Pack what writing each record takes (PackedRecords.cells): set when most records will be written. */
+  forWriting?: boolean;
+};
 
 /**
  * The records of one page, packed: a handful of strings and typed arrays instead of an object per
@@ -52,12 +56,13 @@ export interface PackedRecords {
    */
   lists: { text: string; memberEnd: Int32Array; memberStart: Int32Array } | null;
   /**
+   * Only on pages decoded `forWriting` (else null; a no-change re-sync would pack them for nothing).
    * What writing a record takes besides its JSON (see model/record-index.ts): per record its indexed
    * values, then (see {@link packsLinks}) the values of its link rows, as cells. Record r's cells are `cellStart[r]` up to
    * `cellStart[r + 1]`; cell c is null when `cellNull[c]` is 1, else its text ends at `cellEnd[c]`
    * in `text` (and starts where the cell before it ended).
    */
-  cells: { text: string; cellEnd: Int32Array; cellNull: Uint8Array; cellStart: Int32Array };
+  cells: { text: string; cellEnd: Int32Array; cellNull: Uint8Array; cellStart: Int32Array } | null;
 }
 
 /**
@@ -125,22 +130,29 @@ class RecordPacker {
   private readonly memberEnd: number[] = [];
   private readonly memberStart: number[] = [];
   private membersLength = 0;
-  private readonly cellText: string[] = [];
-  private readonly cellEnd: number[] = [];
-  private readonly cellNull: number[] = [];
+  private cellText = '';
+  private cellEnd = new Int32Array(16_384);
+  private cellNull = new Uint8Array(16_384);
+  private cells = 0;
   private readonly cellStart: number[] = [];
-  private cellLength = 0;
 
-  constructor(private readonly hasLists: boolean) {}
+  constructor(
+    private readonly hasLists: boolean,
+    private readonly withCells: boolean,
+  ) {}
 
   private cell(v: string | null): void {
-    if (v === null) this.cellNull.push(1);
-    else {
-      this.cellNull.push(0);
-      this.cellText.push(v);
-      this.cellLength += v.length;
+    if (this.cells === this.cellEnd.length) {
+      const end = new Int32Array(this.cells * 2);
+      end.set(this.cellEnd);
+      this.cellEnd = end;
+      const nul = new Uint8Array(this.cells * 2);
+      nul.set(this.cellNull);
+      this.cellNull = nul;
     }
-    this.cellEnd.push(this.cellLength);
+    if (v === null) this.cellNull[this.cells] = 1;
+    else this.cellText += v;
+    this.cellEnd[this.cells++] = this.cellText.length;
   }
 
   add(item: number, entity: Entity, sourceId: string, data: unknown): void {
@@ -159,10 +171,12 @@ class RecordPacker {
     }
     this.jsonLength += buf.write(json, this.jsonLength, 'utf8');
     this.jsonEnd.push(this.jsonLength);
-    this.cellStart.push(this.cellEnd.length);
-    const d = data as EntityData[Entity];
-    for (const v of indexValues(entity, d)) this.cell(v);
-    if (packsLinks(entity)) for (const row of linkRows(entity, d)) for (const v of row) this.cell(v);
+    if (this.withCells) {
+      this.cellStart.push(this.cells);
+      const d = data as EntityData[Entity];
+      for (const v of indexValues(entity, d)) this.cell(v);
+      if (packsLinks(entity)) for (const row of linkRows(entity, d)) for (const v of row) this.cell(v);
+    }
     if (!this.hasLists) return;
     this.memberStart.push(this.members.length);
     const list =
@@ -194,12 +208,14 @@ class RecordPacker {
             memberStart: new Int32Array([...this.memberStart, this.members.length]),
           }
         : null,
-      cells: {
-        text: this.cellText.join(''),
-        cellEnd: new Int32Array(this.cellEnd),
-        cellNull: new Uint8Array(this.cellNull),
-        cellStart: new Int32Array([...this.cellStart, this.cellEnd.length]),
-      },
+      cells: this.withCells
+        ? {
+            text: this.cellText,
+            cellEnd: this.cellEnd.slice(0, this.cells),
+            cellNull: this.cellNull.slice(0, this.cells),
+            cellStart: new Int32Array([...this.cellStart, this.cells]),
+          }
+        : null,
     };
   }
 }
@@ -207,14 +223,11 @@ class RecordPacker {
 /** The typed arrays of a page, to transfer rather than copy. */
 export function transferables(page: DecodedPage): ArrayBuffer[] {
   const r = page.records;
-  const out = [
-    r.item.buffer,
-    r.jsonEnd.buffer,
-    r.json.buffer,
-    r.cells.cellEnd.buffer,
-    r.cells.cellNull.buffer,
-    r.cells.cellStart.buffer,
-  ] as ArrayBuffer[];
+  const out = [r.item.buffer, r.jsonEnd.buffer, r.json.buffer] as ArrayBuffer[];
+  if (r.cells)
+    out.push(
+      ...([r.cells.cellEnd.buffer, r.cells.cellNull.buffer, r.cells.cellStart.buffer] as ArrayBuffer[]),
+    );
   if (r.lists) out.push(r.lists.memberEnd.buffer as ArrayBuffer, r.lists.memberStart.buffer as ArrayBuffer);
   return out;
 }
@@ -243,6 +256,7 @@ export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
   const notes: ItemNotes[] = [];
   const packer = new RecordPacker(
     what.entity !== 'schools' && what.entity !== 'terms' && what.entity !== 'courses',
+    what.forWriting === true,
   );
   let lastId: string | null = null;
   // The mappers drop U+0000 from every string (see withoutNul); a page that may hold one (escaped:

@@ -288,6 +288,18 @@ export class RecordsRepo {
   }
 
   /** Active (or archived) record count of one entity. */
+  /** True when any row of the entity (active or archived) is stored for the scope. */
+  async anyStored(scope: RecordScope, entity: Entity): Promise<boolean> {
+    const row = await this.db
+      .selectFrom(entity)
+      .select('source_id')
+      .where('district_id', '=', scope.district)
+      .where('source', '=', scope.source)
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async count(
     scope: { district: string; source?: SourceKind },
     entity: Entity,
