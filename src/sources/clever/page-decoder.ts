@@ -56,11 +56,11 @@ export interface PackedRecords {
    */
   lists: { text: string; memberEnd: Int32Array; memberStart: Int32Array } | null;
   /**
-   * Only on pages decoded `forWriting` (else null; a no-change re-sync would pack them for nothing).
-   * What writing a record takes besides its JSON (see model/record-index.ts): per record its indexed
-   * values, then (see {@link packsLinks}) the values of its link rows, as cells. Record r's cells are `cellStart[r]` up to
-   * `cellStart[r + 1]`; cell c is null when `cellNull[c]` is 1, else its text ends at `cellEnd[c]`
-   * in `text` (and starts where the cell before it ended).
+   * What writing a record takes besides its JSON (see model/record-index.ts), only on pages decoded
+   * `forWriting` (else null: a no-change re-sync would pack it for nothing). Per record its indexed
+   * values, then (see {@link packsLinks}) the values of its link rows, as cells: record r's cells are
+   * `cellStart[r]` up to `cellStart[r + 1]`; cell c is null when `cellNull[c]` is 1, else its text
+   * ends at `cellEnd[c]` in `text` (and starts where the cell before it ended).
    */
   cells: { text: string; cellEnd: Int32Array; cellNull: Uint8Array; cellStart: Int32Array } | null;
 }
