@@ -138,6 +138,8 @@ class SyncRun {
   private readonly growth = new Map<Entity, { since: number; at: number }>();
   /** Statistics refreshes still running (see refreshStatistics); the run waits for them before it ends. */
   private readonly refreshing = new Set<Promise<void>>();
+  /** Entities this run has marked records of absent (pending archive) while reading its streams. */
+  private readonly pendingArchives = new Set<Entity>();
   /** Streams that returned no records at all, by entity. */
   private readonly emptied = new Set<Entity>();
 
@@ -604,7 +606,8 @@ class SyncRun {
       if ((s && !s.archived && !pendingStudents?.has(id)) || this.planCreatedStudents.has(id))
         inScope.add(id);
     }
-    if (!this.plan && inScope.size > 0) {
+    // Only students this run has marked absent can be pending archive: none, nothing to look up.
+    if (!this.plan && inScope.size > 0 && this.pendingArchives.has('students')) {
       for (const id of await this.store.runs.pendingArchivesAmong(
         this.runId,
         'students',
@@ -680,8 +683,10 @@ class SyncRun {
         }
         // The run's shared rows (checkpoint, problems, progress) are written in page order.
         if (overlap?.before) await overlap.before;
-        if (candidates.length > 0)
+        if (candidates.length > 0) {
+          this.pendingArchives.add(entity);
           await tx.runs.addPendingArchives(this.runId, entity, candidates, this.source.kind);
+        }
         if (present.length > 0)
           await tx.runs.removePendingArchives(this.runId, entity, present, this.source.kind);
         await tx.runs.addProblems(this.runId, problems);

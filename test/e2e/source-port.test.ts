@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import type { Entity, Student } from '../../src/model/entities.js';
+import type { Contact, Entity, Student } from '../../src/model/entities.js';
 import type { PageOptions, Source, SourcePage, SourceStream } from '../../src/sources/source.js';
 import { Store } from '../../src/store/store.js';
 import { runSync } from '../../src/sync/run-sync.js';
@@ -219,6 +219,54 @@ describeEachDatabase('the source port', (dbs) => {
       } finally {
         await store.close();
       }
+    }
+  });
+
+  it('a contact whose students this run finds absent is out of scope, and its archive waits for theirs', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    const contact = (studentId: string): Contact => ({
+      name: { first: 'Pat', last: 'Port' },
+      relationships: [{ studentId, relationship: 'Parent' }],
+    });
+    const source = (students: Array<{ id: string; data: Student }>) =>
+      portSource([
+        {
+          name: 'students',
+          entities: ['students'],
+          ordered: true,
+          dependsOn: ['schools'],
+          // eslint-disable-next-line @typescript-eslint/require-await
+          async *pages() {
+            yield onePage(
+              students.map((s) => ({ entity: 'students' as const, sourceId: s.id, data: s.data })),
+              'u9',
+            );
+          },
+        },
+        {
+          ...oneStream('contacts', 'contacts', [
+            { entity: 'contacts', sourceId: 'c1', data: contact('u1') },
+            { entity: 'contacts', sourceId: 'c2', data: contact('u2') },
+          ]),
+          dependsOn: ['students'],
+        },
+      ]);
+    try {
+      const ann = { id: 'u1', data: student('S1', 'Ann') };
+      const bo = { id: 'u2', data: student('S2', 'Bo') };
+      const first = await runSync({ store, source: source([ann, bo]) });
+      expect(first.counts.contacts).toMatchObject({ created: 2, skipped: 0 });
+      // u2 is no longer sent: it is marked absent while the students are read, so c2 (still sent)
+      // belongs to no student in scope, and goes with it.
+      const second = await runSync({ store, source: source([ann]) });
+      expect(second.status).toBe('succeeded');
+      expect(second.counts.students).toMatchObject({ unchanged: 1, archived: 1 });
+      expect(second.counts.contacts).toMatchObject({ unchanged: 1, skipped: 1, archived: 1 });
+      const scope = { district: 'dist-1', source: 'clever' as const };
+      expect((await store.records.get(scope, 'contacts', 'c2'))?.archivedAt).not.toBeNull();
+      expect((await store.records.get(scope, 'contacts', 'c1'))?.archivedAt).toBeNull();
+    } finally {
+      await store.close();
     }
   });
 
