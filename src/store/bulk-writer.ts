@@ -108,42 +108,30 @@ function* copyChunks(rows: ReadonlyArray<readonly SqlValue[]>): Generator<Buffer
   for (const r of rows) {
     for (let i = 0; i < r.length; i++) {
       const v = r[i]!;
-      if (typeof v === 'string' && v.length <= SHORT_TEXT) {
-        // Room for the value escaped or encoded (3 bytes per UTF-16 unit at most), a tab, a newline.
-        if (at + v.length * 3 + 2 > buf.length) {
-          yield buf.subarray(0, at);
-          buf = Buffer.allocUnsafe(COPY_PIECE);
-          at = 0;
-        }
-        if (i > 0) buf[at++] = 0x09;
-        const n = plainAscii(buf, at, v);
-        at += n >= 0 ? n : buf.write(copyText(v), at, 'utf8');
-        continue;
-      }
+      // One of three forms: bytes copied as they are (a record's JSON from the source, nothing to
+      // escape), a short string written byte by byte when it is plain ASCII, or escaped text.
+      let bytes: Buffer | null = null;
+      let short: string | null = null;
+      let text = '';
       if (v instanceof Uint8Array) {
         const b: Buffer = Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-        if (!bytesNeedCopyEscape(b)) {
-          // The bytes as they are: no decoding, no encoding (a record's JSON, from the source).
-          if (at + b.length + 2 > buf.length) {
-            if (at > 0) yield buf.subarray(0, at);
-            buf = Buffer.allocUnsafe(Math.max(COPY_PIECE, b.length + 2));
-            at = 0;
-          }
-          if (i > 0) buf[at++] = 0x09;
-          at += b.copy(buf, at);
-          continue;
-        }
-      }
-      const text = copyText(bound(v));
-      // Room for the value in the worst case (3 bytes per UTF-16 unit), a tab and the row's newline.
-      const room = text.length * 3 + 2;
+        if (bytesNeedCopyEscape(b)) text = copyText(bound(b));
+        else bytes = b;
+      } else if (typeof v === 'string' && v.length <= SHORT_TEXT) short = v;
+      else text = copyText(v);
+      // Room for the value (3 bytes per UTF-16 unit at most, escaped or not), a tab and a newline.
+      const room = (bytes ? bytes.length : (short ?? text).length * 3) + 2;
       if (at + room > buf.length) {
         if (at > 0) yield buf.subarray(0, at);
         buf = Buffer.allocUnsafe(Math.max(COPY_PIECE, room));
         at = 0;
       }
       if (i > 0) buf[at++] = 0x09;
-      at += buf.write(text, at, 'utf8');
+      if (bytes) at += bytes.copy(buf, at);
+      else if (short !== null) {
+        const n = plainAscii(buf, at, short);
+        at += n >= 0 ? n : buf.write(copyText(short), at, 'utf8');
+      } else at += buf.write(text, at, 'utf8');
     }
     buf[at++] = 0x0a;
   }

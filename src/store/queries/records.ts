@@ -48,6 +48,18 @@ const BASE_COLUMNS = [
   'run_id',
 ] as const;
 
+/** Where the link rows of sections and contacts live: scope columns, the record's id, then the link. */
+const LINK_TABLES = {
+  sections: {
+    table: 'section_members',
+    columns: ['district_id', 'source', 'section_id', 'role', 'user_id'],
+  },
+  contacts: {
+    table: 'contact_students',
+    columns: ['district_id', 'source', 'contact_id', 'student_id', 'relationship', 'type'],
+  },
+} as const;
+
 function chunk<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -156,8 +168,7 @@ export class RecordsRepo {
     };
     await this.bulk.insertNew(spec, rows.filter((r) => r.isNew).map(toRow));
     await this.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
-    if (entity === 'sections') await this.replaceSectionMembers(scope, rows as RecordWrite<'sections'>[]);
-    if (entity === 'contacts') await this.replaceContactStudents(scope, rows as RecordWrite<'contacts'>[]);
+    if (entity === 'sections' || entity === 'contacts') await this.replaceLinks(scope, entity, rows);
   }
 
   /**
@@ -207,8 +218,7 @@ export class RecordsRepo {
         .where('archived_at', 'is', null)
         .executeTakeFirst();
       n += Number(res.numUpdatedRows);
-      if (entity === 'sections') await this.deleteLinks('section_members', 'section_id', scope, part);
-      if (entity === 'contacts') await this.deleteLinks('contact_students', 'contact_id', scope, part);
+      if (entity === 'sections' || entity === 'contacts') await this.deleteLinks(entity, scope, part);
     }
     return n;
   }
@@ -287,7 +297,6 @@ export class RecordsRepo {
     return rows.map((r) => toStored(entity, r));
   }
 
-  /** Active (or archived) record count of one entity. */
   /** True when any row of the entity (active or archived) is stored for the scope. */
   async anyStored(scope: RecordScope, entity: Entity): Promise<boolean> {
     const row = await this.db
@@ -300,6 +309,7 @@ export class RecordsRepo {
     return row !== undefined;
   }
 
+  /** Active (or archived) record count of one entity. */
   async count(
     scope: { district: string; source?: SourceKind },
     entity: Entity,
@@ -364,71 +374,39 @@ export class RecordsRepo {
 
   /** Deletes the membership/link rows of the given sections or contacts. */
   private async deleteLinks(
-    table: 'section_members' | 'contact_students',
-    column: 'section_id' | 'contact_id',
+    entity: 'sections' | 'contacts',
     scope: RecordScope,
     ids: readonly string[],
   ): Promise<void> {
+    const { table, columns } = LINK_TABLES[entity];
     for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
       if (part.length === 0) continue;
       await this.db
         .deleteFrom(table)
         .where('district_id', '=', scope.district)
         .where('source', '=', scope.source)
-        .where(column as never, 'in', part as never)
+        .where(columns[2] as never, 'in', part as never)
         .execute();
     }
   }
 
-  private async replaceSectionMembers(
+  /** Replaces the link rows (see model/record-index.ts linkRows) of the written sections or contacts. */
+  private async replaceLinks(
     scope: RecordScope,
-    rows: readonly RecordWrite<'sections'>[],
+    entity: 'sections' | 'contacts',
+    rows: readonly RecordWrite[],
   ): Promise<void> {
-    // New sections have no rows to replace.
+    // New records have no rows to replace.
     await this.deleteLinks(
-      'section_members',
-      'section_id',
-      scope,
-      rows.filter((r) => !r.isNew).map((r) => r.sourceId),
-    );
-    const members: SqlValue[][] = [];
-    for (const r of rows)
-      for (const [role, user] of r.links ?? linkRows('sections', r.data))
-        members.push([scope.district, scope.source, r.sourceId, role ?? null, user ?? null]);
-    await this.bulk.insertNew(
-      { table: 'section_members', columns: ['district_id', 'source', 'section_id', 'role', 'user_id'] },
-      members,
-    );
-  }
-
-  private async replaceContactStudents(
-    scope: RecordScope,
-    rows: readonly RecordWrite<'contacts'>[],
-  ): Promise<void> {
-    await this.deleteLinks(
-      'contact_students',
-      'contact_id',
+      entity,
       scope,
       rows.filter((r) => !r.isNew).map((r) => r.sourceId),
     );
     const links: SqlValue[][] = [];
     for (const r of rows)
-      for (const [student, relationship, type] of r.links ?? linkRows('contacts', r.data))
-        links.push([
-          scope.district,
-          scope.source,
-          r.sourceId,
-          student ?? null,
-          relationship ?? null,
-          type ?? null,
-        ]);
-    await this.bulk.insertNew(
-      {
-        table: 'contact_students',
-        columns: ['district_id', 'source', 'contact_id', 'student_id', 'relationship', 'type'],
-      },
-      links,
-    );
+      for (const link of r.links ?? linkRows(entity, r.data))
+        links.push([scope.district, scope.source, r.sourceId, ...link]);
+    await this.bulk.insertNew(LINK_TABLES[entity], links);
   }
 }
 
