@@ -1,11 +1,10 @@
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLogger } from '../../src/shared/logger.js';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { Store } from '../../src/store/store.js';
 import { syncFromClever } from '../../src/sync/clever-sync.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { capturedLogger } from '../helpers/log-capture.js';
 import { simConfig } from '../helpers/sync.js';
 
 /** Everything a sync logs, at the most verbose level, while things go wrong in every way we can make them. */
@@ -19,14 +18,8 @@ describeEachDatabase('logs carry no student data and no tokens', (dbs) => {
   });
 
   it('a sync with faults, a change day and a bad token logs ids and reasons only', async () => {
-    let out = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        out += chunk.toString();
-        cb();
-      },
-    });
-    const logger = createLogger('trace', sink);
+    const captured = capturedLogger('trace');
+    const logger = captured.logger;
     const store = await Store.open({ location: await dbs.fresh() });
     try {
       const config = simConfig(sim);
@@ -40,6 +33,7 @@ describeEachDatabase('logs carry no student data and no tokens', (dbs) => {
         'succeeded',
       );
       await syncFromClever({ store, config, logger, token: 'a-revoked-token-value', retryBaseMs: 5 });
+      const out = captured.text();
       expect(out.length).toBeGreaterThan(0);
       expect(out).toMatch(/retrying/);
 

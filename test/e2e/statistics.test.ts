@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createLogger } from '../../src/shared/logger.js';
@@ -7,6 +6,7 @@ import type { CleverSimulator } from '../../src/simulator/index.js';
 import { Store } from '../../src/store/store.js';
 import { syncFromClever } from '../../src/sync/clever-sync.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { capturedLogger } from '../helpers/log-capture.js';
 import { simConfig } from '../helpers/sync.js';
 
 /**
@@ -25,13 +25,7 @@ describeEachDatabase('planner statistics refreshes', (dbs) => {
   });
 
   it('a refresh that fails is logged, the run waits for it and still succeeds with everything stored', async () => {
-    let log = '';
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        log += chunk.toString();
-        cb();
-      },
-    });
+    const log = capturedLogger('warn');
     const store = await Store.open({ location: await dbs.fresh() });
     const asked: string[][] = [];
     let ended = 0;
@@ -45,7 +39,7 @@ describeEachDatabase('planner statistics refreshes', (dbs) => {
       const report = await syncFromClever({
         store,
         config: simConfig(sim),
-        logger: createLogger('warn', sink),
+        logger: log.logger,
         token: sim.token,
         retryBaseMs: 5,
       });
@@ -53,7 +47,10 @@ describeEachDatabase('planner statistics refreshes', (dbs) => {
       expect(asked).toContainEqual(['students', 'accounts']);
       // Every refresh had ended (and failed) before the run reported.
       expect(ended).toBe(asked.length);
-      const warnings = log.split('\n').filter((l) => l.includes('refreshing planner statistics failed'));
+      const warnings = log
+        .text()
+        .split('\n')
+        .filter((l) => l.includes('refreshing planner statistics failed'));
       expect(warnings).toHaveLength(asked.length);
       expect(warnings[0]).toContain('statistics are unavailable');
       const truth = sim.truth();
