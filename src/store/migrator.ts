@@ -5,6 +5,7 @@ import type { Capabilities } from './db.js';
 import * as m0001 from './migrations/0001-init.js';
 import * as m0002 from './migrations/0002-accounts.js';
 import * as m0003 from './migrations/0003-identity-column.js';
+import * as m0004 from './migrations/0004-section-members-index.js';
 import type { DB } from './schema.js';
 
 /**
@@ -18,6 +19,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0001-init', m0001],
   ['0002-accounts', m0002],
   ['0003-identity-column', m0003],
+  ['0004-section-members-index', m0004],
 ];
 
 export interface MigrationOutcome {

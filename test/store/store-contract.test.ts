@@ -69,7 +69,12 @@ describeEachDatabase('store contract', (dbs) => {
   });
 
   it('migrates a database from zero', () => {
-    expect(store.migration?.applied).toEqual(['0001-init', '0002-accounts', '0003-identity-column']);
+    expect(store.migration?.applied).toEqual([
+      '0001-init',
+      '0002-accounts',
+      '0003-identity-column',
+      '0004-section-members-index',
+    ]);
   });
 
   it('runs migrations idempotently on every open and on demand', async () => {
@@ -230,13 +235,16 @@ describeEachDatabase('store contract', (dbs) => {
         .selectFrom('section_members')
         .select(['section_id', 'role', 'user_id'])
         .where('district_id', '=', district)
-        .orderBy(['section_id', 'role', 'user_id'])
+        .orderBy('section_id')
+        .orderBy('role')
+        .orderBy('user_id')
         .execute(),
       contacts: await db
         .selectFrom('contact_students')
         .select(['contact_id', 'student_id', 'relationship', 'type'])
         .where('district_id', '=', district)
-        .orderBy(['contact_id', 'student_id'])
+        .orderBy('contact_id')
+        .orderBy('student_id')
         .execute(),
     });
     const students = Array.from({ length: 12 }, (_, i) => student(i));
@@ -618,7 +626,10 @@ describeEachDatabase('store contract', (dbs) => {
           ].map(([type, value]) => ({ account_id: 'm1', district_id: 'mig-d1', type, value })),
         )
         .execute();
-      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual(['0003-identity-column']);
+      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
+        '0003-identity-column',
+        '0004-section-members-index',
+      ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
           database.caps.dialect === 'postgres' ? 'pg_tables where tablename' : 'sqlite_master where name',
@@ -639,6 +650,62 @@ describeEachDatabase('store contract', (dbs) => {
       expect((await migrated.accounts.get('m2'))?.identities).toEqual([]);
       const found = await migrated.accounts.byIdentity('mig-d1', 'sis_id', ['a:b "c"']);
       expect([...found.values()].flat().map((a) => a.id)).toEqual(['m1']);
+    } finally {
+      await migrated.close();
+    }
+  });
+  it('keeps section memberships when their primary key becomes an index on the section (migration 0004)', async () => {
+    const loc = await dbs.fresh();
+    const database = openDatabase({ location: loc });
+    const s4 = { district: 'mig-d4', source: 'clever' as const };
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0003's time
+      const old = database.db as unknown as Kysely<any>;
+      await migrateUpTo(database.db, database.caps, '0003-identity-column');
+      const member = (section: string, role: string, user: string) => ({
+        district_id: s4.district,
+        source: s4.source,
+        section_id: section,
+        role,
+        user_id: user,
+      });
+      await old
+        .insertInto('section_members')
+        .values([
+          member('sec1', 'teacher', 't1'),
+          member('sec1', 'student', 's1'),
+          member('sec2', 'student', 's1'),
+        ])
+        .execute();
+      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
+        '0004-section-members-index',
+      ]);
+      const indexes =
+        database.caps.dialect === 'postgres'
+          ? await sql<{ name: string }>`
+              select indexname as name from pg_indexes where tablename = 'section_members'`.execute(
+              database.db,
+            )
+          : await sql<{ name: string }>`
+              select name from sqlite_master where type = 'index' and tbl_name = 'section_members'`.execute(
+              database.db,
+            );
+      expect(indexes.rows.map((r) => r.name)).toEqual(['section_members_section_idx']);
+    } finally {
+      await database.close();
+    }
+    const migrated = await Store.open({ location: loc });
+    try {
+      expect(await migrated.records.enrollmentCounts(s4.district)).toEqual({ students: 2, teachers: 1 });
+      // A section written after the migration replaces its members and leaves the other section's.
+      const sec = { schoolId: 'sch', name: 'Math', teacherIds: ['t2'], studentIds: ['s2', 's3', 's2'] };
+      await migrated.records.write(
+        s4,
+        'sections',
+        [{ sourceId: 'sec1', data: sec, hash: contentHash(sec) }],
+        null,
+      );
+      expect(await migrated.records.enrollmentCounts(s4.district)).toEqual({ students: 3, teachers: 1 });
     } finally {
       await migrated.close();
     }
