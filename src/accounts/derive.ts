@@ -2,15 +2,11 @@ import { identityValue } from '../model/account.js';
 import type { Access, AccountKind, IdentityType } from '../model/account.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import type {
-  Contact,
-  Entity,
-  EntityData,
-  PersonName,
-  SourceKind,
-  Staff,
-  StaffRole,
-  Student,
-} from '../model/entities.js';
+  ContactAccountFields,
+  StaffAccountFields,
+  StudentAccountFields,
+} from '../model/account-fields.js';
+import type { Entity, PersonName, SourceKind, StaffRole } from '../model/entities.js';
 import { ACCESS_TYPES, STAFF_ROLES } from '../model/entities.js';
 import { gradeSchema } from '../model/entities.js';
 
@@ -58,7 +54,7 @@ function ids(pairs: Array<[IdentityType, string | undefined]>): Array<{ type: Id
  * teacher (who is not also a district admin) to `caseload`. An access type the source states
  * explicitly (CSV `access_type`) wins over the mapping; `grades` limits it.
  */
-export function staffAccess(staff: Staff, config: DistrictConfig): Access {
+export function staffAccess(staff: StaffAccountFields, config: DistrictConfig): Access {
   const grades = staff.grades ?? [];
   if (staff.accessType) {
     return {
@@ -74,12 +70,12 @@ export function staffAccess(staff: Staff, config: DistrictConfig): Access {
   return { grades, schoolIds: [], type: 'caseload' };
 }
 
-const STUDENT_KEY_FIELD: Record<DistrictConfig['studentKey'], keyof Student> = {
+const STUDENT_KEY_FIELD: Record<DistrictConfig['studentKey'], keyof StudentAccountFields> = {
   sis_id: 'sisId',
   student_number: 'studentNumber',
   state_id: 'stateId',
 };
-const STAFF_KEY_FIELD: Record<DistrictConfig['staffKey'], keyof Staff> = {
+const STAFF_KEY_FIELD: Record<DistrictConfig['staffKey'], keyof StaffAccountFields> = {
   staff_id: 'staffId',
   sis_id: 'sisId',
   teacher_number: 'teacherNumber',
@@ -89,13 +85,14 @@ export function deriveAccount(
   entity: 'students' | 'staff' | 'contacts',
   sourceId: string,
   source: SourceKind,
-  data: EntityData['students'] | EntityData['staff'] | EntityData['contacts'],
+  /** The record, or only its account fields (see model/account-fields.ts): the same account either way. */
+  data: StudentAccountFields | StaffAccountFields | ContactAccountFields,
   config: DistrictConfig,
 ): DesiredAccount {
   const clever: Array<[IdentityType, string | undefined]> =
     source === 'clever' ? [['clever_id', sourceId]] : [];
   if (entity === 'students') {
-    const s = data as Student;
+    const s = data as StudentAccountFields;
     const eligible =
       config.contractedGrades === null ||
       (s.grade !== undefined && config.contractedGrades.includes(s.grade));
@@ -129,7 +126,7 @@ export function deriveAccount(
     };
   }
   if (entity === 'staff') {
-    const s = data as Staff;
+    const s = data as StaffAccountFields;
     const keyValue = identityValue(
       config.staffKey,
       s[STAFF_KEY_FIELD[config.staffKey]] as string | undefined,
@@ -152,7 +149,7 @@ export function deriveAccount(
       key: keyValue !== null ? { type: config.staffKey, value: keyValue } : null,
     };
   }
-  const c = data as Contact;
+  const c: ContactAccountFields = data;
   const sis = identityValue('sis_id', c.sisId);
   return {
     kind: 'guardian',

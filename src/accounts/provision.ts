@@ -1,9 +1,10 @@
+import type { AccountEntity, AccountFieldsOf, StaffAccountFields } from '../model/account-fields.js';
 import { uuidv7 } from '../model/ids.js';
 import { accountStateHash, sortIdentities } from '../model/account.js';
 import type { AccountKind, IdentityType } from '../model/account.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import { SOURCE_PRECEDENCE } from '../model/entities.js';
-import type { Entity, EntityData, SourceKind, Staff } from '../model/entities.js';
+import type { Entity, EntityData, SourceKind } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import { emptyAccountCounts } from '../model/run.js';
 import type { AccountCounts, RunProblem } from '../model/run.js';
@@ -24,6 +25,15 @@ import type { RunIdentities } from './run-identities.js';
  * Manual accounts are never linked, changed or deactivated here.
  */
 
+/** A record of a batch, as provisioning reads it (see ProvisionBatch.records). */
+export interface ProvisionRecord {
+  sourceId: string;
+  data: EntityData[Entity];
+  hash?: string;
+  isNew?: boolean;
+  accountData?: AccountFieldsOf[AccountEntity] | undefined;
+}
+
 export interface ProvisionBatch {
   runId: string | null;
   district: string;
@@ -35,9 +45,10 @@ export interface ProvisionBatch {
   /**
    * `hash` is the record's content hash: with it, an account derived from the same record is skipped.
    * `isNew` marks a record the store did not hold: no account can be linked to it yet, so none is
-   * looked up.
+   * looked up. `accountData`, when the source sent it, is what the account is derived from instead of
+   * `data` (see model/account-fields.ts).
    */
-  records: ReadonlyArray<{ sourceId: string; data: EntityData[Entity]; hash?: string; isNew?: boolean }>;
+  records: ReadonlyArray<ProvisionRecord>;
   /**
    * Set when the district had no accounts at the start of the run: keys and emails it does not know
    * are held by nobody and are not looked up (see {@link RunIdentities}). Every account this batch
@@ -143,12 +154,17 @@ function changedFields(before: StoredAccount, after: AccountWrite): string[] {
 }
 
 /** The override keys a staff record can be addressed by (staff_overrides.csv uses any identifier). */
-function overrideKeys(s: Staff): Array<{ keyType: string; keyValue: string }> {
+function overrideKeys(s: StaffAccountFields): Array<{ keyType: string; keyValue: string }> {
   const out: Array<{ keyType: string; keyValue: string }> = [];
   if (s.staffId?.trim()) out.push({ keyType: 'staff_id', keyValue: s.staffId.trim() });
   if (s.sisId?.trim()) out.push({ keyType: 'sis_id', keyValue: s.sisId.trim() });
   if (s.teacherNumber?.trim()) out.push({ keyType: 'teacher_number', keyValue: s.teacherNumber.trim() });
   return out;
+}
+
+/** What a record's account is derived from: the fields its source sent apart, or the record. */
+function accountFields(r: ProvisionRecord): AccountFieldsOf[AccountEntity] {
+  return r.accountData ?? (r.data as AccountFieldsOf[AccountEntity]);
 }
 
 type KeyDecision =
@@ -242,7 +258,7 @@ async function provisionGated(
   if (kind === 'staff' && (await tx.accounts.hasOverrides(b.district))) {
     const keys: Array<{ keyType: string; keyValue: string }> = [];
     for (const r of records) {
-      keys.push(...overrideKeys(r.data as Staff));
+      keys.push(...overrideKeys(accountFields(r) as StaffAccountFields));
       const a = existing.get(r.sourceId);
       if (a) keys.push({ keyType: 'account', keyValue: a.id });
     }
@@ -250,7 +266,7 @@ async function provisionGated(
     const byKey = new Map(rows.map((o) => [`${o.keyType}\u0000${o.keyValue}`, o]));
     for (const r of records) {
       const list: StaffOverrideFields[] = [];
-      for (const k of overrideKeys(r.data as Staff)) {
+      for (const k of overrideKeys(accountFields(r) as StaffAccountFields)) {
         const o = byKey.get(`${k.keyType}\u0000${k.keyValue}`);
         if (o) list.push(parseOverrideFields(o.fields));
       }
@@ -261,7 +277,7 @@ async function provisionGated(
     }
   }
   for (const r of records) {
-    let d = deriveAccount(entity, r.sourceId, b.source, r.data as EntityData['students'], b.config);
+    let d = deriveAccount(entity, r.sourceId, b.source, accountFields(r), b.config);
     const a = existing.get(r.sourceId);
     // "Source controls access" off: the mapping applies at creation only; later local edits stick.
     if (kind === 'staff' && !b.config.access.sourceControlsAccess && a?.access)

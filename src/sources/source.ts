@@ -1,3 +1,4 @@
+import type { AccountEntity, AccountFieldsOf } from '../model/account-fields.js';
 import type { District, Entity, EntityData, SourceKind } from '../model/entities.js';
 import type { RunProblem } from '../model/run.js';
 
@@ -28,6 +29,11 @@ export interface SourceRecord<E extends Entity = Entity> {
   jsonBytes?: Uint8Array | undefined;
   indexValues?: ReadonlyArray<string | null> | undefined;
   links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
+  /**
+   * Optional, from the same kind of source, for students and staff: the fields of `data` their
+   * account is derived from (see model/account-fields.ts), cheaper to read than `data` itself.
+   */
+  accountData?: AccountFieldsOf[AccountEntity] | undefined;
 }
 
 export interface SourcePage {

@@ -1,3 +1,4 @@
+import type { AccountEntity, AccountFieldsOf } from '../model/account-fields.js';
 import type { Entity, EntityData } from '../model/entities.js';
 import { canonicalJson, jsonHash, upsertKind } from '../model/hash.js';
 import type { StoredState } from '../model/hash.js';
@@ -15,6 +16,7 @@ export interface NormalizedRecord<E extends Entity = Entity> {
   jsonBytes?: Uint8Array | undefined;
   indexValues?: ReadonlyArray<string | null> | undefined;
   links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
+  accountData?: AccountFieldsOf[AccountEntity] | undefined;
 }
 
 export function normalise<E extends Entity>(sourceId: string, data: EntityData[E]): NormalizedRecord<E> {
@@ -66,6 +68,10 @@ class SentRecord implements NormalizedRecord {
 
   get links(): ReadonlyArray<ReadonlyArray<string | null>> | undefined {
     return this.rec.links;
+  }
+
+  get accountData(): AccountFieldsOf[AccountEntity] | undefined {
+    return this.rec.accountData;
   }
 
   /** The same record, marked new. */

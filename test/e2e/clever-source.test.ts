@@ -1,4 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deriveAccount } from '../../src/accounts/derive.js';
+import { ACCOUNT_FIELDS } from '../../src/model/account-fields.js';
+import type { AccountEntity } from '../../src/model/account-fields.js';
+import { districtConfigSchema } from '../../src/model/district-config.js';
 import { canonicalJson } from '../../src/model/hash.js';
 import { indexValues, linkRows } from '../../src/model/record-index.js';
 import { startCleverSimulator } from '../../src/simulator/index.js';
@@ -9,7 +13,8 @@ import { CleverSource } from '../../src/sources/clever/clever-source.js';
  * A decoded Clever record carries what writing it takes (its JSON as bytes, its indexed values and
  * link rows) so the sync need not parse it again; all of it must be exactly what the record's own
  * fields give. Walked over HTTP from the simulator, with pages decoded in the worker and on the
- * main thread.
+ * main thread. So must the account fields students and staff carry: the same account derives from
+ * them as from the whole record, under every matching key.
  */
 describe('Clever source records carry what a write needs', () => {
   let sim: CleverSimulator;
@@ -32,6 +37,20 @@ describe('Clever source records carry what a write needs', () => {
       const seen = new Map<string, number>();
       let links = 0;
       let nulls = 0;
+      let accountRecords = 0;
+      const configs = [
+        districtConfigSchema.parse({}),
+        districtConfigSchema.parse({
+          studentKey: 'state_id',
+          staffKey: 'teacher_number',
+          contractedGrades: ['05'],
+        }),
+        districtConfigSchema.parse({
+          studentKey: 'student_number',
+          staffKey: 'sis_id',
+          access: { allTeachersCaseload: true, sourceControlsAccess: true },
+        }),
+      ];
       try {
         for (const stream of source.streams()) {
           for await (const page of stream.pages({ forWriting: true })) {
@@ -43,6 +62,20 @@ describe('Clever source records carry what a write needs', () => {
               // Contacts carry their links; sections' are read from their data (see packsLinks).
               if (rec.entity === 'contacts') expect(rec.links).toEqual(linkRows(rec.entity, data));
               else expect(rec.links).toBeUndefined();
+              if (rec.entity === 'students' || rec.entity === 'staff') {
+                const entity: AccountEntity = rec.entity;
+                const fields = ACCOUNT_FIELDS[entity] as readonly string[];
+                const whole = data as unknown as Record<string, unknown>;
+                expect(rec.accountData).toEqual(
+                  Object.fromEntries(fields.filter((k) => whole[k] !== undefined).map((k) => [k, whole[k]])),
+                );
+                for (const config of configs) {
+                  expect(deriveAccount(entity, rec.sourceId, 'clever', rec.accountData!, config)).toEqual(
+                    deriveAccount(entity, rec.sourceId, 'clever', data as never, config),
+                  );
+                }
+                accountRecords++;
+              } else expect(rec.accountData).toBeUndefined();
               seen.set(rec.entity, (seen.get(rec.entity) ?? 0) + 1);
               links += rec.links?.length ?? 0;
               nulls += rec.indexValues!.filter((v) => v === null).length;
@@ -65,6 +98,7 @@ describe('Clever source records carry what a write needs', () => {
       // A link per contact at least, and some empty identifiers.
       expect(links).toBeGreaterThanOrEqual(truth.contacts);
       expect(nulls).toBeGreaterThan(0);
+      expect(accountRecords).toBe(truth.students + truth.staffPeople);
     });
   }
 
@@ -82,6 +116,7 @@ describe('Clever source records carry what a write needs', () => {
           for (const rec of page.records) {
             expect(rec.indexValues).toBeUndefined();
             expect(rec.links).toBeUndefined();
+            expect(rec.accountData).toBeUndefined();
             // The JSON bytes cost nothing extra: they are what the page already holds.
             expect(Buffer.from(rec.jsonBytes!).toString('utf8')).toBe(rec.json);
             records++;

@@ -1,3 +1,4 @@
+import type { AccountEntity, AccountFieldsOf } from '../../model/account-fields.js';
 import type { Entity, EntityData } from '../../model/entities.js';
 import type { RunProblem } from '../../model/run.js';
 import { INDEX_COLUMNS, LINK_WIDTH } from '../../model/record-index.js';
@@ -254,6 +255,15 @@ class DecodedSourceRecord implements SourceRecord {
 
   get data(): EntityData[Entity] {
     return (this.parsed ??= JSON.parse(this.json) as EntityData[Entity]);
+  }
+
+  /** Students and staff, when the page carries them (see PackedRecords.account): their account fields. */
+  get accountData(): AccountFieldsOf[AccountEntity] | undefined {
+    const a = this.page.account;
+    if (!a) return undefined;
+    return JSON.parse(
+      a.text.substring(this.index === 0 ? 0 : a.end[this.index - 1]!, a.end[this.index]),
+    ) as AccountFieldsOf[AccountEntity];
   }
 
   /** The record's JSON as UTF-8: a view of the page's bytes, no copy. */

@@ -1,5 +1,6 @@
 import type { Entity, EntityData } from '../../model/entities.js';
 import type { Contact, Section, Staff, Student } from '../../model/entities.js';
+import { accountFieldsJson } from '../../model/account-fields.js';
 import { indexValues, linkRows } from '../../model/record-index.js';
 import { canonicalJson, jsonHash } from '../../model/hash.js';
 import type { RunProblem } from '../../model/run.js';
@@ -63,6 +64,14 @@ export interface PackedRecords {
    * ends at `cellEnd[c]` in `text` (and starts where the cell before it ended).
    */
   cells: { text: string; cellEnd: Int32Array; cellNull: Uint8Array; cellStart: Int32Array } | null;
+  /**
+   * Students and staff on pages decoded `forWriting` (else null): each record's account fields as
+   * JSON (see model/account-fields.ts), concatenated in `text`; record r's ends at `end[r]`. A first
+   * sync derives an account for every one of them, from these ~150 bytes instead of the record's
+   * ~750 (measured at 100,000 students: ~1 s less CPU in the sync process, most of it the main
+   * thread's parsing and garbage collection).
+   */
+  account: { text: string; end: Int32Array } | null;
 }
 
 /**
@@ -135,6 +144,8 @@ class RecordPacker {
   private cellNull = new Uint8Array(16_384);
   private cells = 0;
   private readonly cellStart: number[] = [];
+  private accountText = '';
+  private readonly accountEnd: number[] = [];
 
   constructor(
     private readonly hasLists: boolean,
@@ -176,6 +187,10 @@ class RecordPacker {
       const d = data as EntityData[Entity];
       for (const v of indexValues(entity, d)) this.cell(v);
       if (packsLinks(entity)) for (const row of linkRows(entity, d)) for (const v of row) this.cell(v);
+      if (entity === 'students' || entity === 'staff') {
+        this.accountText += accountFieldsJson(entity, d as Student | Staff);
+        this.accountEnd.push(this.accountText.length);
+      }
     }
     if (!this.hasLists) return;
     this.memberStart.push(this.members.length);
@@ -216,6 +231,8 @@ class RecordPacker {
             cellStart: new Int32Array([...this.cellStart, this.cells]),
           }
         : null,
+      account:
+        this.accountEnd.length > 0 ? { text: this.accountText, end: new Int32Array(this.accountEnd) } : null,
     };
   }
 }
@@ -229,6 +246,7 @@ export function transferables(page: DecodedPage): ArrayBuffer[] {
       ...([r.cells.cellEnd.buffer, r.cells.cellNull.buffer, r.cells.cellStart.buffer] as ArrayBuffer[]),
     );
   if (r.lists) out.push(r.lists.memberEnd.buffer as ArrayBuffer, r.lists.memberStart.buffer as ArrayBuffer);
+  if (r.account) out.push(r.account.end.buffer as ArrayBuffer);
   return out;
 }
 
