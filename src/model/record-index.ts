@@ -1,4 +1,5 @@
 import type { Entity, EntityData } from './entities.js';
+import type { RowTextWriter } from './row-text.js';
 
 /**
  * What the store keeps of a record besides its JSON: the indexed identifier columns and the link
@@ -90,4 +91,37 @@ export function linkRows(entity: Entity, data: EntityData[Entity]): Array<Array<
     return [...byStudent.values()];
   }
   return [];
+}
+
+/**
+ * A record's row as one line of COPY text (see model/row-text.ts): its id, content hash and
+ * canonical JSON, then its indexed values. The store puts the scope and time columns before it.
+ */
+export function writeRecordLine(
+  w: RowTextWriter,
+  entity: Entity,
+  sourceId: string,
+  hash: string,
+  json: string,
+  data: EntityData[Entity],
+): void {
+  w.value(sourceId);
+  w.value(hash);
+  w.json(json);
+  for (const v of indexValues(entity, data)) w.value(v);
+  w.endLine();
+}
+
+/** A record's link rows (see {@link linkRows}) as lines of COPY text: its id, then the link's values. */
+export function writeLinkLines(
+  w: RowTextWriter,
+  entity: Entity,
+  sourceId: string,
+  data: EntityData[Entity],
+): void {
+  for (const link of linkRows(entity, data)) {
+    w.value(sourceId);
+    for (const v of link) w.value(v);
+    w.endLine();
+  }
 }

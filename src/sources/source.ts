@@ -1,5 +1,6 @@
 import type { AccountEntity, AccountFieldsOf } from '../model/account-fields.js';
 import type { District, Entity, EntityData, SourceKind } from '../model/entities.js';
+import type { RowLines } from '../model/row-text.js';
 import type { RunProblem } from '../model/run.js';
 
 /**
@@ -34,6 +35,14 @@ export interface SourceRecord<E extends Entity = Entity> {
    * account is derived from (see model/account-fields.ts), cheaper to read than `data` itself.
    */
   accountData?: AccountFieldsOf[AccountEntity] | undefined;
+  /**
+   * Optional, from the same kind of source when asked for (PageOptions.rowText): the record's row
+   * and its link rows as COPY text (see model/row-text.ts), each without the leading columns the
+   * store adds. Row: `source_id, hash, data`, then the indexed values (model/record-index.ts).
+   * Link rows: the record's id, then the link's values (linkRows).
+   */
+  rowLines?: RowLines | undefined;
+  linkLines?: RowLines | undefined;
 }
 
 export interface SourcePage {
@@ -75,6 +84,11 @@ export interface PageOptions {
    * nightly sync are unchanged and such work is wasted.
    */
   forWriting?: boolean;
+  /**
+   * With `forWriting`: the store bulk-loads rows as COPY text (PostgreSQL), so a source may hand
+   * each record's rows over already in that form (see SourceRecord.rowLines) instead of as values.
+   */
+  rowText?: boolean;
 }
 
 export interface SourceDistrict {

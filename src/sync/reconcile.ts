@@ -1,5 +1,6 @@
 import type { AccountEntity, AccountFieldsOf } from '../model/account-fields.js';
 import type { Entity, EntityData } from '../model/entities.js';
+import type { RowLines } from '../model/row-text.js';
 import { canonicalJson, jsonHash, upsertKind } from '../model/hash.js';
 import type { StoredState } from '../model/hash.js';
 import type { SourceRecord } from '../sources/source.js';
@@ -17,6 +18,8 @@ export interface NormalizedRecord<E extends Entity = Entity> {
   indexValues?: ReadonlyArray<string | null> | undefined;
   links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
   accountData?: AccountFieldsOf[AccountEntity] | undefined;
+  rowLines?: RowLines | undefined;
+  linkLines?: RowLines | undefined;
 }
 
 export function normalise<E extends Entity>(sourceId: string, data: EntityData[E]): NormalizedRecord<E> {
@@ -72,6 +75,14 @@ class SentRecord implements NormalizedRecord {
 
   get accountData(): AccountFieldsOf[AccountEntity] | undefined {
     return this.rec.accountData;
+  }
+
+  get rowLines(): RowLines | undefined {
+    return this.rec.rowLines;
+  }
+
+  get linkLines(): RowLines | undefined {
+    return this.rec.linkLines;
   }
 
   /** The same record, marked new. */

@@ -334,7 +334,8 @@ class SyncRun {
     for (const entity of stream.entities)
       if (await this.store.records.anyStored(this.recordScope(), entity)) forWriting = false;
     try {
-      for await (const page of stream.pages({ forWriting })) {
+      // A store that bulk-loads COPY text takes the rows in that form (see PageOptions.rowText).
+      for await (const page of stream.pages({ forWriting, rowText: this.store.caps.copy })) {
         if (this.failure) break;
         pages++;
         records += page.records.length + page.invalidIds.length + (page.skipped ?? 0);

@@ -5,9 +5,11 @@ import type { AccountEntity } from '../../src/model/account-fields.js';
 import { districtConfigSchema } from '../../src/model/district-config.js';
 import { canonicalJson } from '../../src/model/hash.js';
 import { indexValues, linkRows } from '../../src/model/record-index.js';
+import { lineValues } from '../../src/model/row-text.js';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { CleverSource } from '../../src/sources/clever/clever-source.js';
+import type { PageOptions, SourceRecord } from '../../src/sources/source.js';
 
 /**
  * A decoded Clever record carries what writing it takes (its JSON as bytes, its indexed values and
@@ -25,15 +27,30 @@ describe('Clever source records carry what a write needs', () => {
     await sim.close();
   });
 
+  /** Walks every record of every stream, in pages of `pageSize` read as `opts` asks. */
+  async function eachRecord(
+    pageSize: number,
+    opts: PageOptions,
+    fn: (rec: SourceRecord) => void,
+    decodeInWorker = true,
+  ): Promise<void> {
+    const source = new CleverSource({
+      baseUrl: sim.url,
+      token: sim.token,
+      apiVersion: 'v3.0',
+      pageSize,
+      decodeInWorker,
+    });
+    try {
+      for (const stream of source.streams())
+        for await (const page of stream.pages(opts)) for (const rec of page.records) fn(rec);
+    } finally {
+      await source.close();
+    }
+  }
+
   for (const decodeInWorker of [true, false]) {
     it(`equal to what the record's fields give (decoded ${decodeInWorker ? 'in the worker' : 'on the main thread'})`, async () => {
-      const source = new CleverSource({
-        baseUrl: sim.url,
-        token: sim.token,
-        apiVersion: 'v3.0',
-        pageSize: 150,
-        decodeInWorker,
-      });
       const seen = new Map<string, number>();
       let links = 0;
       let nulls = 0;
@@ -51,40 +68,37 @@ describe('Clever source records carry what a write needs', () => {
           access: { allTeachersCaseload: true, sourceControlsAccess: true },
         }),
       ];
-      try {
-        for (const stream of source.streams()) {
-          for await (const page of stream.pages({ forWriting: true })) {
-            for (const rec of page.records) {
-              const data = JSON.parse(rec.json!) as typeof rec.data;
-              expect(rec.json).toBe(canonicalJson(rec.data));
-              expect(Buffer.from(rec.jsonBytes!).toString('utf8')).toBe(rec.json);
-              expect(rec.indexValues).toEqual(indexValues(rec.entity, data));
-              // Contacts carry their links; sections' are read from their data (see packsLinks).
-              if (rec.entity === 'contacts') expect(rec.links).toEqual(linkRows(rec.entity, data));
-              else expect(rec.links).toBeUndefined();
-              if (rec.entity === 'students' || rec.entity === 'staff') {
-                const entity: AccountEntity = rec.entity;
-                const fields = ACCOUNT_FIELDS[entity] as readonly string[];
-                const whole = data as unknown as Record<string, unknown>;
-                expect(rec.accountData).toEqual(
-                  Object.fromEntries(fields.filter((k) => whole[k] !== undefined).map((k) => [k, whole[k]])),
-                );
-                for (const config of configs) {
-                  expect(deriveAccount(entity, rec.sourceId, 'clever', rec.accountData!, config)).toEqual(
-                    deriveAccount(entity, rec.sourceId, 'clever', data as never, config),
-                  );
-                }
-                accountRecords++;
-              } else expect(rec.accountData).toBeUndefined();
-              seen.set(rec.entity, (seen.get(rec.entity) ?? 0) + 1);
-              links += rec.links?.length ?? 0;
-              nulls += rec.indexValues!.filter((v) => v === null).length;
+      await eachRecord(
+        150,
+        { forWriting: true },
+        (rec) => {
+          const data = JSON.parse(rec.json!) as typeof rec.data;
+          expect(rec.json).toBe(canonicalJson(rec.data));
+          expect(Buffer.from(rec.jsonBytes!).toString('utf8')).toBe(rec.json);
+          expect(rec.indexValues).toEqual(indexValues(rec.entity, data));
+          // Contacts carry their links; sections' are read from their data (see packsLinks).
+          if (rec.entity === 'contacts') expect(rec.links).toEqual(linkRows(rec.entity, data));
+          else expect(rec.links).toBeUndefined();
+          if (rec.entity === 'students' || rec.entity === 'staff') {
+            const entity: AccountEntity = rec.entity;
+            const fields = ACCOUNT_FIELDS[entity] as readonly string[];
+            const whole = data as unknown as Record<string, unknown>;
+            expect(rec.accountData).toEqual(
+              Object.fromEntries(fields.filter((k) => whole[k] !== undefined).map((k) => [k, whole[k]])),
+            );
+            for (const config of configs) {
+              expect(deriveAccount(entity, rec.sourceId, 'clever', rec.accountData!, config)).toEqual(
+                deriveAccount(entity, rec.sourceId, 'clever', data as never, config),
+              );
             }
-          }
-        }
-      } finally {
-        await source.close();
-      }
+            accountRecords++;
+          } else expect(rec.accountData).toBeUndefined();
+          seen.set(rec.entity, (seen.get(rec.entity) ?? 0) + 1);
+          links += rec.links?.length ?? 0;
+          nulls += rec.indexValues!.filter((v) => v === null).length;
+        },
+        decodeInWorker,
+      );
       const truth = sim.truth();
       expect(Object.fromEntries(seen)).toEqual({
         schools: truth.schools,
@@ -103,29 +117,46 @@ describe('Clever source records carry what a write needs', () => {
   }
 
   it('does not prepare records for writing unless asked (a nightly sync writes few)', async () => {
-    const source = new CleverSource({
-      baseUrl: sim.url,
-      token: sim.token,
-      apiVersion: 'v3.0',
-      pageSize: 400,
-    });
     let records = 0;
-    try {
-      for (const stream of source.streams()) {
-        for await (const page of stream.pages()) {
-          for (const rec of page.records) {
-            expect(rec.indexValues).toBeUndefined();
-            expect(rec.links).toBeUndefined();
-            expect(rec.accountData).toBeUndefined();
-            // The JSON bytes cost nothing extra: they are what the page already holds.
-            expect(Buffer.from(rec.jsonBytes!).toString('utf8')).toBe(rec.json);
-            records++;
-          }
-        }
-      }
-    } finally {
-      await source.close();
-    }
+    await eachRecord(400, {}, (rec) => {
+      expect(rec.indexValues).toBeUndefined();
+      expect(rec.links).toBeUndefined();
+      expect(rec.accountData).toBeUndefined();
+      expect(rec.rowLines).toBeUndefined();
+      expect(rec.linkLines).toBeUndefined();
+      // The JSON bytes cost nothing extra: they are what the page already holds.
+      expect(Buffer.from(rec.jsonBytes!).toString('utf8')).toBe(rec.json);
+      records++;
+    });
     expect(records).toBeGreaterThan(sim.truth().students);
+  });
+
+  it('encodes rows as COPY text when the store loads that, with the same values as the fields give', async () => {
+    let links = 0;
+    let records = 0;
+    await eachRecord(250, { forWriting: true, rowText: true }, (rec) => {
+      const data = JSON.parse(rec.json!) as typeof rec.data;
+      // Lines instead of cells: the indexed values and links are only in the lines.
+      expect(rec.indexValues).toBeUndefined();
+      expect(rec.links).toBeUndefined();
+      expect(lineValues(rec.rowLines!)).toEqual([
+        [rec.sourceId, rec.hash, rec.json, ...indexValues(rec.entity, data)],
+      ]);
+      const expected = linkRows(rec.entity, data).map((l) => [rec.sourceId, ...l]);
+      expect(lineValues(rec.linkLines!)).toEqual(expected);
+      links += expected.length;
+      records++;
+    });
+    const truth = sim.truth();
+    expect(records).toBe(
+      truth.schools +
+        truth.terms +
+        truth.courses +
+        truth.students +
+        truth.staffPeople +
+        truth.contacts +
+        truth.sections,
+    );
+    expect(links).toBeGreaterThan(truth.contacts + truth.sections);
   });
 });

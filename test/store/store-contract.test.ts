@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { canonicalJson, contentHash } from '../../src/model/hash.js';
 import type { Contact, Entity, EntityData, Section, Student } from '../../src/model/entities.js';
-import { indexValues, linkRows } from '../../src/model/record-index.js';
+import { indexValues, linkRows, writeLinkLines, writeRecordLine } from '../../src/model/record-index.js';
+import { RowTextWriter } from '../../src/model/row-text.js';
 import { emptyAccountCounts, emptyEntityCounts } from '../../src/model/run.js';
 import type { RunCounts } from '../../src/model/run.js';
 import { SecretBox } from '../../src/store/secrets.js';
@@ -182,7 +183,7 @@ describeEachDatabase('store contract', (dbs) => {
     }
   });
 
-  it('writes records from the bytes, indexed values and links a source computed, without reading their data', async () => {
+  it('writes records from the bytes, indexed values, links or COPY lines a source computed, without reading their data', async () => {
     const firsts = ['back\\slash', 'tab\there', 'new\nline', 'Zoë 王小明 👩🏽‍🎓', '\\N', 'plain'];
     const student = (i: number): Student => ({
       name: { first: firsts[i % firsts.length]!, last: 'ü' },
@@ -205,22 +206,59 @@ describeEachDatabase('store contract', (dbs) => {
         { studentId: `st${i}`, relationship: 'Aunt\\Uncle' },
       ],
     });
-    /** What a decoding source hands over: the JSON as a view into one shared buffer, and no data. */
-    const passed = <E extends 'students' | 'sections' | 'contacts'>(entity: E, datas: EntityData[E][]) => {
+    /**
+     * What a decoding source hands over: the JSON as a view into one shared buffer, no data, and
+     * either the indexed values and links (`values`) or the record's rows as lines of COPY text
+     * (`lines`, see PageOptions.rowText), built the way the page decoder builds them: lines of all
+     * records in one buffer, after a line that belongs to no record.
+     */
+    const passed = <E extends 'students' | 'sections' | 'contacts'>(
+      entity: E,
+      datas: EntityData[E][],
+      form: 'values' | 'lines',
+    ) => {
       const jsons = datas.map((d) => canonicalJson(d));
       const shared = Buffer.from(`padding${jsons.join('')}`);
       let at = 'padding'.length;
+      const rowText = new RowTextWriter();
+      const linkText = new RowTextWriter();
+      rowText.value('not a record');
+      rowText.endLine();
+      linkText.value('not a link');
+      linkText.endLine();
+      const lines = datas.map((d, i) => {
+        const first = linkText.lines;
+        writeRecordLine(rowText, entity, `${entity}-${i}`, contentHash(d), jsons[i]!, d);
+        writeLinkLines(linkText, entity, `${entity}-${i}`, d);
+        return { row: rowText.lines - 1, links: [first, linkText.lines] as const };
+      });
+      const rows = rowText.finish();
+      const linkRowsText = linkText.finish();
       return datas.map((d, i) => {
         const bytes = Buffer.byteLength(jsons[i]!);
         const view = shared.subarray(at, (at += bytes));
+        const l = lines[i]!;
         return {
           sourceId: `${entity}-${i}`,
           hash: contentHash(d),
           json: jsons[i]!,
           isNew: true,
           jsonBytes: view,
-          indexValues: indexValues(entity, d),
-          links: linkRows(entity, d),
+          ...(form === 'values'
+            ? { indexValues: indexValues(entity, d), links: linkRows(entity, d) }
+            : {
+                // SQLite stores values: with lines alone it would have to read the data.
+                ...(store.caps.copy
+                  ? {}
+                  : { indexValues: indexValues(entity, d), links: linkRows(entity, d) }),
+                rowLines: { bytes: rows.bytes, ends: rows.ends, first: l.row, last: l.row + 1 },
+                linkLines: {
+                  bytes: linkRowsText.bytes,
+                  ends: linkRowsText.ends,
+                  first: l.links[0],
+                  last: l.links[1],
+                },
+              }),
           get data(): EntityData[E] {
             throw new Error('a write read the data of a record that came with everything it needs');
           },
@@ -251,16 +289,21 @@ describeEachDatabase('store contract', (dbs) => {
     const sections = Array.from({ length: 5 }, (_, i) => section(i));
     const contacts = Array.from({ length: 7 }, (_, i) => contact(i));
     // In a transaction (COPY on PostgreSQL) and outside one (bound parameters).
-    for (const inTx of [true, false]) {
-      const given = { district: `d-pass-${inTx}`, source: 'clever' as const };
-      const reference = { district: `d-plain-${inTx}`, source: 'clever' as const };
+    for (const [inTx, form] of [
+      [true, 'values'],
+      [false, 'values'],
+      [true, 'lines'],
+      [false, 'lines'],
+    ] as const) {
+      const given = { district: `d-pass-${inTx}-${form}`, source: 'clever' as const };
+      const reference = { district: `d-plain-${inTx}-${form}`, source: 'clever' as const };
       const write = async (s: RecordScope, entity: Entity, rows: RecordWrite[]) =>
         inTx
           ? store.transaction((tx) => tx.records.write(s, entity, rows, 'run-pass'))
           : store.records.write(s, entity, rows, 'run-pass');
-      await write(given, 'students', passed('students', students));
-      await write(given, 'sections', passed('sections', sections));
-      await write(given, 'contacts', passed('contacts', contacts));
+      await write(given, 'students', passed('students', students, form));
+      await write(given, 'sections', passed('sections', sections, form));
+      await write(given, 'contacts', passed('contacts', contacts, form));
       await write(reference, 'students', plain('students', students));
       await write(reference, 'sections', plain('sections', sections));
       await write(reference, 'contacts', plain('contacts', contacts));

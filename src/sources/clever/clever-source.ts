@@ -1,5 +1,6 @@
 import type { AccountEntity, AccountFieldsOf } from '../../model/account-fields.js';
 import type { Entity, EntityData } from '../../model/entities.js';
+import type { RowLines } from '../../model/row-text.js';
 import type { RunProblem } from '../../model/run.js';
 import { INDEX_COLUMNS, LINK_WIDTH } from '../../model/record-index.js';
 import { RostersyncError } from '../../shared/errors.js';
@@ -129,7 +130,8 @@ export class CleverSource implements Source {
       dependsOn,
       pages: async function* (this: CleverSource, opts: PageOptions = {}): AsyncGenerator<SourcePage> {
         const forWriting = opts.forWriting === true;
-        for await (const page of this.decodedPages(path, { kind: 'simple', entity, forWriting })) {
+        const rowText = opts.rowText === true;
+        for await (const page of this.decodedPages(path, { kind: 'simple', entity, forWriting, rowText })) {
           const out: SourcePage = { records: [], invalidIds: [], problems: [], cursor: page.lastId };
           for (const n of page.notes) {
             if (n.problem) {
@@ -160,6 +162,7 @@ export class CleverSource implements Source {
       dependsOn,
       pages: async function* (this: CleverSource, opts: PageOptions = {}): AsyncGenerator<SourcePage> {
         const forWriting = opts.forWriting === true;
+        const rowText = opts.rowText === true;
         // Only needed for the multi-role staff walk; small (staff are a few percent of users).
         const seen = ordered ? null : new Set<string>();
         for (const role of roles) {
@@ -167,6 +170,7 @@ export class CleverSource implements Source {
             kind: 'users',
             entity,
             forWriting,
+            rowText,
           })) {
             const out: SourcePage = {
               records: [],
@@ -255,6 +259,22 @@ class DecodedSourceRecord implements SourceRecord {
 
   get data(): EntityData[Entity] {
     return (this.parsed ??= JSON.parse(this.json) as EntityData[Entity]);
+  }
+
+  /** The record's row as COPY text, when its page carries it (see PackedRecords.rows). */
+  get rowLines(): RowLines | undefined {
+    const rows = this.page.rows;
+    if (!rows) return undefined;
+    return { bytes: rows.bytes, ends: rows.ends, first: this.index, last: this.index + 1 };
+  }
+
+  /** The record's link rows as COPY text, when its page carries them (see PackedRecords.rows). */
+  get linkLines(): RowLines | undefined {
+    const rows = this.page.rows;
+    if (!rows) return undefined;
+    const first = rows.linkFirst[this.index]!;
+    const last = rows.linkFirst[this.index + 1]!;
+    return { bytes: rows.links, ends: rows.linkEnds, first, last };
   }
 
   /** Students and staff, when the page carries them (see PackedRecords.account): their account fields. */

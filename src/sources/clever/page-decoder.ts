@@ -1,7 +1,8 @@
 import type { Entity, EntityData } from '../../model/entities.js';
 import type { Contact, Section, Staff, Student } from '../../model/entities.js';
 import { accountFieldsJson } from '../../model/account-fields.js';
-import { indexValues, linkRows } from '../../model/record-index.js';
+import { indexValues, linkRows, writeLinkLines, writeRecordLine } from '../../model/record-index.js';
+import { RowTextWriter } from '../../model/row-text.js';
 import { canonicalJson, jsonHash } from '../../model/hash.js';
 import type { RunProblem } from '../../model/run.js';
 import { decodeListBody } from './clever-list.js';
@@ -24,6 +25,8 @@ export type PageKind = (
 ) & {
   /** Pack what writing each record takes (PackedRecords.cells): set when most records will be written. */
   forWriting?: boolean;
+  /** With `forWriting`: pack it as COPY text (PackedRecords.rows) instead of cells. */
+  rowText?: boolean;
 };
 
 /**
@@ -72,6 +75,19 @@ export interface PackedRecords {
    * thread's parsing and garbage collection).
    */
   account: { text: string; end: Int32Array } | null;
+  /**
+   * On pages decoded `forWriting` with `rowText` (else null), instead of `cells`: each record's row
+   * and link rows as lines of COPY text (see model/row-text.ts and SourceRecord.rowLines). Record r's
+   * row is line r of `bytes`/`ends`; its link rows are lines `linkFirst[r]` up to `linkFirst[r + 1]`
+   * of `links`/`linkEnds`. Writing a first sync's rows is then a copy of bytes on the main thread.
+   */
+  rows: {
+    bytes: Uint8Array;
+    ends: Int32Array;
+    links: Uint8Array;
+    linkEnds: Int32Array;
+    linkFirst: Int32Array;
+  } | null;
 }
 
 /**
@@ -146,11 +162,20 @@ class RecordPacker {
   private readonly cellStart: number[] = [];
   private accountText = '';
   private readonly accountEnd: number[] = [];
+  private readonly rowText: RowTextWriter | null;
+  private readonly linkText: RowTextWriter | null;
+  private readonly linkFirst: number[] = [];
+  private readonly withCells: boolean;
 
   constructor(
     private readonly hasLists: boolean,
-    private readonly withCells: boolean,
-  ) {}
+    private readonly forWriting: boolean,
+    rowText: boolean,
+  ) {
+    this.withCells = forWriting && !rowText;
+    this.rowText = forWriting && rowText ? new RowTextWriter() : null;
+    this.linkText = forWriting && rowText ? new RowTextWriter() : null;
+  }
 
   private cell(v: string | null): void {
     if (this.cells === this.cellEnd.length) {
@@ -182,11 +207,18 @@ class RecordPacker {
     }
     this.jsonLength += buf.write(json, this.jsonLength, 'utf8');
     this.jsonEnd.push(this.jsonLength);
+    const d = data as EntityData[Entity];
     if (this.withCells) {
       this.cellStart.push(this.cells);
-      const d = data as EntityData[Entity];
       for (const v of indexValues(entity, d)) this.cell(v);
       if (packsLinks(entity)) for (const row of linkRows(entity, d)) for (const v of row) this.cell(v);
+    }
+    if (this.rowText && this.linkText) {
+      writeRecordLine(this.rowText, entity, sourceId, hash, json, d);
+      this.linkFirst.push(this.linkText.lines);
+      writeLinkLines(this.linkText, entity, sourceId, d);
+    }
+    if (this.forWriting) {
       if (entity === 'students' || entity === 'staff') {
         this.accountText += accountFieldsJson(entity, d as Student | Staff);
         this.accountEnd.push(this.accountText.length);
@@ -233,6 +265,19 @@ class RecordPacker {
         : null,
       account:
         this.accountEnd.length > 0 ? { text: this.accountText, end: new Int32Array(this.accountEnd) } : null,
+      rows: this.rowText && this.linkText ? this.rowsPacked(this.rowText, this.linkText) : null,
+    };
+  }
+
+  private rowsPacked(rowText: RowTextWriter, linkText: RowTextWriter): NonNullable<PackedRecords['rows']> {
+    const rows = rowText.finish();
+    const links = linkText.finish();
+    return {
+      bytes: rows.bytes,
+      ends: rows.ends,
+      links: links.bytes,
+      linkEnds: links.ends,
+      linkFirst: new Int32Array([...this.linkFirst, links.ends.length]),
     };
   }
 }
@@ -247,6 +292,16 @@ export function transferables(page: DecodedPage): ArrayBuffer[] {
     );
   if (r.lists) out.push(r.lists.memberEnd.buffer as ArrayBuffer, r.lists.memberStart.buffer as ArrayBuffer);
   if (r.account) out.push(r.account.end.buffer as ArrayBuffer);
+  if (r.rows)
+    out.push(
+      ...([
+        r.rows.bytes.buffer,
+        r.rows.ends.buffer,
+        r.rows.links.buffer,
+        r.rows.linkEnds.buffer,
+        r.rows.linkFirst.buffer,
+      ] as ArrayBuffer[]),
+    );
   return out;
 }
 
@@ -275,6 +330,7 @@ export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
   const packer = new RecordPacker(
     what.entity !== 'schools' && what.entity !== 'terms' && what.entity !== 'courses',
     what.forWriting === true,
+    what.rowText === true,
   );
   let lastId: string | null = null;
   // The mappers drop U+0000 from every string (see withoutNul); a page that may hold one (escaped:

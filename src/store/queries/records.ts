@@ -4,6 +4,7 @@ import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/e
 import { upsertKind } from '../../model/hash.js';
 import type { StoredState, UpsertKind } from '../../model/hash.js';
 import { INDEX_COLUMNS, indexValues, linkRows } from '../../model/record-index.js';
+import type { RowLines } from '../../model/row-text.js';
 import type { Capabilities } from '../db.js';
 import { anyOf } from '../sql-helpers.js';
 import type { BulkSpec, BulkWriter, SqlValue } from '../bulk-writer.js';
@@ -26,6 +27,12 @@ export interface RecordWrite<E extends Entity = Entity> {
   jsonBytes?: Uint8Array | undefined;
   indexValues?: ReadonlyArray<string | null> | undefined;
   links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
+  /**
+   * Optional, from the same kind of source (see SourceRecord.rowLines): the record's row and link
+   * rows as COPY text. Where the store loads by COPY, a new record's rows are copied as they are.
+   */
+  rowLines?: RowLines | undefined;
+  linkLines?: RowLines | undefined;
 }
 
 export interface RecordScope {
@@ -42,6 +49,16 @@ const BASE_COLUMNS = [
   'source_id',
   'hash',
   'data',
+  'archived_at',
+  'created_at',
+  'updated_at',
+  'run_id',
+] as const;
+
+/** The columns a record's row as lines of COPY text follows (see RecordWrite.rowLines). */
+const LINE_LEAD_COLUMNS = [
+  'district_id',
+  'source',
   'archived_at',
   'created_at',
   'updated_at',
@@ -166,7 +183,23 @@ export class RecordsRepo {
       for (const v of r.indexValues ?? indexValues(entity, r.data)) row.push(v);
       return row;
     };
-    await this.bulk.insertNew(spec, rows.filter((r) => r.isNew).map(toRow));
+    // New records whose rows the source encoded go in as those lines, after the columns every row of
+    // this write shares (see RecordWrite.rowLines); the rest as values.
+    const asLines = this.caps.copy ? rows.filter((r) => r.isNew && r.rowLines) : [];
+    if (asLines.length > 0) {
+      await this.bulk.insertLines(
+        {
+          table: entity,
+          columns: [...LINE_LEAD_COLUMNS, 'source_id', 'hash', 'data', ...indexCols],
+        },
+        [scope.district, scope.source, null, now, now, runId],
+        asLines.map((r) => r.rowLines!),
+      );
+    }
+    await this.bulk.insertNew(
+      spec,
+      rows.filter((r) => r.isNew && !(this.caps.copy && r.rowLines)).map(toRow),
+    );
     await this.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
     if (entity === 'sections' || entity === 'contacts') await this.replaceLinks(scope, entity, rows);
   }
@@ -403,9 +436,17 @@ export class RecordsRepo {
       rows.filter((r) => !r.isNew).map((r) => r.sourceId),
     );
     const links: SqlValue[][] = [];
-    for (const r of rows)
+    const lines: RowLines[] = [];
+    for (const r of rows) {
+      // Link rows the source encoded follow the scope columns (see RecordWrite.linkLines).
+      if (this.caps.copy && r.linkLines) {
+        lines.push(r.linkLines);
+        continue;
+      }
       for (const link of r.links ?? linkRows(entity, r.data))
         links.push([scope.district, scope.source, r.sourceId, ...link]);
+    }
+    await this.bulk.insertLines(LINK_TABLES[entity], [scope.district, scope.source], lines);
     await this.bulk.insertNew(LINK_TABLES[entity], links);
   }
 }
