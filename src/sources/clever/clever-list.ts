@@ -1,4 +1,4 @@
-import { parseJsonBytes } from './json-bytes.js';
+import { parseJsonBytes, parseJsonBytesDeferred, utf8Text } from './json-bytes.js';
 
 /**
  * Clever list bodies: the envelope, its next link, and a body's bytes to items. Kept apart from the
@@ -15,6 +15,11 @@ export interface CleverListPage {
   items: Record<string, unknown>[];
   /** The `next` link (relative URI), or null on the last page. */
   next: string | null;
+  /**
+   * From decodeListBody asked to defer: the items' strings are not decoded yet; each must go through
+   * utf8Text before use (see json-bytes.ts parseJsonBytesDeferred). The `next` link is decoded.
+   */
+  latin1?: boolean;
 }
 
 /** The list envelope's items and next link, or what is wrong with it. */
@@ -70,16 +75,23 @@ export function guessNextLink(bytes: Uint8Array): string | null {
 /**
  * A list page's body as bytes → its items and next link: JSON that does not parse is worth a retry
  * (a body cut off in transit), a wrong envelope is not. Messages name no path (the client adds it).
+ * With `deferText`, the items' strings may still need decoding (see CleverListPage.latin1).
  */
 export function decodeListBody(
   bytes: Uint8Array,
+  opts: { deferText?: boolean } = {},
 ): { ok: true; value: CleverListPage } | { ok: false; retry: boolean; message: string } {
-  let body: unknown;
+  let body: { value: unknown; latin1: boolean };
   try {
-    body = parseJsonBytes(bytes);
+    body = opts.deferText ? parseJsonBytesDeferred(bytes) : { value: parseJsonBytes(bytes), latin1: false };
   } catch {
     return { ok: false, retry: true, message: `response body is not valid JSON (${bytes.byteLength} bytes)` };
   }
-  const page = readListEnvelope(body);
-  return typeof page === 'string' ? { ok: false, retry: false, message: page } : { ok: true, value: page };
+  const page = readListEnvelope(body.value);
+  if (typeof page === 'string') return { ok: false, retry: false, message: page };
+  if (body.latin1) {
+    page.latin1 = true;
+    if (page.next !== null) page.next = utf8Text(page.next);
+  }
+  return { ok: true, value: page };
 }

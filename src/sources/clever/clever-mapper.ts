@@ -16,6 +16,7 @@ import type {
 import { parseGrade } from '../../model/grade.js';
 import type { Grade } from '../../model/grade.js';
 import type { RunProblem } from '../../model/run.js';
+import { utf8Text } from './json-bytes.js';
 
 /**
  * Clever v3.0/v3.1 objects → canonical records. Tolerant by design: `""`, `null`, missing fields,
@@ -42,10 +43,36 @@ export function withoutNul(s: string): string {
   return s.includes('\u0000') ? s.replaceAll('\u0000', '') : s;
 }
 
+/**
+ * Whether the strings of the object being mapped still hold UTF-8 bytes as Latin-1 characters (a
+ * page parsed by json-bytes.ts parseJsonBytesDeferred). Set only for the length of a synchronous
+ * {@link mapDeferredText} call; every string the mappers keep passes through {@link text}.
+ */
+let latin1Text = false;
+
+/**
+ * Runs `fn` (which maps objects of a body parsed with decoding deferred, see CleverListPage.latin1)
+ * with the mappers decoding each string they use.
+ */
+export function mapDeferredText<T>(latin1: boolean, fn: () => T): T {
+  const before = latin1Text;
+  latin1Text = latin1;
+  try {
+    return fn();
+  } finally {
+    latin1Text = before;
+  }
+}
+
+/** A string of the object being mapped, decoded (see latin1Text) and without U+0000. */
+export function text(s: string): string {
+  return withoutNul(latin1Text ? utf8Text(s) : s);
+}
+
 /** A non-blank string (numbers are accepted and stringified: some SIS exports send ids as numbers). */
 function str(v: unknown): string | undefined {
   if (typeof v === 'string') {
-    const s = withoutNul(v);
+    const s = text(v);
     return s.trim() === '' ? undefined : s;
   }
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
@@ -114,13 +141,16 @@ function ext(v: unknown): Obj | undefined {
 
 /** A copy with object keys in sorted order at every level (canonical data hashes on the fast path). */
 function sortedDeep(v: unknown): unknown {
-  if (typeof v === 'string') return withoutNul(v);
+  if (typeof v === 'string') return text(v);
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) return v.map(sortedDeep);
   const out: Obj = {};
-  for (const k of Object.keys(v).sort()) {
+  // Sorted by the decoded keys: UTF-8 bytes read as Latin-1 sort apart from the characters they make.
+  const keys = Object.keys(v).map((k) => [k, latin1Text ? utf8Text(k) : k] as const);
+  keys.sort((a, b) => (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+  for (const [k, decoded] of keys) {
     const x = (v as Obj)[k];
-    if (x !== undefined) out[withoutNul(k)] = sortedDeep(x);
+    if (x !== undefined) out[withoutNul(decoded)] = sortedDeep(x);
   }
   return out;
 }

@@ -6,7 +6,15 @@ import { RowTextWriter } from '../../model/row-text.js';
 import { canonicalJson, jsonHash } from '../../model/hash.js';
 import type { RunProblem } from '../../model/run.js';
 import { decodeListBody } from './clever-list.js';
-import { mapCourse, mapSchool, mapSection, mapTerm, mapUser, withoutNul } from './clever-mapper.js';
+import {
+  mapCourse,
+  mapDeferredText,
+  mapSchool,
+  mapSection,
+  mapTerm,
+  mapUser,
+  text,
+} from './clever-mapper.js';
 
 /**
  * Turns the bytes of one Clever list page into canonical records: JSON parsing, the envelope check,
@@ -323,7 +331,8 @@ const SIMPLE_MAPPERS = {
 
 /** Decodes one page. Messages name no path: the client that fetched it adds the path. */
 export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
-  const list = decodeListBody(bytes);
+  // Strings are decoded as the mappers use them, not all of them up front (see CleverListPage.latin1).
+  const list = decodeListBody(bytes, { deferText: true });
   if (!list.ok) return list;
   const itemIds: Array<string | null> = [];
   const notes: ItemNotes[] = [];
@@ -333,7 +342,7 @@ export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
     what.rowText === true,
   );
   let lastId: string | null = null;
-  // The mappers drop U+0000 from every string (see withoutNul); a page that may hold one (escaped:
+  // The mappers drop U+0000 from every string (see clever-mapper.ts withoutNul); a page that may hold one (escaped:
   // JSON cannot carry it raw) has its items checked, to report each record that had some.
   const mayHoldNul = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('\\u0000');
   const nulWarning = (raw: Record<string, unknown>, id: string | null): RunProblem[] =>
@@ -348,28 +357,30 @@ export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
           },
         ]
       : [];
-  for (const raw of list.value.items) {
-    if (typeof raw.id === 'string') lastId = withoutNul(raw.id);
-    const item = itemIds.length;
-    if (what.kind === 'simple') {
-      const r = SIMPLE_MAPPERS[what.entity](raw);
-      if (r.ok) {
-        itemIds.push(r.id!);
-        packer.add(item, what.entity, r.id!, r.data);
-        const warnings = [...r.warnings, ...nulWarning(raw, r.id!)];
-        if (warnings.length > 0) notes.push({ item, warnings, problem: null });
-      } else {
-        itemIds.push(r.problem.recordId);
-        notes.push({ item, warnings: [], problem: r.problem });
+  mapDeferredText(list.value.latin1 === true, () => {
+    for (const raw of list.value.items) {
+      if (typeof raw.id === 'string') lastId = text(raw.id);
+      const item = itemIds.length;
+      if (what.kind === 'simple') {
+        const r = SIMPLE_MAPPERS[what.entity](raw);
+        if (r.ok) {
+          itemIds.push(r.id!);
+          packer.add(item, what.entity, r.id!, r.data);
+          const warnings = [...r.warnings, ...nulWarning(raw, r.id!)];
+          if (warnings.length > 0) notes.push({ item, warnings, problem: null });
+        } else {
+          itemIds.push(r.problem.recordId);
+          notes.push({ item, warnings: [], problem: r.problem });
+        }
+        continue;
       }
-      continue;
+      const r = mapUser(raw);
+      itemIds.push(r.id);
+      for (const rec of r.records)
+        if (rec.entity === what.entity) packer.add(item, rec.entity, rec.id, rec.data);
+      const warnings = r.problem ? r.warnings : [...r.warnings, ...nulWarning(raw, r.id)];
+      if (warnings.length > 0 || r.problem) notes.push({ item, warnings, problem: r.problem ?? null });
     }
-    const r = mapUser(raw);
-    itemIds.push(r.id);
-    for (const rec of r.records)
-      if (rec.entity === what.entity) packer.add(item, rec.entity, rec.id, rec.data);
-    const warnings = r.problem ? r.warnings : [...r.warnings, ...nulWarning(raw, r.id)];
-    if (warnings.length > 0 || r.problem) notes.push({ item, warnings, problem: r.problem ?? null });
-  }
+  });
   return { ok: true, page: { itemIds, notes, records: packer.pack(), lastId, next: list.value.next } };
 }
