@@ -71,6 +71,13 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
     expect(report.counts.students.unchanged).toBe(sim.truth().students);
     expect(await store.accounts.lastChangeSeq()).toBe(seq);
     expect(await dumpDistrict(store, district)).toEqual(before);
+    // Each stream's checkpoint says this run read all of it.
+    const checkpoints = await store.checkpoints.list(district);
+    expect(checkpoints.map((c) => c.stream).sort()).toEqual(
+      ['courses', 'schools', 'sections', 'terms', 'users:contact', 'users:staff', 'users:student'].sort(),
+    );
+    for (const c of checkpoints) expect(c).toMatchObject({ runId: report.runId, complete: true });
+    expect(checkpoints.reduce((n, c) => n + c.pages, 0)).toBe(report.stats.pages);
   });
 
   it('plan shows a change day without writing, then sync reflects it exactly', async () => {

@@ -203,9 +203,6 @@ class RecordPacker {
     const json = canonicalJson(data);
     this.item.push(item);
     this.sourceIds.push(sourceId);
-    const hash = jsonHash(json);
-    if (hash.length !== HASH_LENGTH) throw new Error(`content hash of unexpected length ${hash.length}`);
-    this.hashes.push(hash);
     // Room for the worst case: 3 UTF-8 bytes per UTF-16 unit.
     let buf = (scratch ??= Buffer.allocUnsafeSlow(4 << 20));
     if (this.jsonLength + json.length * 3 > buf.length) {
@@ -213,8 +210,13 @@ class RecordPacker {
       buf.copy(bigger, 0, 0, this.jsonLength);
       scratch = buf = bigger;
     }
-    this.jsonLength += buf.write(json, this.jsonLength, 'utf8');
+    const start = this.jsonLength;
+    this.jsonLength += buf.write(json, start, 'utf8');
     this.jsonEnd.push(this.jsonLength);
+    // Hashed from the bytes just written: the string would be encoded to UTF-8 a second time.
+    const hash = jsonHash(buf.subarray(start, this.jsonLength));
+    if (hash.length !== HASH_LENGTH) throw new Error(`content hash of unexpected length ${hash.length}`);
+    this.hashes.push(hash);
     const d = data as EntityData[Entity];
     if (this.withCells) {
       this.cellStart.push(this.cells);
