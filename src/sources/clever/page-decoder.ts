@@ -31,7 +31,10 @@ export type PageKind = (
   | { kind: 'simple'; entity: 'schools' | 'terms' | 'courses' | 'sections' }
   | { kind: 'users'; entity: 'students' | 'staff' | 'contacts' }
 ) & {
-  /** Pack what writing each record takes (PackedRecords.cells): set when most records will be written. */
+  /**
+   * Pack what writing each record takes (PackedRecords.cells or rows, and account): set when most
+   * records will be written.
+   */
   forWriting?: boolean;
   /** With `forWriting`: pack it as COPY text (PackedRecords.rows) instead of cells. */
   rowText?: boolean;
@@ -69,7 +72,8 @@ export interface PackedRecords {
   lists: { text: string; memberEnd: Int32Array; memberStart: Int32Array } | null;
   /**
    * What writing a record takes besides its JSON (see model/record-index.ts), only on pages decoded
-   * `forWriting` (else null: a no-change re-sync would pack it for nothing). Per record its indexed
+   * `forWriting` without `rowText` (else null: a no-change re-sync would pack it for nothing, and
+   * a store that loads COPY text takes `rows` instead). Per record its indexed
    * values, then (see {@link packsLinks}) the values of its link rows, as cells: record r's cells are
    * `cellStart[r]` up to `cellStart[r + 1]`; cell c is null when `cellNull[c]` is 1, else its text
    * ends at `cellEnd[c]` in `text` (and starts where the cell before it ended).
@@ -228,11 +232,9 @@ class RecordPacker {
       this.linkFirst.push(this.linkText.lines);
       writeLinkLines(this.linkText, entity, sourceId, d);
     }
-    if (this.forWriting) {
-      if (entity === 'students' || entity === 'staff') {
-        this.accountText += accountFieldsJson(entity, d as Student | Staff);
-        this.accountEnd.push(this.accountText.length);
-      }
+    if (this.forWriting && (entity === 'students' || entity === 'staff')) {
+      this.accountText += accountFieldsJson(entity, d as Student | Staff);
+      this.accountEnd.push(this.accountText.length);
     }
     if (!this.hasLists) return;
     this.memberStart.push(this.members.length);
@@ -344,8 +346,9 @@ export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
     what.rowText === true,
   );
   let lastId: string | null = null;
-  // The mappers drop U+0000 from every string (see clever-mapper.ts withoutNul); a page that may hold one (escaped:
-  // JSON cannot carry it raw) has its items checked, to report each record that had some.
+  // The mappers drop U+0000 from every string (see clever-mapper.ts withoutNul); a page that may
+  // hold one (escaped: JSON cannot carry it raw) has its items checked, to report each record that
+  // had some.
   const mayHoldNul = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('\\u0000');
   const nulWarning = (raw: Record<string, unknown>, id: string | null): RunProblem[] =>
     mayHoldNul && holdsNul(raw)
