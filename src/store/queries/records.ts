@@ -185,21 +185,14 @@ export class RecordsRepo {
     };
     // New records whose rows the source encoded go in as those lines, after the columns every row of
     // this write shares (see RecordWrite.rowLines); the rest as values.
-    const asLines = this.caps.copy ? rows.filter((r) => r.isNew && r.rowLines) : [];
-    if (asLines.length > 0) {
-      await this.bulk.insertLines(
-        {
-          table: entity,
-          columns: [...LINE_LEAD_COLUMNS, 'source_id', 'hash', 'data', ...indexCols],
-        },
-        [scope.district, scope.source, null, now, now, runId],
-        asLines.map((r) => r.rowLines!),
-      );
-    }
-    await this.bulk.insertNew(
-      spec,
-      rows.filter((r) => r.isNew && !(this.caps.copy && r.rowLines)).map(toRow),
+    const fresh = rows.filter((r) => r.isNew);
+    const lines = this.caps.copy ? fresh.flatMap((r) => (r.rowLines ? [r.rowLines] : [])) : [];
+    await this.bulk.insertLines(
+      { table: entity, columns: [...LINE_LEAD_COLUMNS, 'source_id', 'hash', 'data', ...indexCols] },
+      [scope.district, scope.source, null, now, now, runId],
+      lines,
     );
+    await this.bulk.insertNew(spec, (lines.length > 0 ? fresh.filter((r) => !r.rowLines) : fresh).map(toRow));
     await this.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
     if (entity === 'sections' || entity === 'contacts') await this.replaceLinks(scope, entity, rows);
   }
