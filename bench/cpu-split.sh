@@ -8,7 +8,8 @@
 # STUDENTS defaults to 100000; ADMIN_URL (a PostgreSQL superuser URL) to
 # postgres://postgres@127.0.0.1:5432/postgres. A scratch database is created and dropped. Prints one
 # line of seconds and the run's per-stream timings. Needs Linux (/proc) and psql on the PATH.
-# Set NODEFLAGS to pass flags to the sync's Node (e.g. --cpu-prof --cpu-prof-dir=.tmp/prof).
+# Set NODEFLAGS to pass flags to the sync's Node (e.g. --cpu-prof --cpu-prof-dir=.tmp/prof). Set
+# RESYNC=1 to measure a no-change re-sync instead: a first sync runs unmeasured before it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,6 +43,10 @@ token="$(grep -o 'token=[^ ]*' "$work/sim.out" | head -1 | cut -d= -f2)"
 psql -q "$admin" -c "create database $db" >/dev/null
 # Migrations first, so the measurement is the sync alone.
 ROSTERSYNC_CHILD=1 node --import tsx src/cli/main.ts status --database "$url" >/dev/null
+if [ "${RESYNC:-0}" = 1 ]; then
+  ROSTERSYNC_CHILD=1 node --max-old-space-size=384 --import tsx src/cli/main.ts sync \
+    --clever-url "$sim_url" --clever-token "$token" --database "$url" --json >/dev/null 2>&1
+fi
 postmaster="$(head -1 "$(psql -Atc 'show data_directory' "$admin")/postmaster.pid")"
 
 pg0="$(ticks "$postmaster")"
