@@ -50,6 +50,11 @@ export interface ProvisionBatch {
    */
   records: ReadonlyArray<ProvisionRecord>;
   /**
+   * Called with the records whose accounts are derived again (not quiet), before their fields are
+   * read: gives the records a source did not decode their stored data (see sources/stored-only.ts).
+   */
+  loadData?: (records: ReadonlyArray<ProvisionRecord>) => Promise<void>;
+  /**
    * Set when the district had no accounts at the start of the run: keys and emails it does not know
    * are held by nobody and are not looked up (see {@link RunIdentities}). Every account this batch
    * writes is added to it.
@@ -233,6 +238,7 @@ async function provisionGated(
     );
   });
   if (records.length === 0) return { counts, problems, pendingDeactivations: [], superseded: [] };
+  await b.loadData?.(records);
   const batchIds = new Set(records.map((r) => r.sourceId));
   const existing = new Map([...allExisting].filter(([id]) => batchIds.has(id)));
   const known = b.known ?? null;

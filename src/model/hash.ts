@@ -79,6 +79,15 @@ export interface StoredState {
   archived: boolean;
 }
 
+/**
+ * A stored record's state with what recognises its source item unchanged by its bytes (see
+ * PageOptions.known): the item's raw hash and the record's filter scope as JSON, or nulls.
+ */
+export interface KnownState extends StoredState {
+  raw: string | null;
+  scope: string | null;
+}
+
 export type UpsertKind = 'created' | 'updated' | 'unchanged' | 'restored';
 
 /**

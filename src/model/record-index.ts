@@ -94,8 +94,9 @@ export function linkRows(entity: Entity, data: EntityData[Entity]): Array<Array<
 }
 
 /**
- * A record's row as one line of COPY text (see model/row-text.ts): its id, content hash and
- * canonical JSON, then its indexed values. The store puts the scope and time columns before it.
+ * A record's row as one line of COPY text (see model/row-text.ts): its id, content hash, canonical
+ * JSON, raw item hash and scope (see store/migrations/0005-raw-item-hash.ts; null when `raw` is),
+ * then its indexed values. The store puts the scope and time columns before it.
  */
 export function writeRecordLine(
   w: RowTextWriter,
@@ -104,10 +105,15 @@ export function writeRecordLine(
   hash: string,
   json: string,
   data: EntityData[Entity],
+  raw: string | null = null,
+  scope: string | null = null,
 ): void {
   w.value(sourceId);
   w.value(hash);
   w.json(json);
+  w.plain(raw);
+  if (raw === null || scope === null) w.value(null);
+  else w.json(scope);
   for (const v of indexValues(entity, data)) w.value(v);
   w.endLine();
 }

@@ -1,5 +1,6 @@
 import type { AccountEntity, AccountFieldsOf } from '../model/account-fields.js';
 import type { District, Entity, EntityData, SourceKind } from '../model/entities.js';
+import type { KnownState } from '../model/hash.js';
 import type { RowLines } from '../model/row-text.js';
 import type { RunProblem } from '../model/run.js';
 
@@ -43,6 +44,13 @@ export interface SourceRecord<E extends Entity = Entity> {
    */
   rowLines?: RowLines | undefined;
   linkLines?: RowLines | undefined;
+  /**
+   * Optional, from a source that can recognise an unchanged item by its bytes (see
+   * PageOptions.known), for a record mapped exactly as sent: the raw hash of its item and its filter
+   * scope as JSON, stored with it (see store/migrations/0005-raw-item-hash.ts).
+   */
+  raw?: string | null | undefined;
+  scope?: string | null | undefined;
 }
 
 export interface SourcePage {
@@ -89,6 +97,13 @@ export interface PageOptions {
    * each record's rows over already in that form (see SourceRecord.rowLines) instead of as values.
    */
   rowText?: boolean;
+  /**
+   * For a stream whose records are stored already (a re-sync): the stored state of the given ids,
+   * with the raw hashes of the items they were mapped from (see KnownState). A source that can
+   * hash an item's bytes asks for it before decoding a page; an item whose raw hash is stored with
+   * an active record is not decoded at all, and comes as a StoredOnlyRecord (see stored-only.ts).
+   */
+  known?: (entity: Entity, ids: readonly string[]) => Promise<Map<string, KnownState>>;
 }
 
 export interface SourceDistrict {

@@ -6,6 +6,7 @@ import * as m0001 from './migrations/0001-init.js';
 import * as m0002 from './migrations/0002-accounts.js';
 import * as m0003 from './migrations/0003-identity-column.js';
 import * as m0004 from './migrations/0004-section-members-index.js';
+import * as m0005 from './migrations/0005-raw-item-hash.js';
 import type { DB } from './schema.js';
 
 /**
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0002-accounts', m0002],
   ['0003-identity-column', m0003],
   ['0004-section-members-index', m0004],
+  ['0005-raw-item-hash', m0005],
 ];
 
 export interface MigrationOutcome {

@@ -20,6 +20,12 @@ export interface DbRecordBase {
   updated_at: string;
   /** The run that last created, changed, archived or restored the row. */
   run_id: string | null;
+  /**
+   * Clever: the hash of the bytes of the item the record was mapped from, when it was stored as
+   * mapped; `scope_ids` what the filters look at, as JSON (see migrations/0005-raw-item-hash.ts).
+   */
+  raw_hash: string | null;
+  scope_ids: string | null;
 }
 
 export interface DbSchool extends DbRecordBase {

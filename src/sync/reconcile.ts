@@ -4,6 +4,7 @@ import type { RowLines } from '../model/row-text.js';
 import { canonicalJson, jsonHash, upsertKind } from '../model/hash.js';
 import type { StoredState } from '../model/hash.js';
 import type { SourceRecord } from '../sources/source.js';
+import { StoredOnlyRecord } from '../sources/stored-only.js';
 
 /** A canonical record with its content hash and the JSON the hash was taken from. */
 export interface NormalizedRecord<E extends Entity = Entity> {
@@ -20,6 +21,11 @@ export interface NormalizedRecord<E extends Entity = Entity> {
   accountData?: AccountFieldsOf[AccountEntity] | undefined;
   rowLines?: RowLines | undefined;
   linkLines?: RowLines | undefined;
+  /** From a source that sent them (see SourceRecord.raw): the item's raw hash and the record's scope. */
+  raw?: string | null | undefined;
+  scope?: string | null | undefined;
+  /** Set when the source did not decode the record (see sources/stored-only.ts). */
+  storedOnly?: StoredOnlyRecord | undefined;
 }
 
 export function normalise<E extends Entity>(sourceId: string, data: EntityData[E]): NormalizedRecord<E> {
@@ -83,6 +89,18 @@ class SentRecord implements NormalizedRecord {
 
   get linkLines(): RowLines | undefined {
     return this.rec.linkLines;
+  }
+
+  get raw(): string | null | undefined {
+    return this.rec.raw;
+  }
+
+  get scope(): string | null | undefined {
+    return this.rec.scope;
+  }
+
+  get storedOnly(): StoredOnlyRecord | undefined {
+    return this.rec instanceof StoredOnlyRecord ? this.rec : undefined;
   }
 
   /** The same record, marked new. */

@@ -22,6 +22,7 @@ import { KeySet } from '../shared/key-set.js';
 import type { Logger } from '../shared/logger.js';
 import { silentLogger } from '../shared/logger.js';
 import type { Source, SourcePage, SourceRecord, SourceStream } from '../sources/source.js';
+import { StoredOnlyRecord } from '../sources/stored-only.js';
 import type { RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
 import { RunIdentities } from '../accounts/run-identities.js';
@@ -335,7 +336,16 @@ class SyncRun {
       if (await this.store.records.anyStored(this.recordScope(), entity)) forWriting = false;
     try {
       // A store that bulk-loads COPY text takes the rows in that form (see PageOptions.rowText).
-      for await (const page of stream.pages({ forWriting, rowText: this.store.caps.copy })) {
+      // A re-sync: items whose bytes are those of their stored record need no decoding (see PageOptions.known).
+      const known = forWriting
+        ? undefined
+        : (entity: Entity, ids: readonly string[]) =>
+            this.store.records.knownStates(this.recordScope(), entity, ids);
+      for await (const page of stream.pages({
+        forWriting,
+        rowText: this.store.caps.copy,
+        ...(known ? { known } : {}),
+      })) {
         if (this.failure) break;
         pages++;
         records += page.records.length + page.invalidIds.length + (page.skipped ?? 0);
@@ -453,6 +463,15 @@ class SyncRun {
       if (e === 'schools') this.scope.addKnownId(id);
     }
 
+    // Records the source did not decode, that the school filter trims: their stored data is read.
+    const trimmed = page.records.filter(
+      (rec): rec is StoredOnlyRecord =>
+        rec instanceof StoredOnlyRecord &&
+        (rec.entity === 'students' || rec.entity === 'staff' || rec.entity === 'sections') &&
+        !this.scope.keepsAll(rec.entity, rec.schoolIds ?? []),
+    );
+    if (trimmed.length > 0) await this.loadStored(this.store, trimmed);
+
     const contacts: SourceRecord[] = [];
     for (const rec of page.records) {
       const counts = this.counts.entities[rec.entity];
@@ -556,6 +575,16 @@ class SyncRun {
         );
       }
       const changes = reconcile(stored, incoming);
+      // A record the source did not decode is the stored one (it carries the stored hash): it can
+      // only need writing if the row changed since the source read it, which only a source sending
+      // the same id twice on different pages could do.
+      for (const r of [...changes.created, ...changes.updated, ...changes.restored]) {
+        if (r.storedOnly && !r.storedOnly.isLoaded)
+          throw new RostersyncError(
+            'bad_response',
+            `${entity} ${r.sourceId} changed in the store while this run read it (sent twice?); run the sync again`,
+          );
+      }
       const c = this.counts.entities[entity];
       c.created += changes.created.length;
       c.updated += changes.updated.length;
@@ -590,6 +619,30 @@ class SyncRun {
   }
 
   /**
+   * Gives records the source did not decode (see sources/stored-only.ts) their stored data. The
+   * source found them unchanged under the stored hash they carry; a row whose hash has changed since
+   * fails the run rather than lend a record data it was not sent with.
+   */
+  private async loadStored(store: Store, records: readonly StoredOnlyRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const entity = records[0]!.entity;
+    const stored = await store.records.storedData(
+      this.recordScope(),
+      entity,
+      records.map((r) => r.sourceId),
+    );
+    for (const r of records) {
+      const row = stored.get(r.sourceId);
+      if (!row || row.hash !== r.hash)
+        throw new RostersyncError(
+          'bad_response',
+          `${entity} ${r.sourceId} changed in the store while this run read it (sent twice?); run the sync again`,
+        );
+      r.load(row.data);
+    }
+  }
+
+  /**
    * A contact is in scope while it belongs to at least one student in scope; relationships to
    * students out of scope are dropped. Students to be archived by this run are out of scope.
    */
@@ -617,6 +670,12 @@ class SyncRun {
       ))
         inScope.delete(id);
     }
+    // Contacts the source did not decode that lose some of their students: their stored data is read.
+    const trimmed = contacts.filter(
+      (c): c is StoredOnlyRecord =>
+        c instanceof StoredOnlyRecord && studentsOf(c).some((id) => !inScope.has(id)),
+    );
+    if (trimmed.length > 0) await this.loadStored(this.store, trimmed);
     return contacts.map((c) => {
       const students = studentsOf(c);
       const kept = students.filter((id) => inScope.has(id)).length;
@@ -652,6 +711,8 @@ class SyncRun {
     const source = this.source.stats();
     this.stats.requests = source.requests;
     this.stats.retries = source.retries;
+    // Records the source recognised unchanged by their bytes, without decoding them (PageOptions.known).
+    if (source.undecoded !== undefined) this.stats.undecoded = source.undecoded;
     const rollback = new Error('plan: roll back');
     let ended!: () => void;
     const transactionEnded = new Promise<void>((resolve) => (ended = resolve));
@@ -671,6 +732,14 @@ class SyncRun {
           config: this.config,
           deriveVersion: this.deriveVersion,
           records: incoming,
+          loadData: (records) =>
+            this.loadStored(
+              tx,
+              records.flatMap((r) => {
+                const so = (r as NormalizedRecord).storedOnly;
+                return so && !so.isLoaded ? [so] : [];
+              }),
+            ),
           known: this.known,
           noGuardianAccounts: this.noGuardianAccounts,
           ...(overlap ? { gate: overlap.gate } : {}),

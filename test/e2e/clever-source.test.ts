@@ -139,8 +139,11 @@ describe('Clever source records carry what a write needs', () => {
       // Lines instead of cells: the indexed values and links are only in the lines.
       expect(rec.indexValues).toBeUndefined();
       expect(rec.links).toBeUndefined();
+      // The raw item hash and the scope: users and sections have them, schools, terms, courses not.
+      const rawKept = rec.entity !== 'schools' && rec.entity !== 'terms' && rec.entity !== 'courses';
+      expect(rec.raw === null).toBe(!rawKept);
       expect(lineValues(rec.rowLines!)).toEqual([
-        [rec.sourceId, rec.hash, rec.json, ...indexValues(rec.entity, data)],
+        [rec.sourceId, rec.hash, rec.json, rec.raw, rec.scope, ...indexValues(rec.entity, data)],
       ]);
       const expected = linkRows(rec.entity, data).map((l) => [rec.sourceId, ...l]);
       expect(lineValues(rec.linkLines!)).toEqual(expected);

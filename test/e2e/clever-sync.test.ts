@@ -68,7 +68,13 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
     const report = await syncSim(store, sim);
     expect(report.status).toBe('succeeded');
     expect(changedNothing(report)).toBe(true);
-    expect(report.counts.students.unchanged).toBe(sim.truth().students);
+    const truth = sim.truth();
+    expect(report.counts.students.unchanged).toBe(truth.students);
+    // Every user and section item was recognised by its bytes and not decoded (a multi-role person
+    // is an item of each role's list).
+    expect(report.stats.undecoded).toBe(
+      truth.students + truth.teachers + truth.staff + truth.districtAdmins + truth.contacts + truth.sections,
+    );
     expect(await store.accounts.lastChangeSeq()).toBe(seq);
     expect(await dumpDistrict(store, district)).toEqual(before);
     // Each stream's checkpoint says this run read all of it.
@@ -190,6 +196,44 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
     const status = (await getStatus(store, { district })).districts[0]!;
     expect(status.totals.students).toBe(truth.students);
     expect(status.accounts.student.active).toBe(truth.students);
+  });
+
+  it('a re-sync under new account rules derives accounts again from records it did not decode', async () => {
+    const row = (await store.districts.get(district))!;
+    const grades = ['09', '10', '11', '12'] as const;
+    await store.districts.setConfig(district, {
+      ...row.config,
+      contractedGrades: [...grades],
+      safetyValve: { maxPercent: 100, minCount: 1_000_000 },
+    });
+    try {
+      const report = await syncSim(store, sim);
+      expect(report.status).toBe('succeeded');
+      expect(changedNothing(report)).toBe(true);
+      expect(report.stats.undecoded).toBeGreaterThan(sim.truth().students);
+      // The same accounts as a first sync under these rules gives.
+      const fresh = await Store.open({ location: await dbs.fresh() });
+      try {
+        await fresh.districts.ensure(district, 'x');
+        const cfg = (await fresh.districts.get(district))!.config;
+        await fresh.districts.setConfig(district, { ...cfg, contractedGrades: [...grades] });
+        expect((await syncSim(fresh, sim)).status).toBe('succeeded');
+        const active = async (s: Store) =>
+          (await s.accounts.list({ district, kind: 'student', status: 'active', limit: 10_000 }))
+            .map((a) => a.recordSourceId)
+            .sort();
+        const kept = await active(store);
+        expect(kept.length).toBeLessThan(sim.truth().students);
+        expect(kept).toEqual(await active(fresh));
+        expect(report.accounts.deactivated).toBe(sim.truth().students - kept.length);
+      } finally {
+        await fresh.close();
+      }
+    } finally {
+      await store.districts.setConfig(district, row.config);
+      const back = await syncSim(store, sim);
+      expect(back.accounts.reactivated).toBeGreaterThan(0);
+    }
   });
 
   it('an invalid token fails the run with a clear reason and changes nothing', async () => {

@@ -75,6 +75,7 @@ describeEachDatabase('store contract', (dbs) => {
       '0002-accounts',
       '0003-identity-column',
       '0004-section-members-index',
+      '0005-raw-item-hash',
     ]);
   });
 
@@ -672,6 +673,7 @@ describeEachDatabase('store contract', (dbs) => {
       expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
         '0003-identity-column',
         '0004-section-members-index',
+        '0005-raw-item-hash',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -722,6 +724,7 @@ describeEachDatabase('store contract', (dbs) => {
         .execute();
       expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
         '0004-section-members-index',
+        '0005-raw-item-hash',
       ]);
       const indexes =
         database.caps.dialect === 'postgres'
@@ -751,6 +754,122 @@ describeEachDatabase('store contract', (dbs) => {
       expect(await migrated.records.enrollmentCounts(s4.district)).toEqual({ students: 3, teachers: 1 });
     } finally {
       await migrated.close();
+    }
+  });
+  it('keeps raw item hashes and scopes with records, and adds their columns to older rows (migration 0005)', async () => {
+    const loc = await dbs.fresh();
+    const database = openDatabase({ location: loc });
+    const s5 = { district: 'mig-d5', source: 'clever' as const };
+    const student = (n: number): Student => ({
+      name: { first: `G${n}`, last: `F${n}` },
+      schoolId: 'sch1',
+      schoolIds: ['sch1', 'sch2'],
+    });
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0004's time
+      const old = database.db as unknown as Kysely<any>;
+      await migrateUpTo(database.db, database.caps, '0004-section-members-index');
+      const d = student(0);
+      await old
+        .insertInto('students')
+        .values({
+          district_id: s5.district,
+          source: s5.source,
+          source_id: 'old',
+          hash: contentHash(d),
+          data: canonicalJson(d),
+          created_at: 't',
+          updated_at: 't',
+          school_id: 'sch1',
+        })
+        .execute();
+      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual(['0005-raw-item-hash']);
+    } finally {
+      await database.close();
+    }
+    const store = await Store.open({ location: loc });
+    try {
+      const datas = [student(1), student(2), student(3)];
+      // One written as values, one as COPY lines (where the store loads those), one without a raw hash.
+      const rowText = new RowTextWriter();
+      writeRecordLine(
+        rowText,
+        'students',
+        's2',
+        contentHash(datas[1]!),
+        canonicalJson(datas[1]!),
+        datas[1]!,
+        'r2',
+        '["sch1","sch2"]',
+      );
+      const rows = rowText.finish();
+      await store.transaction(async (tx) => {
+        await tx.records.write(
+          s5,
+          'students',
+          [
+            {
+              sourceId: 's1',
+              data: datas[0]!,
+              hash: contentHash(datas[0]!),
+              isNew: true,
+              raw: 'r1',
+              scope: '["sch1","sch2"]',
+            },
+            {
+              sourceId: 's2',
+              data: datas[1]!,
+              hash: contentHash(datas[1]!),
+              isNew: true,
+              // A source that encodes lines gives the same values as fields (SQLite binds those).
+              raw: 'r2',
+              scope: '["sch1","sch2"]',
+              rowLines: { bytes: rows.bytes, ends: rows.ends, first: 0, last: 1 },
+            },
+            {
+              sourceId: 's3',
+              data: datas[2]!,
+              hash: contentHash(datas[2]!),
+              isNew: true,
+              raw: null,
+              scope: '["x"]',
+            },
+          ],
+          null,
+        );
+      });
+      const known = await store.records.knownStates(s5, 'students', ['old', 's1', 's2', 's3', 'nope']);
+      expect(Object.fromEntries(known)).toEqual({
+        old: { hash: contentHash(student(0)), archived: false, raw: null, scope: null },
+        s1: { hash: contentHash(datas[0]!), archived: false, raw: 'r1', scope: '["sch1","sch2"]' },
+        s2: { hash: contentHash(datas[1]!), archived: false, raw: 'r2', scope: '["sch1","sch2"]' },
+        // No raw hash, no scope: a scope alone recognises nothing.
+        s3: { hash: contentHash(datas[2]!), archived: false, raw: null, scope: null },
+      });
+      // An update takes the new raw hash; an archive keeps it but the state says archived.
+      const changed: Student = { ...datas[0]!, name: { first: 'Changed' } };
+      await store.records.write(
+        s5,
+        'students',
+        [{ sourceId: 's1', data: changed, hash: contentHash(changed), raw: 'r1b', scope: '["sch1"]' }],
+        null,
+      );
+      await store.records.archive(s5, 'students', ['s2'], null);
+      const after = await store.records.knownStates(s5, 'students', ['s1', 's2']);
+      expect(after.get('s1')).toEqual({
+        hash: contentHash(changed),
+        archived: false,
+        raw: 'r1b',
+        scope: '["sch1"]',
+      });
+      expect(after.get('s2')?.archived).toBe(true);
+      const data = await store.records.storedData(s5, 'students', ['s1', 'old', 'nope']);
+      expect(Object.fromEntries(data)).toEqual({
+        s1: { hash: contentHash(changed), data: changed },
+        old: { hash: contentHash(student(0)), data: student(0) },
+      });
+    } finally {
+      await store.close();
     }
   });
 });

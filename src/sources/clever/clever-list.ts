@@ -38,7 +38,7 @@ export function readListEnvelope(body: unknown): CleverListPage | string {
 }
 
 /** The `next` link of a list's `links`, or null. */
-function nextLink(links: unknown): string | null {
+export function nextLink(links: unknown): string | null {
   let next: string | null = null;
   if (Array.isArray(links)) {
     for (const l of links as unknown[]) {

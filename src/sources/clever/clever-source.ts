@@ -19,9 +19,10 @@ import type { CleverApiVersion } from './clever-client.js';
 import type { BodyDecoder } from './clever-client.js';
 import { mapDistrict } from './clever-mapper.js';
 import { DecoderThread } from './decoder-thread.js';
-import { decodePage } from './page-decoder.js';
-import { HASH_LENGTH, packsLinks } from './page-decoder.js';
-import type { DecodedPage, PackedRecords, PageKind } from './page-decoder.js';
+import { StoredOnlyRecord } from '../stored-only.js';
+import { decodePage, hasRawHash, scanPage } from './page-decoder.js';
+import { HASH_LENGTH, NO_RAW, packsLinks, RAW_LENGTH } from './page-decoder.js';
+import type { DecodedPage, PackedRecords, PageKind, PageScan } from './page-decoder.js';
 
 export interface CleverSourceOptions {
   baseUrl: string;
@@ -55,6 +56,8 @@ export class CleverSource implements Source {
   private readonly pageSize: number;
   /** Decodes pages off the main thread; null when `decodeInWorker` is off. */
   private readonly thread: DecoderThread | null;
+  /** Items recognised unchanged by their raw hash and not decoded (see PageOptions.known). */
+  private readonly skimmed = { skipped: 0 };
 
   constructor(opts: CleverSourceOptions) {
     this.pageSize = opts.pageSize ?? 10_000;
@@ -99,6 +102,7 @@ export class CleverSource implements Source {
       requests: this.client.stats.requests,
       retries: this.client.stats.retries,
       rateLimited: this.client.stats.rateLimited,
+      undecoded: this.skimmed.skipped,
     };
   }
 
@@ -107,13 +111,47 @@ export class CleverSource implements Source {
     await this.client.close();
   }
 
-  /** Pages of one list, decoded (in the worker thread unless turned off). */
-  private decodedPages(path: string, what: PageKind): AsyncGenerator<DecodedPage> {
+  /**
+   * Pages of one list, decoded (in the worker thread unless turned off). With `known` (a re-sync of
+   * an entity with raw hashes, see PageOptions.known), each page is first scanned for its items' ids
+   * and raw hashes; the items whose raw hash is stored with an active record are not decoded, and
+   * come back as StoredOnlyRecords in `stored`, by item.
+   */
+  private decodedPages(
+    path: string,
+    what: PageKind,
+    known: PageOptions['known'],
+  ): AsyncGenerator<SkimmedPage> {
     const thread = this.thread;
-    const decode: BodyDecoder<DecodedPage> = async (bytes) => {
+    const counts = this.skimmed;
+    const oneStep: BodyDecoder<SkimmedPage> = async (bytes) => {
       const r = thread ? await thread.decode(bytes, what) : decodePage(bytes, what);
-      return r.ok ? { ok: true, value: r.page } : r;
+      return r.ok ? { ok: true, value: { ...r.page, stored: null } } : r;
     };
+    const twoSteps: BodyDecoder<SkimmedPage> = async (bytes) => {
+      let handle = 0;
+      let scan: { ids: Array<string | null>; raws: string } | null;
+      let local: PageScan | null = null;
+      if (thread) ({ handle, scan } = await thread.scan(bytes, what));
+      else {
+        local = scanPage(bytes, what);
+        scan = local ? { ids: local.list.ids, raws: local.raws } : null;
+      }
+      let skip: Uint8Array | null = null;
+      let stored: Array<StoredOnlyRecord | undefined> | null = null;
+      try {
+        if (scan) ({ skip, stored } = await unchangedItems(what.entity, scan, known!));
+      } catch (err) {
+        thread?.drop(handle);
+        throw err;
+      }
+      const r = thread ? await thread.finish(handle, skip) : decodePage(bytes, what, local, skip);
+      if (!r.ok) return r;
+      const kept = r.page.skipped === true ? stored : null;
+      if (kept) counts.skipped += kept.reduce((n, x) => n + (x ? 1 : 0), 0);
+      return { ok: true, value: { ...r.page, stored: kept } };
+    };
+    const decode = known && hasRawHash(what.entity) ? twoSteps : oneStep;
     return this.client.walkDecoded(path, { limit: this.pageSize }, decode);
   }
 
@@ -131,7 +169,11 @@ export class CleverSource implements Source {
       pages: async function* (this: CleverSource, opts: PageOptions = {}): AsyncGenerator<SourcePage> {
         const forWriting = opts.forWriting === true;
         const rowText = opts.rowText === true;
-        for await (const page of this.decodedPages(path, { kind: 'simple', entity, forWriting, rowText })) {
+        for await (const page of this.decodedPages(
+          path,
+          { kind: 'simple', entity, forWriting, rowText },
+          opts.known,
+        )) {
           const out: SourcePage = { records: [], invalidIds: [], problems: [], cursor: page.lastId };
           for (const n of page.notes) {
             if (n.problem) {
@@ -139,9 +181,7 @@ export class CleverSource implements Source {
               if (n.problem.recordId) out.invalidIds.push(n.problem.recordId);
             } else out.problems.push(...n.warnings);
           }
-          const bytes = jsonBytes(page.records);
-          for (let r = 0; r < page.records.count; r++)
-            out.records.push(new DecodedSourceRecord(entity, page.records, r, bytes));
+          out.records = pageRecords(entity, page, null);
           yield out;
         }
       }.bind(this),
@@ -166,12 +206,11 @@ export class CleverSource implements Source {
         // Only needed for the multi-role staff walk; small (staff are a few percent of users).
         const seen = ordered ? null : new Set<string>();
         for (const role of roles) {
-          for await (const page of this.decodedPages(`/users?role=${role}`, {
-            kind: 'users',
-            entity,
-            forWriting,
-            rowText,
-          })) {
+          for await (const page of this.decodedPages(
+            `/users?role=${role}`,
+            { kind: 'users', entity, forWriting, rowText },
+            opts.known,
+          )) {
             const out: SourcePage = {
               records: [],
               invalidIds: [],
@@ -197,12 +236,7 @@ export class CleverSource implements Source {
                 if (id !== null && id !== undefined) out.invalidIds.push(id);
               }
             }
-            const records = page.records;
-            const bytes = jsonBytes(records);
-            for (let r = 0; r < records.count; r++) {
-              if (dropped?.has(records.item[r]!)) continue;
-              out.records.push(new DecodedSourceRecord(entity, records, r, bytes));
-            }
+            out.records = pageRecords(entity, page, dropped);
             yield out;
           }
         }
@@ -245,6 +279,19 @@ class DecodedSourceRecord implements SourceRecord {
       this.index === 0 ? 0 : end[this.index - 1]!,
       end[this.index],
     ));
+  }
+
+  /** The raw hash of the record's item, when it may be recognised by it (see PackedRecords.raws). */
+  get raw(): string | null {
+    const raws = this.page.raws;
+    if (raws === null) return null;
+    const raw = raws.substring(this.index * RAW_LENGTH, (this.index + 1) * RAW_LENGTH);
+    return raw === NO_RAW ? null : raw;
+  }
+
+  /** With a raw hash, the record's filter scope as JSON (see SourceRecord.scope). */
+  get scope(): string | null {
+    return this.raw === null ? null : JSON.stringify(this.members() ?? []);
   }
 
   /** Students, staff, sections: the record's schools (see SourceRecord.schoolIds). */
@@ -330,6 +377,56 @@ class DecodedSourceRecord implements SourceRecord {
     }
     return out;
   }
+}
+
+/** A decoded page, with the records of the items it skipped (see CleverSource.decodedPages). */
+type SkimmedPage = DecodedPage & { stored: Array<StoredOnlyRecord | undefined> | null };
+
+/**
+ * Which items of a scanned page are unchanged: those whose id is stored, active, with this very raw
+ * hash and a scope. Each becomes a StoredOnlyRecord; `skip` marks them (null: none is).
+ */
+async function unchangedItems(
+  entity: Entity,
+  scan: { ids: Array<string | null>; raws: string },
+  known: NonNullable<PageOptions['known']>,
+): Promise<{ skip: Uint8Array | null; stored: Array<StoredOnlyRecord | undefined> | null }> {
+  const ids = scan.ids.filter((id): id is string => id !== null);
+  if (ids.length === 0) return { skip: null, stored: null };
+  const states = await known(entity, ids);
+  const skip = new Uint8Array(scan.ids.length);
+  const stored: Array<StoredOnlyRecord | undefined> = new Array<StoredOnlyRecord | undefined>(
+    scan.ids.length,
+  );
+  let any = false;
+  for (let i = 0; i < scan.ids.length; i++) {
+    const id = scan.ids[i];
+    const st = id === null || id === undefined ? undefined : states.get(id);
+    if (!st || st.archived || st.raw === null || st.scope === null) continue;
+    if (!scan.raws.startsWith(st.raw, i * RAW_LENGTH) || st.raw.length !== RAW_LENGTH) continue;
+    skip[i] = 1;
+    stored[i] = new StoredOnlyRecord(entity, id!, st.hash, st.raw, st.scope);
+    any = true;
+  }
+  return any ? { skip, stored } : { skip: null, stored: null };
+}
+
+/** A page's records in item order: the decoded ones and the skipped ones, less the `dropped` items. */
+function pageRecords(entity: Entity, page: SkimmedPage, dropped: Set<number> | null): SourceRecord[] {
+  const records = page.records;
+  const out: SourceRecord[] = [];
+  const bytes = jsonBytes(records);
+  let r = 0;
+  for (let item = 0; item < page.itemIds.length; item++) {
+    const stored = page.stored?.[item];
+    if (stored) {
+      if (!dropped?.has(item)) out.push(stored);
+      continue;
+    }
+    for (; r < records.count && records.item[r] === item; r++)
+      if (!dropped?.has(item)) out.push(new DecodedSourceRecord(entity, records, r, bytes));
+  }
+  return out;
 }
 
 /** A Buffer view (no copy) of a page's JSON bytes, for UTF-8 decoding. */

@@ -15,7 +15,7 @@ export class DecoderThread {
   private nextId = 1;
   private readonly pending = new Map<
     number,
-    { resolve: (r: DecodeResult) => void; reject: (e: Error) => void }
+    { resolve: (r: DecodeReply) => void; reject: (e: Error) => void }
   >();
 
   /** Starts the worker now (loading it takes a moment), so the first page does not wait for it. */
@@ -23,14 +23,42 @@ export class DecoderThread {
     this.start();
   }
 
-  decode(bytes: Uint8Array, what: PageKind): Promise<DecodeResult> {
-    const worker = this.start();
+  /** Decodes a page in one step (see page-decoder.ts decodePage). */
+  async decode(bytes: Uint8Array, what: PageKind): Promise<DecodeResult> {
     const id = this.nextId++;
-    return new Promise<DecodeResult>((resolve, reject) => {
+    return resultOf(await this.ask({ type: 'decode', id, bytes, what }, [bytes.buffer as ArrayBuffer]));
+  }
+
+  /**
+   * The first of two steps: the page's items and raw hashes (see scanPage), or null. The worker keeps
+   * the page under the returned handle until {@link finish} or {@link drop} is called with it.
+   */
+  async scan(
+    bytes: Uint8Array,
+    what: PageKind,
+  ): Promise<{ handle: number; scan: { ids: Array<string | null>; raws: string } | null }> {
+    const id = this.nextId++;
+    const reply = await this.ask({ type: 'scan', id, bytes, what }, [bytes.buffer as ArrayBuffer]);
+    if (!('scan' in reply)) throw new Error('clever page decoder: a scan got another reply');
+    return { handle: id, scan: reply.scan };
+  }
+
+  /** The second step: the scanned page decoded without the items marked in `skip`. */
+  async finish(handle: number, skip: Uint8Array | null): Promise<DecodeResult> {
+    return resultOf(await this.ask({ type: 'finish', id: handle, skip }, []));
+  }
+
+  /** Forgets a scanned page that will not be finished. */
+  drop(handle: number): void {
+    this.worker?.postMessage({ type: 'drop', id: handle } satisfies DecodeRequest);
+  }
+
+  private ask(request: DecodeRequest, transfer: ArrayBuffer[]): Promise<DecodeReply> {
+    const worker = this.start();
+    return new Promise<DecodeReply>((resolve, reject) => {
       if (this.pending.size === 0) worker.ref(); // keeps the process alive while a page decodes
-      this.pending.set(id, { resolve, reject });
-      const request: DecodeRequest = { id, bytes, what };
-      worker.postMessage(request, [bytes.buffer as ArrayBuffer]);
+      this.pending.set(request.id, { resolve, reject });
+      worker.postMessage(request, transfer);
     });
   }
 
@@ -66,7 +94,7 @@ export class DecoderThread {
       this.pending.delete(m.id);
       if (this.pending.size === 0) worker.unref(); // an idle worker never holds the process open
       if ('crash' in m) p.reject(new Error(`clever page decoder failed: ${m.crash}`));
-      else p.resolve(m.result);
+      else p.resolve(m);
     });
     const failAll = (err: Error) => {
       if (this.worker === worker) this.worker = null;
@@ -79,6 +107,11 @@ export class DecoderThread {
     this.worker = worker;
     return worker;
   }
+}
+
+function resultOf(reply: DecodeReply): DecodeResult {
+  if (!('result' in reply)) throw new Error('clever page decoder: a decode got another reply');
+  return reply.result;
 }
 
 /**

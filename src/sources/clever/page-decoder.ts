@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import type { Entity, EntityData } from '../../model/entities.js';
 import type { Contact, Section, Staff, Student } from '../../model/entities.js';
 import { accountFieldsJson } from '../../model/account-fields.js';
@@ -6,6 +7,8 @@ import { RowTextWriter } from '../../model/row-text.js';
 import { canonicalJson, jsonHash } from '../../model/hash.js';
 import type { RunProblem } from '../../model/run.js';
 import { decodeListBody } from './clever-list.js';
+import { scanListItems } from './item-scan.js';
+import type { ScannedList } from './item-scan.js';
 import {
   mapCourse,
   mapDeferredText,
@@ -64,6 +67,13 @@ export interface PackedRecords {
   json: Uint8Array;
   jsonEnd: Int32Array;
   /**
+   * Per record, the hash of its item's bytes (see {@link rawItemHash}), RAW_LENGTH characters each,
+   * concatenated in record order; NO_RAW for a record that must not be recognised by its bytes (its
+   * item raised a warning or a problem, or the page could not be scanned). Null for entities that
+   * are not (see {@link hasRawHash}).
+   */
+  raws: string | null;
+  /**
    * What the scope filters look at, for the entities that have it (else null): students and staff
    * their school ids, sections `[schoolId]`, contacts the student ids of their relationships. The
    * members of all records concatenated in `text` (member m ends at `memberEnd[m]`); record r's
@@ -115,6 +125,55 @@ export function packsLinks(entity: Entity): boolean {
 /** Length of a content hash (SHA-1, base64url): see model/hash.ts. */
 export const HASH_LENGTH = 27;
 
+/**
+ * The version of what an item's bytes map to, part of every raw item hash: a record is recognised
+ * by its item's bytes only if they were hashed under the same version. Change it whenever the same
+ * item would map to a different record (the mappers, the canonical form, the grade vocabulary):
+ * stored records then stop matching and are mapped again on their next sync. The raw-hash test
+ * pins the records of a set of sample items to this version, and fails when they change under it.
+ */
+export const RAW_VERSION = 'm1.';
+
+/** Length of a raw item hash: see {@link rawItemHash}. */
+export const RAW_LENGTH = RAW_VERSION.length + HASH_LENGTH;
+
+/** PackedRecords.raws of a record without one. */
+export const NO_RAW = '-'.repeat(RAW_LENGTH);
+
+/**
+ * The raw hash of the item at `start`..`end` of a page: SHA-1 of its bytes (the whole item as Clever
+ * sent it), behind RAW_VERSION. Equal raw hashes mean the same bytes under the same mapping, so the
+ * same record: a re-sync that finds an item's raw hash stored with its record skips decoding it.
+ */
+export function rawItemHash(bytes: Uint8Array, start: number, end: number): string {
+  return RAW_VERSION + hash('sha1', bytes.subarray(start, end), 'base64url');
+}
+
+/**
+ * The entities whose records keep the raw hash of their item: users and sections, nearly all of a
+ * district's records. Schools are read on every sync to build the school filter, and terms and
+ * courses are few.
+ */
+export function hasRawHash(entity: Entity): boolean {
+  return entity === 'students' || entity === 'staff' || entity === 'contacts' || entity === 'sections';
+}
+
+/** A page's items, scanned (see item-scan.ts), with their raw hashes, RAW_LENGTH characters each. */
+export interface PageScan {
+  list: ScannedList;
+  raws: string;
+}
+
+/** Scans a page of an entity with raw hashes; null for other entities and bodies the scan refuses. */
+export function scanPage(bytes: Uint8Array, what: PageKind): PageScan | null {
+  if (!hasRawHash(what.entity)) return null;
+  const list = scanListItems(bytes);
+  if (!list) return null;
+  let raws = '';
+  for (let i = 0; i < list.ids.length; i++) raws += rawItemHash(bytes, list.start[i]!, list.end[i]!);
+  return { list, raws };
+}
+
 /** Problems of one item of the page (most items have none). */
 export interface ItemNotes {
   item: number;
@@ -133,16 +192,30 @@ export interface DecodedPage {
   /** The last item id of the page (the cursor of an ordered stream). */
   lastId: string | null;
   next: string | null;
+  /**
+   * When decodePage was asked to skip items: whether it did. Skipped items have their id in
+   * `itemIds` and nothing else (no notes, no records). False when the scan and the parse disagree
+   * on the page's items: then every item was decoded.
+   */
+  skipped?: boolean;
 }
 
-/** A page for the worker (see page-worker.ts) to decode; the bytes are transferred. */
-export interface DecodeRequest {
-  id: number;
-  bytes: Uint8Array;
-  what: PageKind;
-}
+/**
+ * What the worker (see page-worker.ts) is asked. `decode`: a page, in one step; its bytes are
+ * transferred. `scan`: the first of two steps, the page's items and their raw hashes (see
+ * scanPage); the worker keeps the bytes for the second, `finish`: the page decoded without the items
+ * marked in `skip` (1: skip). `drop`: forget a scanned page that will not be finished.
+ */
+export type DecodeRequest =
+  | { type: 'decode'; id: number; bytes: Uint8Array; what: PageKind }
+  | { type: 'scan'; id: number; bytes: Uint8Array; what: PageKind }
+  | { type: 'finish'; id: number; skip: Uint8Array | null }
+  | { type: 'drop'; id: number };
 
-export type DecodeReply = { id: number; result: DecodeResult } | { id: number; crash: string };
+export type DecodeReply =
+  | { id: number; result: DecodeResult }
+  | { id: number; scan: { ids: Array<string | null>; raws: string } | null }
+  | { id: number; crash: string };
 
 export type DecodeResult =
   | { ok: true; page: DecodedPage }
@@ -156,11 +229,31 @@ export type DecodeResult =
  */
 let scratch: Buffer | null = null;
 
+/**
+ * What the scope filters look at in a record (see PackedRecords.lists): students and staff their
+ * school ids, sections `[schoolId]`, contacts the student ids of their relationships.
+ */
+export function scopeList(entity: Entity, data: EntityData[Entity]): readonly string[] {
+  switch (entity) {
+    case 'students':
+      return (data as Student).schoolIds;
+    case 'staff':
+      return (data as Staff).schoolIds;
+    case 'sections':
+      return [(data as Section).schoolId];
+    case 'contacts':
+      return (data as Contact).relationships.map((r) => r.studentId);
+    default:
+      return [];
+  }
+}
+
 /** Builds a page's PackedRecords one record at a time. */
 class RecordPacker {
   private readonly item: number[] = [];
   private readonly sourceIds: string[] = [];
   private readonly hashes: string[] = [];
+  private raws = '';
   private readonly jsonEnd: number[] = [];
   private jsonLength = 0;
   private readonly members: string[] = [];
@@ -183,6 +276,7 @@ class RecordPacker {
     private readonly hasLists: boolean,
     private readonly forWriting: boolean,
     rowText: boolean,
+    private readonly withRaws: boolean,
   ) {
     this.withCells = forWriting && !rowText;
     this.rowText = forWriting && rowText ? new RowTextWriter() : null;
@@ -203,8 +297,10 @@ class RecordPacker {
     this.cellEnd[this.cells++] = this.cellText.length;
   }
 
-  add(item: number, entity: Entity, sourceId: string, data: unknown): void {
+  /** `raw`: the item's raw hash when the record may be recognised by it (see PackedRecords.raws). */
+  add(item: number, entity: Entity, sourceId: string, data: unknown, raw: string | null): void {
     const json = canonicalJson(data);
+    if (this.withRaws) this.raws += raw ?? NO_RAW;
     this.item.push(item);
     this.sourceIds.push(sourceId);
     // Room for the worst case: 3 UTF-8 bytes per UTF-16 unit.
@@ -218,9 +314,10 @@ class RecordPacker {
     this.jsonLength += buf.write(json, start, 'utf8');
     this.jsonEnd.push(this.jsonLength);
     // Hashed from the bytes just written: the string would be encoded to UTF-8 a second time.
-    const hash = jsonHash(buf.subarray(start, this.jsonLength));
-    if (hash.length !== HASH_LENGTH) throw new Error(`content hash of unexpected length ${hash.length}`);
-    this.hashes.push(hash);
+    const contentHash = jsonHash(buf.subarray(start, this.jsonLength));
+    if (contentHash.length !== HASH_LENGTH)
+      throw new Error(`content hash of unexpected length ${contentHash.length}`);
+    this.hashes.push(contentHash);
     const d = data as EntityData[Entity];
     if (this.withCells) {
       this.cellStart.push(this.cells);
@@ -228,7 +325,8 @@ class RecordPacker {
       if (packsLinks(entity)) for (const row of linkRows(entity, d)) for (const v of row) this.cell(v);
     }
     if (this.rowText && this.linkText) {
-      writeRecordLine(this.rowText, entity, sourceId, hash, json, d);
+      const scope = raw === null ? null : JSON.stringify(scopeList(entity, d));
+      writeRecordLine(this.rowText, entity, sourceId, contentHash, json, d, raw, scope);
       this.linkFirst.push(this.linkText.lines);
       writeLinkLines(this.linkText, entity, sourceId, d);
     }
@@ -238,15 +336,7 @@ class RecordPacker {
     }
     if (!this.hasLists) return;
     this.memberStart.push(this.members.length);
-    const list =
-      entity === 'students'
-        ? (data as Student).schoolIds
-        : entity === 'staff'
-          ? (data as Staff).schoolIds
-          : entity === 'sections'
-            ? [(data as Section).schoolId]
-            : (data as Contact).relationships.map((r) => r.studentId);
-    for (const m of list) {
+    for (const m of scopeList(entity, d)) {
       this.members.push(m);
       this.memberEnd.push((this.membersLength += m.length));
     }
@@ -258,6 +348,7 @@ class RecordPacker {
       item: new Int32Array(this.item),
       sourceIds: this.sourceIds,
       hashes: this.hashes.join(''),
+      raws: this.withRaws ? this.raws : null,
       json: scratch ? Uint8Array.prototype.slice.call(scratch, 0, this.jsonLength) : new Uint8Array(0),
       jsonEnd: new Int32Array(this.jsonEnd),
       lists: this.hasLists
@@ -333,18 +424,39 @@ const SIMPLE_MAPPERS = {
   sections: mapSection,
 } as const;
 
-/** Decodes one page. Messages name no path: the client that fetched it adds the path. */
-export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
+/**
+ * Decodes one page. Messages name no path: the client that fetched it adds the path.
+ *
+ * `scan` (see scanPage; by default scanned here) gives each record the raw hash of its item. With
+ * `skip`, the items marked 1 are left out: the caller found them unchanged by their raw hash. When
+ * every item is, the page is not even parsed. When the parse finds other items than the scan did,
+ * nothing is skipped and no raw hash is kept (DecodedPage.skipped says which happened).
+ */
+export function decodePage(
+  bytes: Uint8Array,
+  what: PageKind,
+  scan: PageScan | null = scanPage(bytes, what),
+  skip: Uint8Array | null = null,
+): DecodeResult {
+  const items = scan?.list.ids.length ?? -1;
+  if (scan && skip && skip.length === items && skip.every((x) => x === 1)) return allSkipped(scan, what);
   // Strings are decoded as the mappers use them, not all of them up front (see CleverListPage.latin1).
   const list = decodeListBody(bytes, { deferText: true });
   if (!list.ok) return list;
   const itemIds: Array<string | null> = [];
   const notes: ItemNotes[] = [];
+  // The scan and the parse must agree on the items for a raw hash to be kept or an item skipped.
+  const agreed = scan !== null && list.value.items.length === items;
+  const raws = agreed ? scan.raws : null;
+  const skipping = agreed && skip !== null && skip.length === items ? skip : null;
   const packer = new RecordPacker(
     what.entity !== 'schools' && what.entity !== 'terms' && what.entity !== 'courses',
     what.forWriting === true,
     what.rowText === true,
+    hasRawHash(what.entity),
   );
+  const rawOf = (item: number): string | null =>
+    raws === null ? null : raws.substring(item * RAW_LENGTH, (item + 1) * RAW_LENGTH);
   let lastId: string | null = null;
   // The mappers drop U+0000 from every string (see clever-mapper.ts withoutNul); a page that may
   // hold one (escaped: JSON cannot carry it raw) has its items checked, to report each record that
@@ -366,12 +478,16 @@ export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
     for (const raw of list.value.items) {
       if (typeof raw.id === 'string') lastId = text(raw.id);
       const item = itemIds.length;
+      if (skipping?.[item] === 1) {
+        itemIds.push(scan!.list.ids[item]!);
+        continue;
+      }
       if (what.kind === 'simple') {
         const r = SIMPLE_MAPPERS[what.entity](raw);
         if (r.ok) {
           itemIds.push(r.id!);
-          packer.add(item, what.entity, r.id!, r.data);
           const warnings = [...r.warnings, ...nulWarning(raw, r.id!)];
+          packer.add(item, what.entity, r.id!, r.data, warnings.length === 0 ? rawOf(item) : null);
           if (warnings.length > 0) notes.push({ item, warnings, problem: null });
         } else {
           itemIds.push(r.problem.recordId);
@@ -381,11 +497,40 @@ export function decodePage(bytes: Uint8Array, what: PageKind): DecodeResult {
       }
       const r = mapUser(raw);
       itemIds.push(r.id);
-      for (const rec of r.records)
-        if (rec.entity === what.entity) packer.add(item, rec.entity, rec.id, rec.data);
       const warnings = r.problem ? r.warnings : [...r.warnings, ...nulWarning(raw, r.id)];
-      if (warnings.length > 0 || r.problem) notes.push({ item, warnings, problem: r.problem ?? null });
+      const clean = warnings.length === 0 && !r.problem;
+      for (const rec of r.records)
+        if (rec.entity === what.entity)
+          packer.add(item, rec.entity, rec.id, rec.data, clean ? rawOf(item) : null);
+      if (!clean) notes.push({ item, warnings, problem: r.problem ?? null });
     }
   });
-  return { ok: true, page: { itemIds, notes, records: packer.pack(), lastId, next: list.value.next } };
+  return {
+    ok: true,
+    page: {
+      itemIds,
+      notes,
+      records: packer.pack(),
+      lastId,
+      next: list.value.next,
+      ...(skip ? { skipped: skipping !== null } : {}),
+    },
+  };
+}
+
+/** A page all of whose items are skipped: what the scan found, and no records. */
+function allSkipped(scan: PageScan, what: PageKind): DecodeResult {
+  const ids = scan.list.ids;
+  let lastId: string | null = null;
+  for (let i = ids.length - 1; i >= 0 && lastId === null; i--) lastId = ids[i]!;
+  const packer = new RecordPacker(
+    what.entity !== 'schools' && what.entity !== 'terms' && what.entity !== 'courses',
+    false,
+    false,
+    hasRawHash(what.entity),
+  );
+  return {
+    ok: true,
+    page: { itemIds: ids, notes: [], records: packer.pack(), lastId, next: scan.list.next, skipped: true },
+  };
 }

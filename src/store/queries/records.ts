@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/entities.js';
 import { upsertKind } from '../../model/hash.js';
-import type { StoredState, UpsertKind } from '../../model/hash.js';
+import type { KnownState, StoredState, UpsertKind } from '../../model/hash.js';
 import { INDEX_COLUMNS, indexValues, linkRows } from '../../model/record-index.js';
 import type { RowLines } from '../../model/row-text.js';
 import type { Capabilities } from '../db.js';
@@ -33,6 +33,13 @@ export interface RecordWrite<E extends Entity = Entity> {
    */
   rowLines?: RowLines | undefined;
   linkLines?: RowLines | undefined;
+  /**
+   * Optional, from a Clever source, for a record written exactly as mapped: the hash of its item's
+   * bytes and its filter scope as JSON (see migrations/0005-raw-item-hash.ts). Null or absent: the
+   * row keeps neither, and a re-sync decodes its item.
+   */
+  raw?: string | null | undefined;
+  scope?: string | null | undefined;
 }
 
 export interface RecordScope {
@@ -54,6 +61,12 @@ const BASE_COLUMNS = [
   'updated_at',
   'run_id',
 ] as const;
+
+/** What `write` fills: the base columns, then the raw item hash and scope (see RecordWrite.raw). */
+const WRITE_COLUMNS = [...BASE_COLUMNS, 'raw_hash', 'scope_ids'] as const;
+
+/** The columns of a record's row as lines of COPY text, after the leading ones (see model/record-index.ts writeRecordLine). */
+const LINE_COLUMNS = ['source_id', 'hash', 'data', 'raw_hash', 'scope_ids'] as const;
 
 /** The columns a record's row as lines of COPY text follows (see RecordWrite.rowLines). */
 const LINE_LEAD_COLUMNS = [
@@ -118,6 +131,61 @@ export class RecordsRepo {
   }
 
   /**
+   * Stored state of the given ids with the raw item hash and scope (see KnownState), for a source
+   * to recognise unchanged items before decoding them. Missing ids are not in the map.
+   */
+  async knownStates(
+    scope: RecordScope,
+    entity: Entity,
+    ids: readonly string[],
+  ): Promise<Map<string, KnownState>> {
+    const out = new Map<string, KnownState>();
+    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+      if (part.length === 0) continue;
+      const rows = await this.db
+        .selectFrom(entity)
+        .select(['source_id', 'hash', 'archived_at', 'raw_hash', 'scope_ids'])
+        .where('district_id', '=', scope.district)
+        .where('source', '=', scope.source)
+        .where((eb) => anyOf(eb, this.caps, 'source_id', part))
+        .execute();
+      for (const r of rows)
+        out.set(r.source_id, {
+          hash: r.hash,
+          archived: r.archived_at !== null,
+          raw: r.raw_hash,
+          scope: r.scope_ids,
+        });
+    }
+    return out;
+  }
+
+  /**
+   * The stored data of the given ids (missing ids are not in the map): for records a source found
+   * unchanged without decoding them (see sources/stored-only.ts), when their fields are needed.
+   */
+  async storedData<E extends Entity>(
+    scope: RecordScope,
+    entity: E,
+    ids: readonly string[],
+  ): Promise<Map<string, { hash: string; data: EntityData[E] }>> {
+    const out = new Map<string, { hash: string; data: EntityData[E] }>();
+    const table: Entity = entity;
+    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+      if (part.length === 0) continue;
+      const rows = await this.db
+        .selectFrom(table)
+        .select(['source_id', 'hash', 'data'])
+        .where('district_id', '=', scope.district)
+        .where('source', '=', scope.source)
+        .where((eb) => anyOf(eb, this.caps, 'source_id', part))
+        .execute();
+      for (const r of rows) out.set(r.source_id, { hash: r.hash, data: JSON.parse(r.data) as EntityData[E] });
+    }
+    return out;
+  }
+
+  /**
    * Stored hash and archived flag of every row (active or archived) with a source id in
    * `(after, upTo]`, compared bytewise (null bounds are open). One index range scan: for a page of an
    * ordered stream this is both the reconcile read and the absent-record check, and on a first sync
@@ -158,11 +226,20 @@ export class RecordsRepo {
     const indexCols = INDEX_COLUMNS[entity];
     const spec: BulkSpec = {
       table: entity,
-      columns: [...BASE_COLUMNS, ...indexCols],
+      columns: [...WRITE_COLUMNS, ...indexCols],
       conflict: {
         target: ['district_id', 'source', 'source_id'],
         // archived_at is null in every written row: a write is always a create, update or restore.
-        update: ['hash', 'data', 'archived_at', 'updated_at', 'run_id', ...indexCols],
+        update: [
+          'hash',
+          'data',
+          'archived_at',
+          'updated_at',
+          'run_id',
+          'raw_hash',
+          'scope_ids',
+          ...indexCols,
+        ],
         where: `"${entity}"."hash" <> excluded."hash" or "${entity}"."archived_at" is not null`,
       },
     };
@@ -179,6 +256,8 @@ export class RecordsRepo {
         now,
         now,
         runId,
+        r.raw ?? null,
+        r.raw ? (r.scope ?? null) : null,
       ];
       for (const v of r.indexValues ?? indexValues(entity, r.data)) row.push(v);
       return row;
@@ -188,7 +267,7 @@ export class RecordsRepo {
     const fresh = rows.filter((r) => r.isNew);
     const lines = this.caps.copy ? fresh.flatMap((r) => (r.rowLines ? [r.rowLines] : [])) : [];
     await this.bulk.insertLines(
-      { table: entity, columns: [...LINE_LEAD_COLUMNS, 'source_id', 'hash', 'data', ...indexCols] },
+      { table: entity, columns: [...LINE_LEAD_COLUMNS, ...LINE_COLUMNS, ...indexCols] },
       [scope.district, scope.source, null, now, now, runId],
       lines,
     );
