@@ -32,6 +32,7 @@ hz="$(getconf CLK_TCK)"
 secs() { awk -v t="$1" -v hz="$hz" 'BEGIN { printf "%.1f", t / hz }'; }
 
 # The simulator in its own process (not through bin/rostersync.js, which would run it in a child).
+# The sync runs with the heap flags bin/rostersync.js gives it.
 ROSTERSYNC_CHILD=1 node --max-old-space-size=4096 --import tsx src/cli/main.ts clever-sim \
   --students "$students" --seed 1 --rate-limit 100000 >"$work/sim.out" 2>&1 &
 sim_pid=$!
@@ -44,7 +45,7 @@ psql -q "$admin" -c "create database $db" >/dev/null
 # Migrations first, so the measurement is the sync alone.
 ROSTERSYNC_CHILD=1 node --import tsx src/cli/main.ts status --database "$url" >/dev/null
 if [ "${RESYNC:-0}" = 1 ]; then
-  ROSTERSYNC_CHILD=1 node --max-old-space-size=384 --import tsx src/cli/main.ts sync \
+  ROSTERSYNC_CHILD=1 node --max-old-space-size=384 --initial-old-space-size=96 --import tsx src/cli/main.ts sync \
     --clever-url "$sim_url" --clever-token "$token" --database "$url" --json >/dev/null 2>&1
 fi
 postmaster="$(head -1 "$(psql -Atc 'show data_directory' "$admin")/postmaster.pid")"
@@ -55,7 +56,7 @@ sim0="$(ticks "$sim_pid")"
 self0="$(ticks $$)"
 start="$(date +%s.%N)"
 # shellcheck disable=SC2086
-ROSTERSYNC_CHILD=1 node --max-old-space-size=384 ${NODEFLAGS:-} --import tsx src/cli/main.ts sync \
+ROSTERSYNC_CHILD=1 node --max-old-space-size=384 --initial-old-space-size=96 ${NODEFLAGS:-} --import tsx src/cli/main.ts sync \
   --clever-url "$sim_url" --clever-token "$token" --database "$url" --json >"$work/report.json" 2>"$work/sync.log"
 end="$(date +%s.%N)"
 sync_ticks=$(($(ticks $$) - self0))

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -207,6 +207,30 @@ describe('the command line', () => {
     const none = await cli(['sync', '--clever-url', sim.url, '--database', tokenDb]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/clever\.token: no token given/);
+  });
+
+  it('runs itself with a capped heap and an initial old space of a quarter of the cap', async () => {
+    // A preload that reports each process's own flags: the CLI's, then its child's.
+    const preload = join(dir, 'print-flags.cjs');
+    writeFileSync(preload, 'process.stderr.write("flags " + JSON.stringify(process.execArgv) + "\\n");\n');
+    const flags = async (env: Record<string, string>) => {
+      const r = await run(process.execPath, ['bin/rostersync.js', '--version'], {
+        env: { ...process.env, ...env, NODE_OPTIONS: `--require ${preload}` },
+      });
+      return r.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('flags '))
+        .map((l) => JSON.parse(l.slice(6)) as string[]);
+    };
+    // The CLI, then its child (and any thread the child starts, with the same flags).
+    const [parent, ...child] = await flags({ ROSTERSYNC_HEAP_MB: '200' });
+    expect(parent).not.toContainEqual(expect.stringMatching(/old-space/));
+    expect(child.length).toBeGreaterThan(0);
+    for (const c of child)
+      expect(c).toEqual(expect.arrayContaining(['--max-old-space-size=200', '--initial-old-space-size=50']));
+    // Off: no child at all.
+    const off = await flags({ ROSTERSYNC_HEAP_MB: '0' });
+    for (const f of off) expect(f).not.toContainEqual(expect.stringMatching(/old-space/));
   });
 
   it('names a bad configuration key and exits 1', async () => {

@@ -115,12 +115,16 @@ function resultOf(reply: DecodeReply): DecodeResult {
 }
 
 /**
- * Creates a worker with this process's Node flags (--cpu-prof, --import, …). A worker refuses V8
+ * Creates a worker with this process's Node flags (--cpu-prof, --import, …), but the heap sizes: the
+ * worker's own are set through resourceLimits, and the main thread's initial old space (see
+ * bin/rostersync.js) would only make the worker's heap larger for nothing. A worker refuses V8
  * flags (--max-semi-space-size, --stack-size, …; the heap cap is set through resourceLimits): the
  * ones it names are dropped and it is created again, so such a flag never fails a sync.
  */
 function withInheritedFlags(create: (execArgv: string[]) => Worker): Worker {
-  let execArgv = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size'));
+  let execArgv = process.execArgv.filter(
+    (a) => !a.startsWith('--max-old-space-size') && !a.startsWith('--initial-old-space-size'),
+  );
   for (let attempt = 0; ; attempt++) {
     try {
       return create(execArgv);
