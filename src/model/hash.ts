@@ -77,6 +77,8 @@ export function jsonHash(canonical: string | Uint8Array): string {
 export interface StoredState {
   hash: string;
   archived: boolean;
+  /** The raw hash of the item the record was mapped from, where the read asked for it (see KnownState). */
+  raw?: string | null;
 }
 
 /**

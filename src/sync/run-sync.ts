@@ -82,6 +82,13 @@ interface PreparedPage {
   problems: RunProblem[];
 }
 
+/** An unchanged record's raw item hash and scope, to store with it (see RecordsRepo.refreshRaw). */
+interface RawRefresh {
+  sourceId: string;
+  raw: string;
+  scope: string | null;
+}
+
 /** Ids written per archive transaction. */
 const ARCHIVE_CHUNK = 5000;
 
@@ -602,6 +609,16 @@ class SyncRun {
       }
       if (this.plan && entity === 'students')
         for (const r of changes.created) this.planCreatedStudents.add(r.sourceId);
+      // Unchanged records decoded although stored: their raw hash (see SourceRecord.raw) was not
+      // stored with them, so it is, and the next re-sync recognises them without decoding.
+      const rawRefresh: RawRefresh[] = [];
+      for (const r of changes.records) {
+        if (r.storedOnly || r.isNew) continue;
+        const raw = r.raw;
+        const st = stored.get(r.sourceId);
+        if (raw && st && !st.archived && st.hash === r.hash && st.raw !== undefined && st.raw !== raw)
+          rawRefresh.push({ sourceId: r.sourceId, raw, scope: r.scope ?? null });
+      }
       const writes: NormalizedRecord[] = [...changes.created, ...changes.updated, ...changes.restored];
       // Provisioning sees every record of the page once (a record sent twice gets one account).
       await this.commit(
@@ -614,6 +631,7 @@ class SyncRun {
         { cursor: page.cursor ?? prevCursor, ...progress },
         stray,
         overlap,
+        rawRefresh,
       );
     }
   }
@@ -706,6 +724,8 @@ class SyncRun {
     /** Ids an earlier page of this run may have marked absent, that turned up after all. */
     present: readonly string[] = [],
     overlap: PageOverlap | null = null,
+    /** Unchanged records whose raw item hash is to be stored (see RecordsRepo.refreshRaw). */
+    rawRefresh: readonly RawRefresh[] = [],
   ): Promise<void> {
     const scope = this.recordScope();
     const source = this.source.stats();
@@ -719,6 +739,11 @@ class SyncRun {
     try {
       const transaction = this.store.transaction(async (tx) => {
         await tx.records.write(scope, entity, writes, this.plan ? null : this.runId);
+        if (!this.plan && rawRefresh.length > 0) {
+          await tx.records.refreshRaw(scope, entity, rawRefresh);
+          this.stats.rawRefreshed =
+            ((this.stats.rawRefreshed as number | undefined) ?? 0) + rawRefresh.length;
+        }
         const prov = await provisionBatch(tx, {
           ...(this.store.caps.concurrentTransactions &&
           accountKindOf(entity) &&

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator, DayRecord } from '../../src/simulator/index.js';
+import { openDatabase } from '../../src/store/db.js';
 import { Store } from '../../src/store/store.js';
 import { changedNothing } from '../../src/sync/run-report.js';
 import { getStatus } from '../../src/sync/status.js';
@@ -19,10 +20,12 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
   let sim: CleverSimulator;
   let store: Store;
   let district: string;
+  let location: string;
 
   beforeAll(async () => {
     sim = await startCleverSimulator({ seed: 7, students: 1500 });
-    store = await Store.open({ location: await dbs.fresh() });
+    location = await dbs.fresh();
+    store = await Store.open({ location });
   });
   afterAll(async () => {
     await store.close();
@@ -84,6 +87,37 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
     );
     for (const c of checkpoints) expect(c).toMatchObject({ runId: report.runId, complete: true });
     expect(checkpoints.reduce((n, c) => n + c.pages, 0)).toBe(report.stats.pages);
+  });
+
+  it("records stored without their item's raw hash get it from a re-sync that writes nothing else", async () => {
+    // As rows written before migration 0005 are: no raw hash, no scope.
+    const database = openDatabase({ location });
+    try {
+      await database.db
+        .updateTable('students')
+        .set({ raw_hash: null, scope_ids: null })
+        .where('district_id', '=', district)
+        .execute();
+    } finally {
+      await database.close();
+    }
+    const truth = sim.truth();
+    const before = await dumpDistrict(store, district);
+    const scope = { district, source: 'clever' as const };
+    const one = (await store.records.list(scope, 'students', { limit: 1 }))[0]!;
+    const refill = await syncSim(store, sim);
+    expect(refill.status).toBe('succeeded');
+    expect(changedNothing(refill)).toBe(true);
+    expect(refill.stats.rawRefreshed).toBe(truth.students);
+    expect(refill.stats.undecoded).toBe(
+      truth.teachers + truth.staff + truth.districtAdmins + truth.contacts + truth.sections,
+    );
+    expect(await dumpDistrict(store, district)).toEqual(before);
+    expect(await store.records.get(scope, 'students', one.sourceId)).toEqual(one);
+    // The next re-sync decodes none of them, and refreshes nothing.
+    const again = await syncSim(store, sim);
+    expect(again.stats.rawRefreshed).toBeUndefined();
+    expect(again.stats.undecoded).toBe((refill.stats.undecoded as number) + truth.students);
   });
 
   it('plan shows a change day without writing, then sync reflects it exactly', async () => {

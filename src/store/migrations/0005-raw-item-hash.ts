@@ -9,8 +9,8 @@ import type { Kysely } from 'kysely';
  * version in it; it is set only when the record was stored exactly as mapped (no filter changed it,
  * no warning was raised). `scope_ids` is then what the school and contact filters look at (students
  * and staff their school ids, sections their school, contacts their students) as a JSON array. Rows
- * written before this migration have neither and are decoded as before; each gets them the next
- * time it is written.
+ * written before this migration have neither: the next re-sync decodes them as before, finds them
+ * unchanged and stores just those two columns (see RecordsRepo.refreshRaw).
  */
 const TABLES = ['schools', 'terms', 'courses', 'sections', 'students', 'staff', 'contacts'];
 

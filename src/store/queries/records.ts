@@ -108,7 +108,7 @@ export class RecordsRepo {
     private readonly bulk: BulkWriter,
   ) {}
 
-  /** Stored hash and archived flag for the given ids (missing ids are not in the map). */
+  /** Stored hash, archived flag and raw item hash for the given ids (missing ids are not in the map). */
   async states(
     scope: RecordScope,
     entity: Entity,
@@ -120,12 +120,13 @@ export class RecordsRepo {
       if (part.length === 0) continue;
       const rows = await this.db
         .selectFrom(table)
-        .select(['source_id', 'hash', 'archived_at'])
+        .select(['source_id', 'hash', 'archived_at', 'raw_hash'])
         .where('district_id', '=', scope.district)
         .where('source', '=', scope.source)
         .where((eb) => anyOf(eb, this.caps, 'source_id', part))
         .execute();
-      for (const r of rows) out.set(r.source_id, { hash: r.hash, archived: r.archived_at !== null });
+      for (const r of rows)
+        out.set(r.source_id, { hash: r.hash, archived: r.archived_at !== null, raw: r.raw_hash });
     }
     return out;
   }
@@ -199,15 +200,51 @@ export class RecordsRepo {
   ): Promise<Map<string, StoredState>> {
     let q = this.db
       .selectFrom(entity)
-      .select(['source_id', 'hash', 'archived_at'])
+      .select(['source_id', 'hash', 'archived_at', 'raw_hash'])
       .where('district_id', '=', scope.district)
       .where('source', '=', scope.source);
     if (after !== null) q = q.where('source_id', '>', after);
     if (upTo !== null) q = q.where('source_id', '<=', upTo);
     const out = new Map<string, StoredState>();
     for (const r of await q.execute())
-      out.set(r.source_id, { hash: r.hash, archived: r.archived_at !== null });
+      out.set(r.source_id, { hash: r.hash, archived: r.archived_at !== null, raw: r.raw_hash });
     return out;
+  }
+
+  /**
+   * Sets the raw item hash and scope (see RecordWrite.raw) of stored rows whose content did not
+   * change, and nothing else: rows written before migration 0005, or whose item's bytes changed
+   * without changing the record. Their next re-sync then recognises them undecoded.
+   */
+  async refreshRaw(
+    scope: RecordScope,
+    entity: Entity,
+    rows: ReadonlyArray<{ sourceId: string; raw: string; scope: string | null }>,
+  ): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.caps.arrayParams) {
+      for (const part of chunk(rows, 5000)) {
+        const ids = part.map((r) => r.sourceId);
+        const raws = part.map((r) => r.raw);
+        const scopes = part.map((r) => r.scope);
+        await sql`
+          update ${sql.table(entity)} as t set raw_hash = v.raw, scope_ids = v.scope
+          from unnest(${ids}::text[], ${raws}::text[], ${scopes}::text[]) as v(id, raw, scope)
+          where t.district_id = ${scope.district} and t.source = ${scope.source} and t.source_id = v.id`.execute(
+          this.db,
+        );
+      }
+      return;
+    }
+    for (const r of rows) {
+      await this.db
+        .updateTable(entity)
+        .set({ raw_hash: r.raw, scope_ids: r.scope } as never)
+        .where('district_id', '=', scope.district)
+        .where('source', '=', scope.source)
+        .where('source_id', '=', r.sourceId)
+        .execute();
+    }
   }
 
   /**
