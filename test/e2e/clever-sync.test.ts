@@ -307,8 +307,15 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
       const report = await syncSim(inMain, sim, { config: { 'clever.decodeInWorker': false } });
       expect(report.status).toBe('succeeded');
       expect(await dumpDistrict(inMain, district)).toEqual(await dumpDistrict(inWorker, district));
-      // And a worker-decoded re-sync of the main-decoded store finds nothing to change.
-      expect(changedNothing(await syncSim(inMain, sim))).toBe(true);
+      // And a worker-decoded re-sync of the main-decoded store finds nothing to change, nor does a
+      // main-decoded one of the other store, both recognising the same items without decoding them.
+      const workerAgain = await syncSim(inMain, sim);
+      expect(changedNothing(workerAgain)).toBe(true);
+      const mainAgain = await syncSim(inWorker, sim, { config: { 'clever.decodeInWorker': false } });
+      expect(changedNothing(mainAgain)).toBe(true);
+      expect(mainAgain.stats.undecoded).toBeGreaterThan(sim.truth().students);
+      expect(mainAgain.stats.undecoded).toBe(workerAgain.stats.undecoded);
+      expect(await dumpDistrict(inWorker, district)).toEqual(await dumpDistrict(inMain, district));
     } finally {
       await inWorker.close();
       await inMain.close();
