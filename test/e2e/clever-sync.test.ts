@@ -290,6 +290,17 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
       expect(report.status).toBe('succeeded');
       expect(report.stats.retries).toBeGreaterThan(0);
       expect(await dumpDistrict(faulty, district)).toEqual(await dumpDistrict(clean, district));
+      // A re-sync after a change day, under faults: pages are scanned for unchanged items first,
+      // and a cut-off body must be fetched again, not taken for a page of unchanged items.
+      sim.advance(1);
+      expect((await syncSim(clean, sim)).status).toBe('succeeded');
+      sim.setFaults({ rate: 0.25, kinds: ['500', '503', '429', 'reset', 'truncated'], seed: 4 });
+      const again = await syncSim(faulty, sim);
+      sim.setFaults(null);
+      expect(again.status).toBe('succeeded');
+      expect(again.stats.retries).toBeGreaterThan(0);
+      expect(again.stats.undecoded).toBeGreaterThan(sim.truth().students / 2);
+      expect(await dumpDistrict(faulty, district)).toEqual(await dumpDistrict(clean, district));
     } finally {
       sim.setFaults(null);
       await clean.close();
