@@ -98,7 +98,12 @@ export function renderReport(report: RunReport): string {
       );
   }
   const s = report.stats;
-  lines.push(`requests ${s.requests}, retries ${s.retries}, pages ${s.pages}`);
+  // Records recognised unchanged by their bytes (not decoded), and raw hashes stored for records
+  // that lacked one (see RunSyncOptions / PageOptions.known).
+  const skimmed =
+    (typeof s.undecoded === 'number' ? `, unchanged without decoding ${s.undecoded}` : '') +
+    (typeof s.rawRefreshed === 'number' ? `, raw hashes stored ${s.rawRefreshed}` : '');
+  lines.push(`requests ${s.requests}, retries ${s.retries}, pages ${s.pages}${skimmed}`);
   if (report.problemCount > 0) {
     lines.push(
       `problems: ${report.problemCount}${report.problemCount > report.problems.length ? ` (first ${report.problems.length} shown)` : ''}`,
