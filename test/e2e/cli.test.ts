@@ -91,8 +91,7 @@ describe('the command line', () => {
     const third = await cli(args.filter((a) => a !== '--json'));
     expect(third.code).toBe(0);
     const truth = sim.truth();
-    const items =
-      truth.students + truth.teachers + truth.staff + truth.districtAdmins + truth.contacts + truth.sections;
+    const items = truth.students + truth.staffPeople + truth.contacts + truth.sections;
     expect(third.stdout).toMatch(new RegExp(`pages \\d+, unchanged without decoding ${items}\\n`));
     const status = JSON.parse((await cli(['status', '--database', db, '--json'])).stdout) as {
       districts: Array<{ totals: { students: number } }>;

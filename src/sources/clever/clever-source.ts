@@ -56,7 +56,7 @@ export class CleverSource implements Source {
   private readonly pageSize: number;
   /** Decodes pages off the main thread; null when `decodeInWorker` is off. */
   private readonly thread: DecoderThread | null;
-  /** Items recognised unchanged by their raw hash and not decoded (see PageOptions.known). */
+  /** Records recognised unchanged by their items' raw hashes, not decoded (see PageOptions.known). */
   private readonly skimmed = { skipped: 0 };
 
   constructor(opts: CleverSourceOptions) {
@@ -123,7 +123,6 @@ export class CleverSource implements Source {
     known: PageOptions['known'],
   ): AsyncGenerator<SkimmedPage> {
     const thread = this.thread;
-    const counts = this.skimmed;
     const oneStep: BodyDecoder<SkimmedPage> = async (bytes) => {
       const r = thread ? await thread.decode(bytes, what) : decodePage(bytes, what);
       return r.ok ? { ok: true, value: { ...r.page, stored: null } } : r;
@@ -147,9 +146,7 @@ export class CleverSource implements Source {
       }
       const r = thread ? await thread.finish(handle, skip) : decodePage(bytes, what, local, skip);
       if (!r.ok) return r;
-      const kept = r.page.skipped === true ? stored : null;
-      if (kept) counts.skipped += kept.reduce((n, x) => n + (x ? 1 : 0), 0);
-      return { ok: true, value: { ...r.page, stored: kept } };
+      return { ok: true, value: { ...r.page, stored: r.page.skipped === true ? stored : null } };
     };
     const decode = known && hasRawHash(what.entity) ? twoSteps : oneStep;
     return this.client.walkDecoded(path, { limit: this.pageSize }, decode);
@@ -181,7 +178,7 @@ export class CleverSource implements Source {
               if (n.problem.recordId) out.invalidIds.push(n.problem.recordId);
             } else out.problems.push(...n.warnings);
           }
-          out.records = pageRecords(entity, page, null);
+          out.records = pageRecords(entity, page, null, this.skimmed);
           yield out;
         }
       }.bind(this),
@@ -236,7 +233,7 @@ export class CleverSource implements Source {
                 if (id !== null && id !== undefined) out.invalidIds.push(id);
               }
             }
-            out.records = pageRecords(entity, page, dropped);
+            out.records = pageRecords(entity, page, dropped, this.skimmed);
             yield out;
           }
         }
@@ -411,8 +408,16 @@ async function unchangedItems(
   return any ? { skip, stored } : { skip: null, stored: null };
 }
 
-/** A page's records in item order: the decoded ones and the skipped ones, less the `dropped` items. */
-function pageRecords(entity: Entity, page: SkimmedPage, dropped: Set<number> | null): SourceRecord[] {
+/**
+ * A page's records in item order: the decoded ones and the skipped ones, less the `dropped` items.
+ * The skipped ones are counted in `skimmed` (pages decoded on a wrong guess never come here).
+ */
+function pageRecords(
+  entity: Entity,
+  page: SkimmedPage,
+  dropped: Set<number> | null,
+  skimmed: { skipped: number },
+): SourceRecord[] {
   const records = page.records;
   const out: SourceRecord[] = [];
   const bytes = jsonBytes(records);
@@ -420,7 +425,10 @@ function pageRecords(entity: Entity, page: SkimmedPage, dropped: Set<number> | n
   for (let item = 0; item < page.itemIds.length; item++) {
     const stored = page.stored?.[item];
     if (stored) {
-      if (!dropped?.has(item)) out.push(stored);
+      if (!dropped?.has(item)) {
+        out.push(stored);
+        skimmed.skipped++;
+      }
       continue;
     }
     for (; r < records.count && records.item[r] === item; r++)
