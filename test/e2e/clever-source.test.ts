@@ -162,4 +162,30 @@ describe('Clever source records carry what a write needs', () => {
     );
     expect(links).toBeGreaterThan(truth.contacts + truth.sections);
   });
+
+  for (const decodeInWorker of [true, false]) {
+    it(`fails at once, not retried as Clever's fault, when reading stored states fails (decoded ${decodeInWorker ? 'in the worker' : 'on the main thread'})`, async () => {
+      const source = new CleverSource({
+        baseUrl: sim.url,
+        token: sim.token,
+        apiVersion: 'v3.0',
+        pageSize: 200,
+        decodeInWorker,
+        retryBaseMs: 1,
+      });
+      try {
+        const students = source.streams().find((s) => s.name === 'users:student')!;
+        const walk = async () => {
+          for await (const page of students.pages({
+            known: () => Promise.reject(new Error('the database went away')),
+          }))
+            void page;
+        };
+        await expect(walk()).rejects.toThrow('the database went away');
+        expect(source.stats().retries).toBe(0);
+      } finally {
+        await source.close();
+      }
+    });
+  }
 });

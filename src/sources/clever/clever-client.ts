@@ -48,6 +48,13 @@ const LOOK_AHEAD = 2;
 /** Statuses that a retry can fix. Everything else 4xx (400, 401, 403, 404, 413, 501…) is final. */
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 
+/** Wraps what a body decoder threw, so that it is passed on as it is rather than retried. */
+class DecoderFailed extends Error {
+  constructor(readonly error: unknown) {
+    super('clever page decoder failed');
+  }
+}
+
 /**
  * A small Clever Data API client: keep-alive connections, a per-token limiter that stays under the
  * 1200 requests/minute window and slows down when `X-Ratelimit-Remaining` runs low, retries with
@@ -242,6 +249,8 @@ export class CleverClient {
       try {
         outcome = await this.once(url, decode);
       } catch (err) {
+        // The decoder's own failure (its worker, or the store it reads) is not Clever's: no retry.
+        if (err instanceof DecoderFailed) throw err.error;
         outcome = { kind: 'retry', error: classifyNetworkError(err, path), waitMs: null };
       }
       if (outcome.kind === 'ok') return outcome.body;
@@ -277,7 +286,13 @@ export class CleverClient {
     this.readRateHeaders(res.headers);
     const path = stripQuery(new URL(url).pathname);
     if (decode && res.statusCode >= 200 && res.statusCode < 300) {
-      const r = await decode(new Uint8Array(await res.body.arrayBuffer()));
+      const bytes = new Uint8Array(await res.body.arrayBuffer());
+      let r: Awaited<ReturnType<BodyDecoder<unknown>>>;
+      try {
+        r = await decode(bytes);
+      } catch (err) {
+        throw new DecoderFailed(err);
+      }
       if (r.ok) return { kind: 'ok', body: r.value };
       const error = new RostersyncError('bad_response', `clever ${path}: ${r.message}`);
       return r.retry ? { kind: 'retry', error, waitMs: null } : { kind: 'fail', error };
