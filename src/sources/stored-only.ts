@@ -1,5 +1,4 @@
 import type { Entity, EntityData } from '../model/entities.js';
-import { canonicalJson } from '../model/hash.js';
 import type { SourceRecord } from './source.js';
 
 /**
@@ -38,10 +37,6 @@ export class StoredOnlyRecord implements SourceRecord {
     if (this.loaded === undefined)
       throw new Error(`${this.entity} ${this.sourceId}: read before its stored data was loaded`);
     return this.loaded;
-  }
-
-  get json(): string {
-    return canonicalJson(this.data);
   }
 
   get schoolIds(): readonly string[] | undefined {

@@ -23,7 +23,7 @@ import type { Logger } from '../shared/logger.js';
 import { silentLogger } from '../shared/logger.js';
 import type { Source, SourcePage, SourceRecord, SourceStream } from '../sources/source.js';
 import { StoredOnlyRecord } from '../sources/stored-only.js';
-import type { RecordScope } from '../store/queries/records.js';
+import type { RawRefresh, RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
 import { RunIdentities } from '../accounts/run-identities.js';
 import { SchoolScope } from './filter.js';
@@ -82,11 +82,15 @@ interface PreparedPage {
   problems: RunProblem[];
 }
 
-/** An unchanged record's raw item hash and scope, to store with it (see RecordsRepo.refreshRaw). */
-interface RawRefresh {
-  sourceId: string;
-  raw: string;
-  scope: string | null;
+/**
+ * A record the source did not decode whose stored row changed since the source read it: only a
+ * source sending one id twice, on different pages, can cause it.
+ */
+function changedWhileRead(entity: Entity, id: string): RostersyncError {
+  return new RostersyncError(
+    'bad_response',
+    `${entity} ${id} changed in the store while this run read it (sent twice?); run the sync again`,
+  );
 }
 
 /** Ids written per archive transaction. */
@@ -347,7 +351,7 @@ class SyncRun {
       const known = forWriting
         ? undefined
         : (entity: Entity, ids: readonly string[]) =>
-            this.store.records.knownStates(this.recordScope(), entity, ids);
+            this.store.records.states(this.recordScope(), entity, ids);
       for await (const page of stream.pages({
         forWriting,
         rowText: this.store.caps.copy,
@@ -586,11 +590,7 @@ class SyncRun {
       // only need writing if the row changed since the source read it, which only a source sending
       // the same id twice on different pages could do.
       for (const r of [...changes.created, ...changes.updated, ...changes.restored]) {
-        if (r.storedOnly && !r.storedOnly.isLoaded)
-          throw new RostersyncError(
-            'bad_response',
-            `${entity} ${r.sourceId} changed in the store while this run read it (sent twice?); run the sync again`,
-          );
+        if (r.storedOnly && !r.storedOnly.isLoaded) throw changedWhileRead(entity, r.sourceId);
       }
       const c = this.counts.entities[entity];
       c.created += changes.created.length;
@@ -651,11 +651,7 @@ class SyncRun {
     );
     for (const r of records) {
       const row = stored.get(r.sourceId);
-      if (!row || row.hash !== r.hash)
-        throw new RostersyncError(
-          'bad_response',
-          `${entity} ${r.sourceId} changed in the store while this run read it (sent twice?); run the sync again`,
-        );
+      if (!row || row.hash !== r.hash) throw changedWhileRead(entity, r.sourceId);
       r.load(row.data);
     }
   }

@@ -838,7 +838,7 @@ describeEachDatabase('store contract', (dbs) => {
           null,
         );
       });
-      const known = await store.records.knownStates(s5, 'students', ['old', 's1', 's2', 's3', 'nope']);
+      const known = await store.records.states(s5, 'students', ['old', 's1', 's2', 's3', 'nope']);
       expect(Object.fromEntries(known)).toEqual({
         old: { hash: contentHash(student(0)), archived: false, raw: null, scope: null },
         s1: { hash: contentHash(datas[0]!), archived: false, raw: 'r1', scope: '["sch1","sch2"]' },
@@ -855,7 +855,7 @@ describeEachDatabase('store contract', (dbs) => {
         null,
       );
       await store.records.archive(s5, 'students', ['s2'], null);
-      const after = await store.records.knownStates(s5, 'students', ['s1', 's2']);
+      const after = await store.records.states(s5, 'students', ['s1', 's2']);
       expect(after.get('s1')).toEqual({
         hash: contentHash(changed),
         archived: false,

@@ -42,6 +42,13 @@ export interface RecordWrite<E extends Entity = Entity> {
   scope?: string | null | undefined;
 }
 
+/** An unchanged record's raw item hash and scope, to store with it (see RecordsRepo.refreshRaw). */
+export interface RawRefresh {
+  sourceId: string;
+  raw: string;
+  scope: string | null;
+}
+
 export interface RecordScope {
   district: string;
   source: SourceKind;
@@ -108,47 +115,17 @@ export class RecordsRepo {
     private readonly bulk: BulkWriter,
   ) {}
 
-  /** Stored hash, archived flag and raw item hash for the given ids (missing ids are not in the map). */
-  async states(
-    scope: RecordScope,
-    entity: Entity,
-    ids: readonly string[],
-  ): Promise<Map<string, StoredState>> {
-    const out = new Map<string, StoredState>();
-    const table = entity;
-    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
-      if (part.length === 0) continue;
-      const rows = await this.db
-        .selectFrom(table)
-        .select(['source_id', 'hash', 'archived_at', 'raw_hash'])
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where((eb) => anyOf(eb, this.caps, 'source_id', part))
-        .execute();
-      for (const r of rows)
-        out.set(r.source_id, { hash: r.hash, archived: r.archived_at !== null, raw: r.raw_hash });
-    }
-    return out;
-  }
-
   /**
-   * Stored state of the given ids with the raw item hash and scope (see KnownState), for a source
-   * to recognise unchanged items before decoding them. Missing ids are not in the map.
+   * Stored state of the given ids (missing ids are not in the map): hash and archived flag for
+   * reconcile, and the raw item hash and scope with which a source recognises an unchanged item
+   * before decoding it (see KnownState).
    */
-  async knownStates(
-    scope: RecordScope,
-    entity: Entity,
-    ids: readonly string[],
-  ): Promise<Map<string, KnownState>> {
+  async states(scope: RecordScope, entity: Entity, ids: readonly string[]): Promise<Map<string, KnownState>> {
     const out = new Map<string, KnownState>();
     for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
       if (part.length === 0) continue;
-      const rows = await this.db
-        .selectFrom(entity)
+      const rows = await this.byIds(scope, entity, part)
         .select(['source_id', 'hash', 'archived_at', 'raw_hash', 'scope_ids'])
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where((eb) => anyOf(eb, this.caps, 'source_id', part))
         .execute();
       for (const r of rows)
         out.set(r.source_id, {
@@ -171,19 +148,21 @@ export class RecordsRepo {
     ids: readonly string[],
   ): Promise<Map<string, { hash: string; data: EntityData[E] }>> {
     const out = new Map<string, { hash: string; data: EntityData[E] }>();
-    const table: Entity = entity;
     for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
       if (part.length === 0) continue;
-      const rows = await this.db
-        .selectFrom(table)
-        .select(['source_id', 'hash', 'data'])
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where((eb) => anyOf(eb, this.caps, 'source_id', part))
-        .execute();
+      const rows = await this.byIds(scope, entity, part).select(['source_id', 'hash', 'data']).execute();
       for (const r of rows) out.set(r.source_id, { hash: r.hash, data: JSON.parse(r.data) as EntityData[E] });
     }
     return out;
+  }
+
+  /** The rows of `entity` in `scope` with one of `ids` (at most a bind-parameter limit's worth). */
+  private byIds(scope: RecordScope, entity: Entity, ids: readonly string[]) {
+    return this.db
+      .selectFrom(entity)
+      .where('district_id', '=', scope.district)
+      .where('source', '=', scope.source)
+      .where((eb) => anyOf(eb, this.caps, 'source_id', ids));
   }
 
   /**
@@ -216,11 +195,7 @@ export class RecordsRepo {
    * change, and nothing else: rows written before migration 0005, or whose item's bytes changed
    * without changing the record. Their next re-sync then recognises them undecoded.
    */
-  async refreshRaw(
-    scope: RecordScope,
-    entity: Entity,
-    rows: ReadonlyArray<{ sourceId: string; raw: string; scope: string | null }>,
-  ): Promise<void> {
+  async refreshRaw(scope: RecordScope, entity: Entity, rows: readonly RawRefresh[]): Promise<void> {
     if (rows.length === 0) return;
     if (this.caps.arrayParams) {
       for (const part of chunk(rows, 5000)) {
