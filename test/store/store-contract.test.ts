@@ -76,6 +76,7 @@ describeEachDatabase('store contract', (dbs) => {
       '0003-identity-column',
       '0004-section-members-index',
       '0005-raw-item-hash',
+      '0006-identity-path-ops',
     ]);
   });
 
@@ -674,6 +675,7 @@ describeEachDatabase('store contract', (dbs) => {
         '0003-identity-column',
         '0004-section-members-index',
         '0005-raw-item-hash',
+        '0006-identity-path-ops',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -725,6 +727,7 @@ describeEachDatabase('store contract', (dbs) => {
       expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
         '0004-section-members-index',
         '0005-raw-item-hash',
+        '0006-identity-path-ops',
       ]);
       const indexes =
         database.caps.dialect === 'postgres'
@@ -783,7 +786,10 @@ describeEachDatabase('store contract', (dbs) => {
           school_id: 'sch1',
         })
         .execute();
-      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual(['0005-raw-item-hash']);
+      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
+        '0005-raw-item-hash',
+        '0006-identity-path-ops',
+      ]);
     } finally {
       await database.close();
     }
@@ -868,6 +874,100 @@ describeEachDatabase('store contract', (dbs) => {
         s1: { hash: contentHash(changed), data: changed },
         old: { hash: contentHash(student(0)), data: student(0) },
       });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('finds identities stored before the identity index was rebuilt, and after (migration 0006)', async () => {
+    const loc = await dbs.fresh();
+    const database = openDatabase({ location: loc });
+    const hostile = 'S:1 "quoted" \\ back\tslash ünï [x]';
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0005's time
+      const old = database.db as unknown as Kysely<any>;
+      await migrateUpTo(database.db, database.caps, '0005-raw-item-hash');
+      const row = (id: string, district: string, tokens: string[]) => ({
+        id,
+        district_id: district,
+        kind: 'student',
+        status: 'active',
+        origin: 'sync',
+        record_source: 'clever',
+        record_source_id: `rec-${id}`,
+        name: JSON.stringify({ last: 'Old' }),
+        email: null,
+        roles: '',
+        access: null,
+        created_at: '2026-01-01T00:00:00.000Z',
+        updated_at: '2026-01-01T00:00:00.000Z',
+        deactivated_at: null,
+        title: null,
+        state_hash: null,
+        record_hash: null,
+        derive_version: null,
+        synced_hash: null,
+        identities: JSON.stringify(tokens),
+      });
+      await old
+        .insertInto('accounts')
+        .values([
+          row('p1', 'mig-d6', ['clever_id:c1', 'sis_id:S1']),
+          row('p2', 'mig-d6', [`state_id:${hostile}`]),
+          row('p3', 'mig-d6b', ['sis_id:S1']),
+        ])
+        .execute();
+      if (database.caps.identityIndex === 'table') {
+        await old
+          .insertInto('account_identities')
+          .values([
+            { account_id: 'p1', district_id: 'mig-d6', type: 'clever_id', value: 'c1' },
+            { account_id: 'p1', district_id: 'mig-d6', type: 'sis_id', value: 'S1' },
+            { account_id: 'p2', district_id: 'mig-d6', type: 'state_id', value: hostile },
+            { account_id: 'p3', district_id: 'mig-d6b', type: 'sis_id', value: 'S1' },
+          ])
+          .execute();
+      }
+      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual(['0006-identity-path-ops']);
+      if (database.caps.dialect === 'postgres') {
+        const defs = await sql<{ def: string }>`
+          select indexdef as def from pg_indexes where indexname = 'accounts_identities_idx'`.execute(
+          database.db,
+        );
+        expect(defs.rows.map((r) => r.def)).toEqual([expect.stringContaining('jsonb_path_ops')]);
+      }
+    } finally {
+      await database.close();
+    }
+    const store = await Store.open({ location: loc });
+    try {
+      const ids = async (type: Parameters<Store['accounts']['byIdentity']>[1], values: string[]) =>
+        [...(await store.accounts.byIdentity('mig-d6', type, values)).entries()]
+          .map(([v, list]) => `${v}=${list.map((a) => a.id).join(',')}`)
+          .sort();
+      // Rows of before the migration; another district's holder of the same value is not found.
+      expect(await ids('sis_id', ['S1', 'S2'])).toEqual(['S1=p1']);
+      expect(await ids('state_id', [hostile, 'S'])).toEqual([`${hostile}=p2`]);
+      // Neither a value of another type, nor a token's prefix, nor a whole token given as a value.
+      expect(await ids('student_number', ['S1'])).toEqual([]);
+      expect(await ids('clever_id', ['c', 'clever_id:c1'])).toEqual([]);
+      // A row written after it.
+      await store.accounts.insert({
+        id: 'p4',
+        district: 'mig-d6',
+        kind: 'student',
+        status: 'active',
+        origin: 'sync',
+        recordSource: 'clever',
+        recordSourceId: 'rec-p4',
+        name: { last: 'New' },
+        email: null,
+        title: null,
+        roles: [],
+        access: null,
+        identities: [{ type: 'sis_id', value: 'S1' }],
+      });
+      expect(await ids('sis_id', ['S1'])).toEqual(['S1=p1,p4']);
     } finally {
       await store.close();
     }

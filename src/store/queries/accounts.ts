@@ -237,8 +237,11 @@ export class AccountsRepo {
           .selectFrom('accounts')
           .selectAll()
           .where('district_id', '=', district)
-          // The expression of the GIN index accounts_identities_idx (migration 0003), word for word.
-          .where(sql<boolean>`(identities::jsonb) ?| ${part.map((v) => `${type}:${v}`)}::text[]`)
+          // The expression and operator of the GIN index accounts_identities_idx (jsonb_path_ops,
+          // migration 0006), word for word: one single-token array per value.
+          .where(
+            sql<boolean>`(identities::jsonb) @> any(${part.map((v) => JSON.stringify([`${type}:${v}`]))}::jsonb[])`,
+          )
           .execute();
         for (const r of rows) {
           const a = AccountsRepo.full(r);
