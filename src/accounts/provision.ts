@@ -214,29 +214,27 @@ async function provisionGated(
   const problems: RunProblem[] = [];
   const changes: ChangeWrite[] = [];
   const entity = b.entity as 'students' | 'staff' | 'contacts';
+  // Quiet records: the account was derived from this very record under these rules and nobody has
+  // edited it since (see AccountsRepo.quietRecords); their accounts are not even read. Nor do
+  // contacts of a district that provisions no guardians need a look unless they still have an
+  // account (from when it did): the rest would derive nothing. Everything below only looks at the
+  // rest.
+  const stored = b.records.filter((r) => !r.isNew);
+  const quiet = await tx.accounts.quietRecords(
+    b.district,
+    b.source,
+    stored.flatMap((r) => (r.hash !== undefined ? [{ sourceId: r.sourceId, hash: r.hash }] : [])),
+    b.deriveVersion,
+  );
   const allExisting = await tx.accounts.byRecords(
     b.district,
     b.source,
-    b.records.filter((r) => !r.isNew).map((r) => r.sourceId),
+    stored.filter((r) => !quiet.has(r.sourceId)).map((r) => r.sourceId),
   );
-  // Quiet records: the account was derived from this very record under these rules and nobody has
-  // edited it since. Nor do contacts of a district that provisions no guardians need a look unless
-  // they still have an account (from when it did): the rest would derive nothing. Everything below
-  // only looks at the rest.
   const noGuardians = kind === 'guardian' && !b.config.provisionGuardians;
-  const records = b.records.filter((r) => {
-    const a = allExisting.get(r.sourceId);
-    if (noGuardians && !a) return false;
-    return !(
-      a &&
-      a.status === 'active' &&
-      r.hash !== undefined &&
-      a.recordHash === r.hash &&
-      a.deriveVersion === b.deriveVersion &&
-      a.syncedHash !== null &&
-      a.syncedHash === a.stateHash
-    );
-  });
+  const records = b.records.filter(
+    (r) => !quiet.has(r.sourceId) && !(noGuardians && !allExisting.has(r.sourceId)),
+  );
   if (records.length === 0) return { counts, problems, pendingDeactivations: [], superseded: [] };
   await b.loadData?.(records);
   const batchIds = new Set(records.map((r) => r.sourceId));

@@ -628,6 +628,73 @@ describeEachDatabase('store contract', (dbs) => {
     expect(await ids('sis_id', ['S10', 'S20'])).toEqual(['S20=look-2']);
   });
 
+  it('tells which records have a quiet account: active, derived from that content under those rules, not edited since', async () => {
+    const account = (
+      id: string,
+      opts: { district?: string; source?: 'clever' | 'csv'; status?: 'active' | 'inactive' } = {},
+    ): AccountWrite => ({
+      id,
+      district: opts.district ?? 'quiet-d1',
+      kind: 'student',
+      status: opts.status ?? 'active',
+      origin: 'sync',
+      recordSource: opts.source ?? 'clever',
+      recordSourceId: `rec-${id}`,
+      name: { last: 'Quiet' },
+      email: null,
+      title: null,
+      roles: [],
+      access: null,
+      identities: [],
+    });
+    const derived = { recordHash: 'h1', version: 'v1' };
+    await store.transaction((tx) =>
+      tx.accounts.writeMany([
+        { write: { ...account('q-yes'), derived }, isNew: true },
+        { write: { ...account('q-inactive', { status: 'inactive' }), derived }, isNew: true },
+        { write: { ...account('q-old-rules'), derived: { recordHash: 'h1', version: 'v0' } }, isNew: true },
+        {
+          write: { ...account('q-other-content'), derived: { recordHash: 'h0', version: 'v1' } },
+          isNew: true,
+        },
+        {
+          write: { ...account('q-no-record-hash'), derived: { recordHash: null, version: 'v1' } },
+          isNew: true,
+        },
+        { write: account('q-never-derived'), isNew: true },
+        { write: { ...account('q-edited'), derived }, isNew: true },
+        { write: { ...account('q-district', { district: 'quiet-d2' }), derived }, isNew: true },
+        { write: { ...account('q-source', { source: 'csv' }), derived }, isNew: true },
+      ]),
+    );
+    // Edited by hand after the sync derived it: its state is no longer the synced one.
+    await store.accounts.update({ ...account('q-edited'), name: { last: 'Edited' } }, 'active');
+    const ids = [
+      'q-yes',
+      'q-inactive',
+      'q-old-rules',
+      'q-other-content',
+      'q-no-record-hash',
+      'q-never-derived',
+      'q-edited',
+      'q-district',
+      'q-source',
+      'q-missing',
+    ];
+    const quiet = await store.accounts.quietRecords(
+      'quiet-d1',
+      'clever',
+      ids.map((id) => ({ sourceId: `rec-${id}`, hash: 'h1' })),
+      'v1',
+    );
+    expect([...quiet]).toEqual(['rec-q-yes']);
+    // The same account with other content given for its record is not quiet.
+    expect(
+      await store.accounts.quietRecords('quiet-d1', 'clever', [{ sourceId: 'rec-q-yes', hash: 'h2' }], 'v1'),
+    ).toEqual(new Set());
+    expect(await store.accounts.quietRecords('quiet-d1', 'clever', [], 'v1')).toEqual(new Set());
+  });
+
   it('carries identities into the account row when migrating a 0002 database (migration 0003)', async () => {
     const loc = await dbs.fresh();
     const database = openDatabase({ location: loc });

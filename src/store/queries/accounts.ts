@@ -196,6 +196,40 @@ export class AccountsRepo {
     return row ? AccountsRepo.full(row) : undefined;
   }
 
+  /**
+   * The records (of those given, by id and content hash) whose account is quiet: active, derived
+   * from this very content under rules of `deriveVersion`, and not edited since the sync that
+   * derived it (its synced state is its state). Provisioning skips these without reading their
+   * accounts: on a re-sync that is nearly every record, and a quiet account comes back as two short
+   * columns where {@link byRecords} reads thirteen.
+   */
+  async quietRecords(
+    district: string,
+    source: SourceKind,
+    records: ReadonlyArray<{ sourceId: string; hash: string }>,
+    deriveVersion: string,
+  ): Promise<Set<string>> {
+    const out = new Set<string>();
+    const hashes = new Map(records.map((r) => [r.sourceId, r.hash]));
+    for (const part of chunk([...hashes.keys()], this.caps.maxBindParameters - 8)) {
+      if (part.length === 0) continue;
+      const rows = await this.db
+        .selectFrom('accounts')
+        .select(['record_source_id', 'record_hash'])
+        .where('district_id', '=', district)
+        .where('record_source', '=', source)
+        .where((eb) => anyOf(eb, this.caps, 'record_source_id', part))
+        .where('status', '=', 'active')
+        .where('derive_version', '=', deriveVersion)
+        .whereRef('synced_hash', '=', 'state_hash')
+        .execute();
+      for (const r of rows) {
+        if (r.record_hash === hashes.get(r.record_source_id!)) out.add(r.record_source_id!);
+      }
+    }
+    return out;
+  }
+
   /** Accounts provisioned from the given records (any status), by record id, without identities. */
   async byRecords(
     district: string,
