@@ -8,7 +8,7 @@ import type { Entity, EntityData, SourceKind } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import { emptyAccountCounts } from '../model/run.js';
 import type { AccountCounts, RunProblem } from '../model/run.js';
-import type { AccountWrite, ChangeWrite, StoredAccount } from '../store/queries/accounts.js';
+import type { AccountHead, AccountWrite, ChangeWrite, StoredAccount } from '../store/queries/accounts.js';
 import type { Store } from '../store/store.js';
 import { accountKindOf, applyOverrides, deriveAccount, parseOverrideFields } from './derive.js';
 import type { DesiredAccount, StaffOverrideFields } from './derive.js';
@@ -280,16 +280,7 @@ async function provisionGated(
       if (list.length > 0) overridesByRecord.set(r.sourceId, list);
     }
   }
-  for (const r of records) {
-    let d = deriveAccount(entity, r.sourceId, b.source, accountFields(r), b.config);
-    const a = existing.get(r.sourceId);
-    // "Source controls access" off: the mapping applies at creation only; later local edits stick.
-    if (kind === 'staff' && !b.config.access.sourceControlsAccess && a?.access)
-      d = { ...d, access: a.access };
-    const o = overridesByRecord.get(r.sourceId);
-    if (o) d = applyOverrides(d, o);
-    desired.set(r.sourceId, d);
-  }
+  deriveDesired(entity, kind, b, records, existing, overridesByRecord, desired);
 
   // B. Records new to this source: match by the district's key first.
   const unlinked = records.filter((r) => !existing.has(r.sourceId) && desired.get(r.sourceId)!.eligible);
@@ -464,6 +455,139 @@ async function provisionGated(
   const shared = (email: string | null) => email !== null && (emailHolders.get(email)?.size ?? 0) > 1;
 
   // E. Build the writes.
+  const { writes, superseded, toDiff, pendingDeactivations } = buildWrites({
+    b,
+    kind,
+    records,
+    desired,
+    existing,
+    decisions,
+    shared,
+    derived,
+    counts,
+    problems,
+    changes,
+  });
+
+  // F. Accounts outside this batch that now share an email lose it as a login identity.
+  const sharedHolders: string[] = [];
+  for (const [email, holders] of emailHolders) {
+    if (holders.size < 2) continue;
+    for (const a of dbHolders.get(email) ?? []) {
+      if (holders.has(a.id) && a.origin !== 'manual' && !writes.has(a.id)) sharedHolders.push(a.id);
+    }
+  }
+  const full = await tx.accounts.getMany([...toDiff.map((t) => t.accountId), ...sharedHolders]);
+  const releasedEmails: Array<string | null> = [];
+  for (const t of toDiff) {
+    const before = full.get(t.accountId)!;
+    if (before.email !== t.write.email) releasedEmails.push(before.email);
+    const fields = changedFields(before, t.write);
+    if (t.reactivated) {
+      counts.reactivated++;
+      changes.push({
+        district: b.district,
+        accountId: t.accountId,
+        kind: 'reactivated',
+        fields,
+        runId: b.runId,
+      });
+    } else if (fields.length > 0) {
+      counts.updated++;
+      changes.push({ district: b.district, accountId: t.accountId, kind: 'updated', fields, runId: b.runId });
+    }
+  }
+  for (const id of sharedHolders) {
+    const a = full.get(id)!;
+    const email = a.email!;
+    if (!a.identities.some((i) => i.type === 'email' && i.value === email)) continue;
+    writes.set(a.id, {
+      write: {
+        ...a,
+        identities: a.identities.filter((i) => !(i.type === 'email' && i.value === email)),
+        derived: a.deriveVersion ? { recordHash: a.recordHash, version: a.deriveVersion } : null,
+      },
+      isNew: false,
+    });
+    counts.updated++;
+    changes.push({
+      district: b.district,
+      accountId: a.id,
+      kind: 'updated',
+      fields: ['identities'],
+      runId: b.runId,
+    });
+  }
+
+  if (known) for (const w of writes.values()) known.add(w.write);
+  decided();
+  await tx.accounts.writeMany([...writes.values()]);
+  for (const src of new Set(superseded.map((x) => x.source))) {
+    const ids = superseded.filter((x) => x.source === src).map((x) => x.id);
+    await tx.records.archive({ district: b.district, source: src }, b.entity, ids, b.runId);
+  }
+  if (pendingDeactivations.length > 0 && b.runId !== null)
+    await tx.accounts.addPendingDeactivations(b.runId, pendingDeactivations);
+  await tx.accounts.appendChanges(changes);
+  counts.updated += await regrantReleasedEmails(tx, b.district, releasedEmails, b.runId);
+  return { counts, problems, pendingDeactivations, superseded };
+}
+
+/**
+ * Step A of provisioning, per record: what the rules (and any overrides) say its account should be,
+ * into `desired`. Apart from provisionGated for the same reason as {@link buildWrites}.
+ */
+function deriveDesired(
+  entity: 'students' | 'staff' | 'contacts',
+  kind: AccountKind,
+  b: ProvisionBatch,
+  records: ReadonlyArray<ProvisionRecord>,
+  existing: ReadonlyMap<string, AccountHead>,
+  overridesByRecord: ReadonlyMap<string, StaffOverrideFields[]>,
+  desired: Map<string, DesiredAccount>,
+): void {
+  for (const r of records) {
+    let d = deriveAccount(entity, r.sourceId, b.source, accountFields(r), b.config);
+    const a = existing.get(r.sourceId);
+    // "Source controls access" off: the mapping applies at creation only; later local edits stick.
+    if (kind === 'staff' && !b.config.access.sourceControlsAccess && a?.access)
+      d = { ...d, access: a.access };
+    const o = overridesByRecord.get(r.sourceId);
+    if (o) d = applyOverrides(d, o);
+    desired.set(r.sourceId, d);
+  }
+}
+
+/** What building a batch's writes reads (see {@link buildWrites}). */
+interface WritePlan {
+  b: ProvisionBatch;
+  kind: AccountKind;
+  records: ReadonlyArray<ProvisionRecord>;
+  desired: ReadonlyMap<string, DesiredAccount>;
+  /** The accounts linked to the batch's records. */
+  existing: ReadonlyMap<string, AccountHead>;
+  decisions: ReadonlyMap<string, KeyDecision>;
+  /** Whether an email is held by more than one account (not a login identity then). */
+  shared: (email: string | null) => boolean;
+  derived: (sourceId: string) => NonNullable<AccountWrite['derived']>;
+  /** Added to: */
+  counts: AccountCounts;
+  problems: RunProblem[];
+  changes: ChangeWrite[];
+}
+
+/**
+ * Step E of provisioning: the account writes the batch's decisions come to, by account id. A function
+ * of its own (the per-record loop of a first sync) so that V8 compiles it apart from the rest of
+ * provisionGated, which deoptimizes and is compiled again on each new shape it meets.
+ */
+function buildWrites(p: WritePlan): {
+  writes: Map<string, { write: AccountWrite; isNew: boolean }>;
+  superseded: Array<{ source: SourceKind; id: string }>;
+  toDiff: Array<{ accountId: string; write: AccountWrite; reactivated: boolean }>;
+  pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }>;
+} {
+  const { b, kind, records, desired, existing, decisions, shared, derived, counts, problems, changes } = p;
   const writes = new Map<string, { write: AccountWrite; isNew: boolean }>();
   /** Records of another source whose accounts were linked here: archived, so no one is counted twice. */
   const superseded: Array<{ source: SourceKind; id: string }> = [];
@@ -587,68 +711,7 @@ async function provisionGated(
     changes.push({ district: b.district, accountId: id, kind: 'created', fields: [], runId: b.runId });
   }
 
-  // F. Accounts outside this batch that now share an email lose it as a login identity.
-  const sharedHolders: string[] = [];
-  for (const [email, holders] of emailHolders) {
-    if (holders.size < 2) continue;
-    for (const a of dbHolders.get(email) ?? []) {
-      if (holders.has(a.id) && a.origin !== 'manual' && !writes.has(a.id)) sharedHolders.push(a.id);
-    }
-  }
-  const full = await tx.accounts.getMany([...toDiff.map((t) => t.accountId), ...sharedHolders]);
-  const releasedEmails: Array<string | null> = [];
-  for (const t of toDiff) {
-    const before = full.get(t.accountId)!;
-    if (before.email !== t.write.email) releasedEmails.push(before.email);
-    const fields = changedFields(before, t.write);
-    if (t.reactivated) {
-      counts.reactivated++;
-      changes.push({
-        district: b.district,
-        accountId: t.accountId,
-        kind: 'reactivated',
-        fields,
-        runId: b.runId,
-      });
-    } else if (fields.length > 0) {
-      counts.updated++;
-      changes.push({ district: b.district, accountId: t.accountId, kind: 'updated', fields, runId: b.runId });
-    }
-  }
-  for (const id of sharedHolders) {
-    const a = full.get(id)!;
-    const email = a.email!;
-    if (!a.identities.some((i) => i.type === 'email' && i.value === email)) continue;
-    writes.set(a.id, {
-      write: {
-        ...a,
-        identities: a.identities.filter((i) => !(i.type === 'email' && i.value === email)),
-        derived: a.deriveVersion ? { recordHash: a.recordHash, version: a.deriveVersion } : null,
-      },
-      isNew: false,
-    });
-    counts.updated++;
-    changes.push({
-      district: b.district,
-      accountId: a.id,
-      kind: 'updated',
-      fields: ['identities'],
-      runId: b.runId,
-    });
-  }
-
-  if (known) for (const w of writes.values()) known.add(w.write);
-  decided();
-  await tx.accounts.writeMany([...writes.values()]);
-  for (const src of new Set(superseded.map((x) => x.source))) {
-    const ids = superseded.filter((x) => x.source === src).map((x) => x.id);
-    await tx.records.archive({ district: b.district, source: src }, b.entity, ids, b.runId);
-  }
-  if (pendingDeactivations.length > 0 && b.runId !== null)
-    await tx.accounts.addPendingDeactivations(b.runId, pendingDeactivations);
-  await tx.accounts.appendChanges(changes);
-  counts.updated += await regrantReleasedEmails(tx, b.district, releasedEmails, b.runId);
-  return { counts, problems, pendingDeactivations, superseded };
+  return { writes, superseded, toDiff, pendingDeactivations };
 }
 
 /** Stands for an account this batch will create, so a second record with the same key conflicts. */
