@@ -823,8 +823,8 @@ class SyncRun {
    *
    * A second refresh at 64,000 rows was dropped (session 8): sampling 30,000 wide rows of each
    * table cost ~2 s of PostgreSQL CPU per 100,000 students, a fifth of the database's work in a
-   * first sync. Without it no statement of a 200,000-student sync ran for 40 ms (auto_explain), and
-   * a 1,000,000-student sync took as long as before, within the machine's drift.
+   * first sync. Without it no statement of a 200,000-student sync took 40 ms or more
+   * (auto_explain), and a 1,000,000-student sync took as long as before, within the machine's drift.
    *
    * The refresh runs beside the sync, on a connection of its own: ANALYZE takes no lock that writes
    * wait for, and awaited it stalled the stream (the next page's transaction waits for the one

@@ -45,6 +45,52 @@ function counts(): RunCounts {
   };
 }
 
+/** An account as a sync writes it: a clever-linked active student, unless `fields` say otherwise. */
+function accountWrite(id: string, fields: Partial<AccountWrite> = {}): AccountWrite {
+  return {
+    id,
+    district: 'd1',
+    kind: 'student',
+    status: 'active',
+    origin: 'sync',
+    recordSource: 'clever',
+    recordSourceId: `rec-${id}`,
+    name: { last: 'Test' },
+    email: null,
+    title: null,
+    roles: [],
+    access: null,
+    identities: [],
+    ...fields,
+  };
+}
+
+/** An `accounts` row in the columns of migration 0002's time (tests of later migrations add theirs). */
+function oldAccountRow(id: string, columns: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    id,
+    district_id: 'mig-d1',
+    kind: 'student',
+    status: 'active',
+    origin: 'sync',
+    record_source: 'clever',
+    record_source_id: `rec-${id}`,
+    name: JSON.stringify({ last: 'Old' }),
+    email: null,
+    roles: '',
+    access: null,
+    created_at: '2026-01-01T00:00:00.000Z',
+    updated_at: '2026-01-01T00:00:00.000Z',
+    deactivated_at: null,
+    title: null,
+    state_hash: null,
+    record_hash: null,
+    derive_version: null,
+    synced_hash: null,
+    ...columns,
+  };
+}
+
 /** A running Clever sync of district d1 with empty counts. */
 function createRun(store: Store, id: string) {
   return store.runs.create({
@@ -567,21 +613,8 @@ describeEachDatabase('store contract', (dbs) => {
   });
 
   it('finds accounts by each identity exactly, in their own district only', async () => {
-    const account = (id: string, district: string, identities: AccountWrite['identities']): AccountWrite => ({
-      id,
-      district,
-      kind: 'student',
-      status: 'active',
-      origin: 'sync',
-      recordSource: 'clever',
-      recordSourceId: `rec-${id}`,
-      name: { last: 'Lookup' },
-      email: null,
-      title: null,
-      roles: [],
-      access: null,
-      identities,
-    });
+    const account = (id: string, district: string, identities: AccountWrite['identities']): AccountWrite =>
+      accountWrite(id, { district, name: { last: 'Lookup' }, identities });
     const hostile = 'S:1 "quoted" \\ back\tslash ünï';
     await store.transaction((tx) =>
       tx.accounts.writeMany([
@@ -629,24 +662,8 @@ describeEachDatabase('store contract', (dbs) => {
   });
 
   it('tells which records have a quiet account: active, derived from that content under those rules, not edited since', async () => {
-    const account = (
-      id: string,
-      opts: { district?: string; source?: 'clever' | 'csv'; status?: 'active' | 'inactive' } = {},
-    ): AccountWrite => ({
-      id,
-      district: opts.district ?? 'quiet-d1',
-      kind: 'student',
-      status: opts.status ?? 'active',
-      origin: 'sync',
-      recordSource: opts.source ?? 'clever',
-      recordSourceId: `rec-${id}`,
-      name: { last: 'Quiet' },
-      email: null,
-      title: null,
-      roles: [],
-      access: null,
-      identities: [],
-    });
+    const account = (id: string, fields: Partial<AccountWrite> = {}): AccountWrite =>
+      accountWrite(id, { district: 'quiet-d1', name: { last: 'Quiet' }, ...fields });
     const derived = { recordHash: 'h1', version: 'v1' };
     await store.transaction((tx) =>
       tx.accounts.writeMany([
@@ -664,7 +681,7 @@ describeEachDatabase('store contract', (dbs) => {
         { write: account('q-never-derived'), isNew: true },
         { write: { ...account('q-edited'), derived }, isNew: true },
         { write: { ...account('q-district', { district: 'quiet-d2' }), derived }, isNew: true },
-        { write: { ...account('q-source', { source: 'csv' }), derived }, isNew: true },
+        { write: { ...account('q-source', { recordSource: 'csv' }), derived }, isNew: true },
       ]),
     );
     // Edited by hand after the sync derived it: its state is no longer the synced one.
@@ -702,27 +719,8 @@ describeEachDatabase('store contract', (dbs) => {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0002's time
       const old = database.db as unknown as Kysely<any>;
       await migrateUpTo(database.db, database.caps, '0002-accounts');
-      const row = (id: string) => ({
-        id,
-        district_id: 'mig-d1',
-        kind: 'staff',
-        status: 'active',
-        origin: 'sync',
-        record_source: 'clever',
-        record_source_id: `rec-${id}`,
-        name: JSON.stringify({ last: 'Old' }),
-        email: 'old@example.org',
-        roles: 'teacher',
-        access: null,
-        created_at: '2026-01-01T00:00:00.000Z',
-        updated_at: '2026-01-01T00:00:00.000Z',
-        deactivated_at: null,
-        title: null,
-        state_hash: null,
-        record_hash: null,
-        derive_version: null,
-        synced_hash: null,
-      });
+      const row = (id: string) =>
+        oldAccountRow(id, { kind: 'staff', email: 'old@example.org', roles: 'teacher' });
       await old
         .insertInto('accounts')
         .values([row('m1'), row('m2')])
@@ -954,28 +952,8 @@ describeEachDatabase('store contract', (dbs) => {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0005's time
       const old = database.db as unknown as Kysely<any>;
       await migrateUpTo(database.db, database.caps, '0005-raw-item-hash');
-      const row = (id: string, district: string, tokens: string[]) => ({
-        id,
-        district_id: district,
-        kind: 'student',
-        status: 'active',
-        origin: 'sync',
-        record_source: 'clever',
-        record_source_id: `rec-${id}`,
-        name: JSON.stringify({ last: 'Old' }),
-        email: null,
-        roles: '',
-        access: null,
-        created_at: '2026-01-01T00:00:00.000Z',
-        updated_at: '2026-01-01T00:00:00.000Z',
-        deactivated_at: null,
-        title: null,
-        state_hash: null,
-        record_hash: null,
-        derive_version: null,
-        synced_hash: null,
-        identities: JSON.stringify(tokens),
-      });
+      const row = (id: string, district: string, tokens: string[]) =>
+        oldAccountRow(id, { district_id: district, identities: JSON.stringify(tokens) });
       await old
         .insertInto('accounts')
         .values([
@@ -1019,21 +997,13 @@ describeEachDatabase('store contract', (dbs) => {
       expect(await ids('student_number', ['S1'])).toEqual([]);
       expect(await ids('clever_id', ['c', 'clever_id:c1'])).toEqual([]);
       // A row written after it.
-      await store.accounts.insert({
-        id: 'p4',
-        district: 'mig-d6',
-        kind: 'student',
-        status: 'active',
-        origin: 'sync',
-        recordSource: 'clever',
-        recordSourceId: 'rec-p4',
-        name: { last: 'New' },
-        email: null,
-        title: null,
-        roles: [],
-        access: null,
-        identities: [{ type: 'sis_id', value: 'S1' }],
-      });
+      await store.accounts.insert(
+        accountWrite('p4', {
+          district: 'mig-d6',
+          name: { last: 'New' },
+          identities: [{ type: 'sis_id', value: 'S1' }],
+        }),
+      );
       expect(await ids('sis_id', ['S1'])).toEqual(['S1=p1,p4']);
     } finally {
       await store.close();

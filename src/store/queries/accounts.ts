@@ -196,6 +196,15 @@ export class AccountsRepo {
     return row ? AccountsRepo.full(row) : undefined;
   }
 
+  /** The accounts linked to any of the given records of one source (a query to select from). */
+  private linkedTo(district: string, source: SourceKind, recordIds: readonly string[]) {
+    return this.db
+      .selectFrom('accounts')
+      .where('district_id', '=', district)
+      .where('record_source', '=', source)
+      .where((eb) => anyOf(eb, this.caps, 'record_source_id', recordIds));
+  }
+
   /**
    * The records (of those given, by id and content hash) whose account is quiet: active, derived
    * from this very content under rules of `deriveVersion`, and not edited since the sync that
@@ -213,12 +222,8 @@ export class AccountsRepo {
     const hashes = new Map(records.map((r) => [r.sourceId, r.hash]));
     for (const part of chunk([...hashes.keys()], this.caps.maxBindParameters - 8)) {
       if (part.length === 0) continue;
-      const rows = await this.db
-        .selectFrom('accounts')
+      const rows = await this.linkedTo(district, source, part)
         .select(['record_source_id', 'record_hash'])
-        .where('district_id', '=', district)
-        .where('record_source', '=', source)
-        .where((eb) => anyOf(eb, this.caps, 'record_source_id', part))
         .where('status', '=', 'active')
         .where('derive_version', '=', deriveVersion)
         .whereRef('synced_hash', '=', 'state_hash')
@@ -239,13 +244,7 @@ export class AccountsRepo {
     const out = new Map<string, AccountHead>();
     for (const part of chunk(recordIds, this.caps.maxBindParameters - 4)) {
       if (part.length === 0) continue;
-      const rows = await this.db
-        .selectFrom('accounts')
-        .select(AccountsRepo.HEAD_COLUMNS)
-        .where('district_id', '=', district)
-        .where('record_source', '=', source)
-        .where((eb) => anyOf(eb, this.caps, 'record_source_id', part))
-        .execute();
+      const rows = await this.linkedTo(district, source, part).select(AccountsRepo.HEAD_COLUMNS).execute();
       for (const r of rows) out.set(r.record_source_id!, AccountsRepo.head(r));
     }
     return out;
