@@ -19,14 +19,18 @@ export interface DesiredAccount {
   kind: AccountKind;
   /** False when a rule says no account (e.g. a grade outside the contracted grades). */
   eligible: boolean;
-  ineligibleReason?: { field: string; reason: string };
+  /** Why not, when not eligible. */
+  ineligibleReason: { field: string; reason: string } | null;
   name: PersonName;
   /** Lower-cased email, or null. Whether it is also a login identity is decided across accounts. */
   email: string | null;
   title: string | null;
   roles: StaffRole[];
   access: Access | null;
-  /** Login identities other than email (clever id and district identifiers), normalised. */
+  /**
+   * Login identities other than email (clever id and district identifiers), normalised, in the
+   * order of sortIdentities: provisioning adds the email in its place and sorts nothing.
+   */
   identities: Array<{ type: IdentityType; value: string }>;
   /** The district's matching key for this kind and its value in the record, when present. */
   key: { type: IdentityType; value: string } | null;
@@ -39,6 +43,7 @@ export function accountKindOf(entity: Entity): AccountKind | null {
   return null;
 }
 
+/** The identities of `pairs` that have a value; `pairs` come in sorted order (see DesiredAccount). */
 function ids(pairs: Array<[IdentityType, string | undefined]>): Array<{ type: IdentityType; value: string }> {
   const out: Array<{ type: IdentityType; value: string }> = [];
   for (const [type, raw] of pairs) {
@@ -89,8 +94,7 @@ export function deriveAccount(
   data: StudentAccountFields | StaffAccountFields | ContactAccountFields,
   config: DistrictConfig,
 ): DesiredAccount {
-  const clever: Array<[IdentityType, string | undefined]> =
-    source === 'clever' ? [['clever_id', sourceId]] : [];
+  const cleverId = source === 'clever' ? sourceId : undefined;
   if (entity === 'students') {
     const s = data as StudentAccountFields;
     const eligible =
@@ -103,24 +107,22 @@ export function deriveAccount(
     return {
       kind: 'student',
       eligible,
-      ...(eligible
-        ? {}
+      ineligibleReason: eligible
+        ? null
         : {
-            ineligibleReason: {
-              field: 'grade',
-              reason: `grade ${s.grade ?? '(none)'} is outside the district's contracted grades; no account`,
-            },
-          }),
+            field: 'grade',
+            reason: `grade ${s.grade ?? '(none)'} is outside the district's contracted grades; no account`,
+          },
       name: s.name,
       email: identityValue('email', s.email),
       title: null,
       roles: [],
       access: null,
       identities: ids([
-        ...clever,
+        ['clever_id', cleverId],
         ['sis_id', s.sisId],
-        ['student_number', s.studentNumber],
         ['state_id', s.stateId],
+        ['student_number', s.studentNumber],
       ]),
       key: keyValue !== null ? { type: config.studentKey, value: keyValue } : null,
     };
@@ -134,17 +136,18 @@ export function deriveAccount(
     return {
       kind: 'staff',
       eligible: true,
+      ineligibleReason: null,
       name: s.name,
       email: identityValue('email', s.email),
       title: s.title ?? null,
       roles: [...s.roles].sort(),
       access: staffAccess(s, config),
       identities: ids([
-        ...clever,
+        ['clever_id', cleverId],
         ['sis_id', s.sisId],
         ['staff_id', s.staffId],
-        ['teacher_number', s.teacherNumber],
         ['state_id', s.stateId],
+        ['teacher_number', s.teacherNumber],
       ]),
       key: keyValue !== null ? { type: config.staffKey, value: keyValue } : null,
     };
@@ -154,15 +157,18 @@ export function deriveAccount(
   return {
     kind: 'guardian',
     eligible: config.provisionGuardians,
-    ...(config.provisionGuardians
-      ? {}
-      : { ineligibleReason: { field: 'contact', reason: 'guardian accounts are off for this district' } }),
+    ineligibleReason: config.provisionGuardians
+      ? null
+      : { field: 'contact', reason: 'guardian accounts are off for this district' },
     name: c.name,
     email: identityValue('email', c.email),
     title: null,
     roles: [],
     access: null,
-    identities: ids([...clever, ['sis_id', c.sisId]]),
+    identities: ids([
+      ['clever_id', cleverId],
+      ['sis_id', c.sisId],
+    ]),
     key: sis !== null ? { type: 'sis_id', value: sis } : null,
   };
 }

@@ -1,6 +1,6 @@
 import type { AccountEntity, AccountFieldsOf, StaffAccountFields } from '../model/account-fields.js';
 import { uuidv7 } from '../model/ids.js';
-import { accountStateHash, sortIdentities } from '../model/account.js';
+import { accountStateHash, sortIdentities, withIdentity } from '../model/account.js';
 import type { AccountKind, IdentityType } from '../model/account.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import { SOURCE_PRECEDENCE } from '../model/entities.js';
@@ -250,11 +250,7 @@ async function provisionGated(
     if (values.length > 0 && turn) await turn.othersCommitted();
     return values;
   };
-  const hashOf = new Map(records.map((r) => [r.sourceId, r.hash ?? null]));
-  const derived = (sourceId: string) => ({
-    recordHash: hashOf.get(sourceId) ?? null,
-    version: b.deriveVersion,
-  });
+  const derived = (r: ProvisionRecord) => ({ recordHash: r.hash ?? null, version: b.deriveVersion });
 
   // A. What the rules say each record's account should be (with overrides for staff).
   const desired = new Map<string, DesiredAccount>();
@@ -332,7 +328,9 @@ async function provisionGated(
   const claimed = new Map<string, StoredAccount[]>();
   const claim = (type: IdentityType, value: string, a: StoredAccount) => {
     const k = `${type}\u0000${value}`;
-    claimed.set(k, [...(claimed.get(k) ?? []), a]);
+    const list = claimed.get(k);
+    if (list) list.push(a);
+    else claimed.set(k, [a]);
   };
   const decide = (
     sourceId: string,
@@ -340,9 +338,11 @@ async function provisionGated(
     value: string,
     fromDb: StoredAccount[] | undefined,
   ): KeyDecision => {
+    const inBatch = claimed.get(`${type}\u0000${value}`);
+    // Most records of a first sync: no account holds the value.
+    if (!fromDb?.length && !inBatch) return { kind: 'none' };
     const byId = new Map<string, StoredAccount>();
-    for (const a of [...(fromDb ?? []), ...(claimed.get(`${type}\u0000${value}`) ?? [])])
-      if (a.kind === kind) byId.set(a.id, a);
+    for (const a of [...(fromDb ?? []), ...(inBatch ?? [])]) if (a.kind === kind) byId.set(a.id, a);
     const cands = [...byId.values()];
     if (cands.length === 0) return { kind: 'none' };
     if (cands.length > 1)
@@ -569,7 +569,7 @@ interface WritePlan {
   decisions: ReadonlyMap<string, KeyDecision>;
   /** Whether an email is held by more than one account (not a login identity then). */
   shared: (email: string | null) => boolean;
-  derived: (sourceId: string) => NonNullable<AccountWrite['derived']>;
+  derived: (r: ProvisionRecord) => NonNullable<AccountWrite['derived']>;
   /** Added to: */
   counts: AccountCounts;
   problems: RunProblem[];
@@ -597,8 +597,10 @@ function buildWrites(p: WritePlan): {
   for (const r of records) {
     const d = desired.get(r.sourceId)!;
     const acct = existing.get(r.sourceId);
-    const identities = [...d.identities];
-    if (d.email && !shared(d.email)) identities.push({ type: 'email', value: d.email });
+    const identities =
+      d.email && !shared(d.email)
+        ? withIdentity<{ type: IdentityType; value: string }>(d.identities, { type: 'email', value: d.email })
+        : d.identities;
     if (d.email && shared(d.email) && d.eligible) {
       problems.push({
         severity: 'warning',
@@ -624,7 +626,7 @@ function buildWrites(p: WritePlan): {
       roles: d.roles,
       access: d.access,
       identities: sorted,
-      derived: derived(r.sourceId),
+      derived: derived(r),
     });
 
     if (acct) {

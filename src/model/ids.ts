@@ -5,6 +5,8 @@ let seq = 0;
 /** Random bytes drawn 4 KB at a time: one call into the CSPRNG per 256 ids instead of per id. */
 const pool = Buffer.alloc(4096);
 let poolAt = pool.length;
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+const text = Buffer.alloc(36);
 
 /**
  * A time-ordered UUID (version 7: 48-bit Unix ms, a 12-bit sequence within the millisecond, 62
@@ -25,12 +27,20 @@ export function uuidv7(now: number = Date.now()): string {
     randomFillSync(pool);
     poolAt = 0;
   }
-  const b = Buffer.from(pool.subarray(poolAt, poolAt + 16));
+  // The 16 bytes are this id's own slot of the pool: the time and version go in place, and the text
+  // is written into one reused buffer, so an id costs one string (a sync makes one per account).
+  const at = poolAt;
   poolAt += 16;
-  b.writeUIntBE(now, 0, 6);
-  b[6] = 0x70 | (seq >> 8);
-  b[7] = seq & 0xff;
-  b[8] = 0x80 | (b[8]! & 0x3f);
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  pool.writeUIntBE(now, at, 6);
+  pool[at + 6] = 0x70 | (seq >> 8);
+  pool[at + 7] = seq & 0xff;
+  pool[at + 8] = 0x80 | (pool[at + 8]! & 0x3f);
+  let o = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) text[o++] = 0x2d;
+    const byte = pool[at + i]!;
+    text[o++] = HEX[byte >> 4]!;
+    text[o++] = HEX[byte & 0xf]!;
+  }
+  return text.toString('latin1', 0, 36);
 }

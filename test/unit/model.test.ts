@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, contentHash, upsertKind } from '../../src/model/hash.js';
 import { parseGrade, toCsvGrade, GRADES } from '../../src/model/grade.js';
 import { districtConfigSchema } from '../../src/model/district-config.js';
-import { accountStateHash, sortIdentities } from '../../src/model/account.js';
+import { accountStateHash, sortIdentities, withIdentity } from '../../src/model/account.js';
 import type { IdentityType } from '../../src/model/account.js';
 import type { StaffRole } from '../../src/model/entities.js';
 import { identityTokens, parseIdentityTokens } from '../../src/store/queries/accounts.js';
+import { deriveAccount } from '../../src/accounts/derive.js';
 
 describe('grades', () => {
   it.each([
@@ -110,11 +111,21 @@ describe('canonical JSON fast and slow paths agree', () => {
 describe('time-ordered ids', () => {
   it('are unique, ascending and look like version-7 UUIDs', async () => {
     const { uuidv7 } = await import('../../src/model/ids.js');
+    const before = Date.now();
     const ids = Array.from({ length: 20_000 }, () => uuidv7());
     expect(new Set(ids).size).toBe(ids.length);
     expect([...ids].sort()).toEqual(ids);
-    for (const id of ids.slice(0, 50))
-      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(ids.filter((id) => !v7.test(id))).toEqual([]);
+    // The first 48 bits are the time in ms (a millisecond's 4,096th id borrows the next one).
+    const ms = (id: string) => parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+    expect(ms(ids[0]!)).toBeGreaterThanOrEqual(before);
+    expect(ms(ids.at(-1)!)).toBeLessThanOrEqual(Date.now() + 20_000 / 4096 + 1);
+    // The random bits differ from id to id, not only the time and sequence.
+    expect(new Set(ids.map((id) => id.slice(19))).size).toBe(ids.length);
+    expect(uuidv7(Date.UTC(2030, 0, 1)).slice(0, 13)).toBe(
+      `${Date.UTC(2030, 0, 1).toString(16).padStart(12, '0').slice(0, 8)}-${Date.UTC(2030, 0, 1).toString(16).padStart(12, '0').slice(8)}`,
+    );
   });
 });
 
@@ -188,6 +199,38 @@ describe('account identities', () => {
     expect(sortIdentities(sorted)).toBe(sorted);
     const twice = ids(['sis_id', 'a'], ['sis_id', 'a']);
     expect(sortIdentities(twice)).toEqual(twice);
+  });
+
+  it('adds an identity in its sorted place, leaving the list it was given alone', () => {
+    const list = ids(['clever_id', 'c'], ['sis_id', 'a'], ['state_id', '9']);
+    const before = JSON.stringify(list);
+    for (const [added, at] of [
+      [ids(['email', 'e@x.org'])[0]!, 1],
+      [ids(['clever_id', 'a'])[0]!, 0],
+      [ids(['clever_id', 'd'])[0]!, 1],
+      [ids(['teacher_number', '1'])[0]!, 3],
+    ] as const) {
+      const out = withIdentity(list, added);
+      expect(out).toEqual(sortIdentities([...list, added]));
+      expect(out[at]).toBe(added);
+      expect(sortIdentities(out)).toBe(out);
+    }
+    expect(withIdentity([], ids(['email', 'e'])[0]!)).toEqual(ids(['email', 'e']));
+    expect(JSON.stringify(list)).toBe(before);
+  });
+
+  it("derives every account kind's identities already in sorted order", () => {
+    const config = districtConfigSchema.parse({});
+    const all = { sisId: 'S1', stateId: 'ST1', studentNumber: 'N1', staffId: 'F1', teacherNumber: 'T1' };
+    const name = { first: 'A', last: 'B' };
+    for (const entity of ['students', 'staff', 'contacts'] as const) {
+      for (const source of ['clever', 'csv'] as const) {
+        const fields = { ...all, name, email: 'a@x.org', roles: ['teacher'], schoolIds: [] } as never;
+        const d = deriveAccount(entity, 'rec-1', source, fields, config);
+        expect(d.identities.length).toBeGreaterThan(source === 'clever' ? 1 : 0);
+        expect(sortIdentities(d.identities)).toBe(d.identities);
+      }
+    }
   });
 
   it('hashes and stores an account the same whatever order its identities and roles come in', () => {
