@@ -123,9 +123,6 @@ describe('time-ordered ids', () => {
     expect(ms(ids.at(-1)!)).toBeLessThanOrEqual(Date.now() + 20_000 / 4096 + 1);
     // The random bits differ from id to id, not only the time and sequence.
     expect(new Set(ids.map((id) => id.slice(19))).size).toBe(ids.length);
-    expect(uuidv7(Date.UTC(2030, 0, 1)).slice(0, 13)).toBe(
-      `${Date.UTC(2030, 0, 1).toString(16).padStart(12, '0').slice(0, 8)}-${Date.UTC(2030, 0, 1).toString(16).padStart(12, '0').slice(8)}`,
-    );
   });
 });
 
