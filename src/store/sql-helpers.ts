@@ -14,7 +14,27 @@ export function anyOf(
   values: readonly string[],
 ): Expression<SqlBool> {
   return caps.arrayParams
-    ? eb(eb.ref(column), '=', sql<string>`any(${[...values]}::text[])`)
+    ? eb(eb.ref(column), '=', sql<string>`any(${textArrayLiteral(values)}::text[])`)
     : eb(eb.ref(column), 'in', [...values]);
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+/**
+ * The PostgreSQL array literal of `values` (`{"a","b"}`): the text node-postgres sends for an
+ * array parameter, which the `::text[]` cast reads back. Built with one join when no value holds
+ * `"` or `\` (ids, emails and hashes never do); node-postgres builds it value by value with two
+ * regular-expression replaces and a concatenation each, which measured 104 MB of the main thread's
+ * 815 MB of allocation in a no-change re-sync of 100,000 students.
+ */
+export function textArrayLiteral(values: readonly string[]): string {
+  if (values.length === 0) return '{}';
+  for (const v of values) {
+    if (v.includes('"') || v.includes('\\')) return `{${values.map(quoteElement).join(',')}}`;
+  }
+  return `{"${values.join('","')}"}`;
+}
+
+/** An array element in double quotes: inside them only `"` and `\` are special. */
+function quoteElement(v: string): string {
+  return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}

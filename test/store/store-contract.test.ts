@@ -179,6 +179,18 @@ describeEachDatabase('store contract', (dbs) => {
     expect((await store.records.get(scope, 'students', ids[0]!))?.archivedAt).toBeNull();
   });
 
+  it('looks records up by hostile source ids exactly (array parameters on PostgreSQL)', async () => {
+    const arrScope = { district: 'd-array', source: 'clever' as const };
+    const ids = ['h"1', 'h\\2', 'h,3', '{h4}', 'NULL', '', 'h 6', 'é7', 'h\\"8'];
+    const rows = ids.map((id, i) => ({ ...student(700_000 + i), sourceId: id }));
+    await store.records.upsert(arrScope, 'students', rows, 'run-array');
+    const found = await store.records.states(arrScope, 'students', [...ids, 'h"', 'missing', 'null']);
+    expect(new Set(found.keys())).toEqual(new Set(ids));
+    expect(found.get('NULL')?.hash).toBe(rows[4]!.hash);
+    // Plain ids take the literal's one-join path; these must not match a hostile one either.
+    expect([...(await store.records.states(arrScope, 'students', ['h', '1', 'h4'])).keys()]).toEqual([]);
+  });
+
   it('round-trips a hostile name untouched', async () => {
     const hostile = "Robert'); DROP TABLE students;--";
     const row = student(900_001, { name: { first: hostile, last: `"; DELETE FROM schools; --` } });
