@@ -9,6 +9,7 @@ import type { CleverSimulator } from '../../src/simulator/index.js';
 import { Store } from '../../src/store/store.js';
 import { approveRun, rejectRun } from '../../src/sync/run-control.js';
 import { getStatus } from '../../src/sync/status.js';
+import { accountWrite } from '../helpers/accounts.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
 import { syncSim } from '../helpers/sync.js';
@@ -78,21 +79,17 @@ describeEachDatabase('accounts', (dbs) => {
         identities: Array<{ type: 'sis_id' | 'email'; value: string }>,
       ) => {
         const id = randomUUID();
-        await store.accounts.insert({
-          id,
-          district,
-          kind,
-          status: 'active',
-          origin: 'sync',
-          recordSource: 'csv',
-          recordSourceId: `csv-${id}`,
-          name: { last: 'csv' },
-          email: null,
-          title: null,
-          roles: kind === 'staff' ? ['teacher'] : [],
-          access: null,
-          identities,
-        });
+        await store.accounts.insert(
+          accountWrite(id, {
+            district,
+            kind,
+            recordSource: 'csv',
+            recordSourceId: `csv-${id}`,
+            name: { last: 'csv' },
+            roles: kind === 'staff' ? ['teacher'] : [],
+            identities,
+          }),
+        );
         return id;
       };
       const withSis = students.filter((s) => s.data.sisId).slice(0, 30);

@@ -14,6 +14,7 @@ import { migrateToLatest, migrateUpTo } from '../../src/store/migrator.js';
 import type { AccountWrite } from '../../src/store/queries/accounts.js';
 import type { RecordScope, RecordWrite } from '../../src/store/queries/records.js';
 import type { DB } from '../../src/store/schema.js';
+import { accountWrite } from '../helpers/accounts.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 
 const scope = { district: 'd1', source: 'clever' as const };
@@ -42,26 +43,6 @@ function counts(): RunCounts {
       contacts: emptyEntityCounts(),
     },
     accounts: emptyAccountCounts(),
-  };
-}
-
-/** An account as a sync writes it: a clever-linked active student, unless `fields` say otherwise. */
-function accountWrite(id: string, fields: Partial<AccountWrite> = {}): AccountWrite {
-  return {
-    id,
-    district: 'd1',
-    kind: 'student',
-    status: 'active',
-    origin: 'sync',
-    recordSource: 'clever',
-    recordSourceId: `rec-${id}`,
-    name: { last: 'Test' },
-    email: null,
-    title: null,
-    roles: [],
-    access: null,
-    identities: [],
-    ...fields,
   };
 }
 
