@@ -57,11 +57,12 @@ if (!flagGiven && heapMb !== '0' && process.env.ROSTERSYNC_CHILD !== '1') {
 } else {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const compiled = join(root, 'dist', 'cli', 'main.js');
-  if (existsSync(compiled)) {
-    await import(pathToFileURL(compiled).href);
-  } else {
+  let entry = compiled;
+  if (!existsSync(compiled)) {
     const { register } = await import('tsx/esm/api');
     register();
-    await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+    entry = join(root, 'src', 'cli', 'main.ts');
   }
+  const { main } = await import(pathToFileURL(entry).href);
+  process.exitCode = await main(process.argv.slice(2));
 }
