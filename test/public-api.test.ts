@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as rostersync from 'rostersync';
 import {
   changedNothing,
@@ -170,5 +170,31 @@ describe('the public surface', () => {
       expect(existsSync(new URL(source, root))).toBe(true);
     }
     expect([pkg.main, pkg.types]).toEqual(['./dist/index.js', './dist/index.d.ts']);
+  });
+});
+
+describe('the command line as a module', () => {
+  it('does nothing at import; main(argv) resolves with the exit code and leaves process.exitCode alone', async () => {
+    const listeners = process.stdout.listenerCount('error');
+    const { buildProgram, main } = await import('../src/cli/main.js');
+    expect(process.stdout.listenerCount('error')).toBe(listeners);
+    expect(buildProgram().commands.map((c) => c.name())).toEqual(expect.arrayContaining(['demo', 'sync']));
+
+    const out: string[] = [];
+    const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await main(['--version'])).toBe(0);
+      expect(out.join('')).toBe('0.1.0\n');
+      expect(await main(['no-such-command'])).toBe(1);
+      expect(await main(['sync', '--page-size'])).toBe(1);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    expect(process.exitCode).toBeUndefined();
   });
 });
