@@ -1,17 +1,16 @@
 #!/usr/bin/env node
-// Installed entry point. Runs the compiled CLI when built (npm run build), otherwise the TypeScript
-// sources through tsx, so `./bin/rostersync.js` works in a fresh clone without a build step.
+// Installed entry point. Runs the compiled CLI (dist/cli/main.js) when built (npm run build),
+// otherwise the TypeScript sources through tsx, so `./bin/rostersync.js` works in a fresh clone
+// without a build step. Either way it calls `main(argv)` and exits with the code that resolves to.
 //
-// Memory: a sync's live data is about 100 MB, but V8 lets a busy heap grow far past that before it
-// collects (measured: RSS peaks of 450-580 MB during a 200k-student sync, 266 MB with a cap). So the
+// Memory: a sync's live data is far smaller than V8 lets a busy heap grow before it collects, so the
 // CLI runs itself once more with --max-old-space-size (default 384 MB; ROSTERSYNC_HEAP_MB to change,
 // or give the flag yourself in NODE_OPTIONS, or set ROSTERSYNC_HEAP_MB=0 to leave Node's default).
 //
 // With it goes --initial-old-space-size, a quarter of the cap (96 MB by default): below that V8 does
-// not run full collections. Without it, the old generation of a sync (~40 MB live, each page's
-// large strings and buffers coming and going) was collected in full every ~200 ms, 1.4 s of a
-// first sync's main-thread CPU per 100,000 students; with it the sync takes ~2.5 s less CPU and
-// ~10% less time, for ~60 MB more peak RSS (docs/benchmarks.md, session 7).
+// not run full collections. Without it, the old generation of a sync (each page's large strings and
+// buffers coming and going) is collected in full over and over, which costs a first sync much
+// main-thread CPU; the flag trades that for a somewhat higher peak RSS. Figures: docs/benchmarks.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -57,11 +56,12 @@ if (!flagGiven && heapMb !== '0' && process.env.ROSTERSYNC_CHILD !== '1') {
 } else {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const compiled = join(root, 'dist', 'cli', 'main.js');
-  if (existsSync(compiled)) {
-    await import(pathToFileURL(compiled).href);
-  } else {
+  let entry = compiled;
+  if (!existsSync(compiled)) {
     const { register } = await import('tsx/esm/api');
     register();
-    await import(pathToFileURL(join(root, 'src', 'cli', 'main.ts')).href);
+    entry = join(root, 'src', 'cli', 'main.ts');
   }
+  const { main } = await import(pathToFileURL(entry).href);
+  process.exitCode = await main(process.argv.slice(2));
 }

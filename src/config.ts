@@ -31,8 +31,8 @@ export const configSchema = z
         token: z.string().optional(),
         /**
          * Records per page, 1–10000 (Clever's maximum). Default 2000: memory grows with the pages in
-         * flight (a parsed page of 10000 users is ~50 MB, and several streams read ahead), while
-         * 2000 keeps a 1M-student district well inside the request budget.
+         * flight (a parsed page holds all its users, and several streams read ahead), while 2000
+         * keeps a 1M-student district well inside the request budget.
          */
         pageSize: z.number().int().min(1).max(10_000).default(2000),
         /**

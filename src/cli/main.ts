@@ -1,4 +1,4 @@
-import { Command } from '@commander-js/extra-typings';
+import { Command, CommanderError } from '@commander-js/extra-typings';
 import { registerAccountsCommand } from './commands/accounts.js';
 import { registerChangesCommand } from './commands/changes.js';
 import { registerCleverSimCommand } from './commands/clever-sim.js';
@@ -34,10 +34,41 @@ export function buildProgram(): Command {
   return program;
 }
 
-// `rostersync changes | head` closes stdout early: that is the reader's choice, not an error.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+/**
+ * `rostersync changes | head` closes stdout early: that is the reader's choice, not an error. Stays
+ * installed after `main` returns, because a write buffered by the last command can fail later.
+ */
+function exitOnEpipe(err: NodeJS.ErrnoException): void {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw err;
-});
+}
 
-await buildProgram().parseAsync(process.argv);
+/**
+ * Runs the command line on `argv` (the user's arguments only, without `node` and the script) and
+ * resolves with the process exit code: 0 succeeded, 2 a run was held, 1 anything else (see
+ * sync/run-report `exitCodeFor`). Help, `--version` and usage errors resolve too (0 or 1) instead of
+ * ending the process, so a caller can run it in-process. Commands set `process.exitCode` while they
+ * run (cli/context `action`); it is read here and put back as it was, and the caller decides.
+ * Rejects only on a bug that escaped a command.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  if (!process.stdout.listeners('error').includes(exitOnEpipe)) process.stdout.on('error', exitOnEpipe);
+  const program = buildProgram();
+  // Subcommands copy the exit behaviour from their parent when created, so each one is set here.
+  const all: Command[] = [program];
+  for (let i = 0; i < all.length; i++) {
+    all[i]!.exitOverride();
+    all.push(...(all[i]!.commands as Command[]));
+  }
+  const before = process.exitCode;
+  process.exitCode = undefined;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  } finally {
+    process.exitCode = before;
+  }
+}

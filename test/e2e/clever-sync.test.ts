@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startCleverSimulator } from '../../src/simulator/index.js';
-import type { CleverSimulator, DayRecord } from '../../src/simulator/index.js';
+import { changedNothing, getStatus, Store } from 'rostersync';
+import { startCleverSimulator } from 'rostersync/simulator';
+import type { CleverSimulator, DayRecord } from 'rostersync/simulator';
 import { openDatabase } from '../../src/store/db.js';
-import { Store } from '../../src/store/store.js';
-import { changedNothing } from '../../src/sync/run-report.js';
-import { getStatus } from '../../src/sync/status.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
 import { syncSim } from '../helpers/sync.js';

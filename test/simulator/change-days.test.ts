@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CleverSimulator, Collection, DayRecord, Role } from '../../src/simulator/index.js';
-import { EVENT_RETENTION_DAYS } from '../../src/simulator/index.js';
+import type { CleverSimulator, Collection, DayRecord, Role } from 'rostersync/simulator';
+import { EVENT_RETENTION_DAYS } from 'rostersync/simulator';
 import { dump, get, walk, withSim } from './sim-client.js';
 import type { CleverEvent, Dump, Page, Section, Single, User } from './sim-client.js';
 import { truthFromDump } from './truth-from-dump.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseFaults } from '../../src/cli/commands/clever-sim.js';
-import type { GroundTruth } from '../../src/simulator/index.js';
+import type { GroundTruth } from 'rostersync/simulator';
 
 const runner = fileURLToPath(new URL('./fixtures/clever-sim-cli.ts', import.meta.url));
 

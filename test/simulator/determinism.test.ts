@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CleverSimulator } from '../../src/simulator/index.js';
+import type { CleverSimulator } from 'rostersync/simulator';
 import { get, walk, withSim } from './sim-client.js';
 
 const PATHS = [

@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import type { CleverSimulator, FaultKind } from '../../src/simulator/index.js';
-import { ALL_FAULT_KINDS } from '../../src/simulator/index.js';
+import type { CleverSimulator, FaultKind } from 'rostersync/simulator';
+import { ALL_FAULT_KINDS } from 'rostersync/simulator';
 import { withSim } from './sim-client.js';
 
 interface Outcome {

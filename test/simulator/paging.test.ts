@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CleverSimulator, Role } from '../../src/simulator/index.js';
-import { ROLES, startCleverSimulator } from '../../src/simulator/index.js';
+import type { CleverSimulator, Role } from 'rostersync/simulator';
+import { ROLES, startCleverSimulator } from 'rostersync/simulator';
 import { get, linkOf, sorted, walk, walkBack } from './sim-client.js';
 import type { ErrorBody, Rec, School, Section, User } from './sim-client.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startCleverSimulator } from '../../src/simulator/index.js';
+import { startCleverSimulator } from 'rostersync/simulator';
 import { get } from './sim-client.js';
 import type { Page, Section, User } from './sim-client.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import type { CleverSimulator } from '../../src/simulator/index.js';
-import { startCleverSimulator } from '../../src/simulator/index.js';
+import type { CleverSimulator } from 'rostersync/simulator';
+import { startCleverSimulator } from 'rostersync/simulator';
 import {
   V31_STUDENT_FIELDS,
   countSchema,

@@ -1,6 +1,6 @@
 // Small HTTP helpers for the simulator tests: real requests over 127.0.0.1, no mocks.
-import type { CleverSimulator, SimulatorOptions } from '../../src/simulator/index.js';
-import { startCleverSimulator } from '../../src/simulator/index.js';
+import type { CleverSimulator, SimulatorOptions } from 'rostersync/simulator';
+import { startCleverSimulator } from 'rostersync/simulator';
 import type { z } from 'zod';
 import type { schoolSchema, sectionV31, userV31 } from './clever-schemas.js';
 

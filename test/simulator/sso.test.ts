@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CleverSimulator } from '../../src/simulator/index.js';
-import { CODE_TTL_MS } from '../../src/simulator/index.js';
+import type { CleverSimulator } from 'rostersync/simulator';
+import { CODE_TTL_MS } from 'rostersync/simulator';
 import { get, withSim } from './sim-client.js';
 import type { Single, User } from './sim-client.js';
 

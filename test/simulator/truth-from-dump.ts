@@ -1,6 +1,6 @@
 // Recomputes GroundTruth by reading every served record (only sensible for small districts): the
 // independent check of the simulator's arithmetic bookkeeping.
-import type { GroundTruth } from '../../src/simulator/index.js';
+import type { GroundTruth } from 'rostersync/simulator';
 import type { Dump, Section, User } from './sim-client.js';
 
 export function truthFromDump(d: Dump): GroundTruth {
