@@ -5,8 +5,8 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyEscape, lineStart, lineValues } from '../model/row-text.js';
-import type { RowLines } from '../model/row-text.js';
+import { copyEscape, lineStart, lineValues } from './encoding/row-text.js';
+import type { RowLines } from './encoding/row-text.js';
 import type { Capabilities } from './db.js';
 import type { DB } from './schema.js';
 
@@ -122,7 +122,7 @@ function* copyChunks(rows: ReadonlyArray<readonly SqlValue[]>): Generator<Buffer
 }
 
 /**
- * COPY input for lines of COPY text (see model/row-text.ts), each after the same leading values:
+ * COPY input for lines of COPY text (see store/encoding/row-text.ts), each after the same leading values:
  * two copies of bytes a line, nothing encoded here.
  */
 function* lineChunks(lead: readonly SqlValue[], blocks: readonly RowLines[]): Generator<Buffer> {
@@ -193,7 +193,7 @@ export class BulkWriter {
   }
 
   /**
-   * Inserts rows known to be new, given as lines of COPY text (see model/row-text.ts) that each
+   * Inserts rows known to be new, given as lines of COPY text (see store/encoding/row-text.ts) that each
    * follow the same leading values: `spec.columns` names the leading columns, then the lines'. COPY
    * takes the lines as they are; elsewhere (no COPY, or outside a transaction) they are decoded and
    * inserted as values.

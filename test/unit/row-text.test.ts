@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyEscape, lineValues, RowTextWriter } from '../../src/model/row-text.js';
+import { copyEscape, lineValues, RowTextWriter } from '../../src/store/encoding/row-text.js';
 
 describe('rows as COPY text', () => {
   const hostile = [

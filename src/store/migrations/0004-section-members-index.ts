@@ -14,7 +14,7 @@ import type { Capabilities } from '../db.js';
  * second less PostgreSQL CPU per 100,000 students when the same rows are loaded again.
  *
  * What the key enforced still holds: a section's member rows are only ever written all together,
- * from the section's own record, one row per distinct (role, user) (model/record-index.ts linkRows),
+ * from the section's own record, one row per distinct (role, user) (store/encoding/record-index.ts linkRows),
  * and the record is unique by its own primary key. The store contract test checks a section that
  * lists a student twice.
  *

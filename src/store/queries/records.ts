@@ -3,8 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/entities.js';
 import { upsertKind } from '../../model/hash.js';
 import type { KnownState, StoredState, UpsertKind } from '../../model/hash.js';
-import { INDEX_COLUMNS, indexValues, linkRows } from '../../model/record-index.js';
-import type { RowLines } from '../../model/row-text.js';
+import { INDEX_COLUMNS, indexValues, linkRows } from '../encoding/record-index.js';
+import type { RowLines } from '../encoding/row-text.js';
 import type { Capabilities } from '../db.js';
 import { anyOf } from '../sql-helpers.js';
 import type { BulkSpec, BulkWriter, SqlValue } from '../bulk-writer.js';
@@ -72,7 +72,7 @@ const BASE_COLUMNS = [
 /** What `write` fills: the base columns, then the raw item hash and scope (see RecordWrite.raw). */
 const WRITE_COLUMNS = [...BASE_COLUMNS, 'raw_hash', 'scope_ids'] as const;
 
-/** The columns of a record's row as lines of COPY text, after the leading ones (see model/record-index.ts writeRecordLine). */
+/** The columns of a record's row as lines of COPY text, after the leading ones (see store/encoding/record-index.ts writeRecordLine). */
 const LINE_COLUMNS = ['source_id', 'hash', 'data', 'raw_hash', 'scope_ids'] as const;
 
 /** The columns a record's row as lines of COPY text follows (see RecordWrite.rowLines). */
@@ -507,7 +507,7 @@ export class RecordsRepo {
     }
   }
 
-  /** Replaces the link rows (see model/record-index.ts linkRows) of the written sections or contacts. */
+  /** Replaces the link rows (see store/encoding/record-index.ts linkRows) of the written sections or contacts. */
   private async replaceLinks(
     scope: RecordScope,
     entity: 'sections' | 'contacts',
