@@ -4,7 +4,7 @@ import { identityValue } from '../model/account.js';
 import type { Access, AccountKind, IdentityType } from '../model/account.js';
 import type { PersonName, StaffRole } from '../model/entities.js';
 import { RostersyncError } from '../shared/errors.js';
-import type { StoredAccount } from '../store/queries/accounts.js';
+import type { StoredAccount } from '../model/stored-account.js';
 import type { Store } from '../store/store.js';
 import { parseOverrideFields } from './derive.js';
 

@@ -8,7 +8,7 @@ import type { Entity, EntityData, SourceKind } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import { emptyAccountCounts } from '../model/run.js';
 import type { AccountCounts, RunProblem } from '../model/run.js';
-import type { AccountHead, AccountWrite, ChangeWrite, StoredAccount } from '../store/queries/accounts.js';
+import type { AccountHead, AccountWrite, ChangeWrite, StoredAccount } from '../model/stored-account.js';
 import type { Store } from '../store/store.js';
 import { accountKindOf, applyOverrides, deriveAccount, parseOverrideFields } from './derive.js';
 import type { DesiredAccount, StaffOverrideFields } from './derive.js';

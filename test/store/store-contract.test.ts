@@ -11,7 +11,7 @@ import { SecretBox } from '../../src/store/secrets.js';
 import { Store } from '../../src/store/store.js';
 import { openDatabase } from '../../src/store/db.js';
 import { migrateToLatest, migrateUpTo } from '../../src/store/migrator.js';
-import type { AccountWrite } from '../../src/store/queries/accounts.js';
+import type { AccountWrite } from '../../src/model/stored-account.js';
 import type { RecordScope, RecordWrite } from '../../src/store/queries/records.js';
 import type { DB } from '../../src/store/schema.js';
 import { accountWrite } from '../helpers/accounts.js';
