@@ -38,3 +38,10 @@ export function textArrayLiteral(values: readonly string[]): string {
 function quoteElement(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
+
+/** `items` in slices of at most `size` (a statement's share of the bind-parameter limit). */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

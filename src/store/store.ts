@@ -6,9 +6,15 @@ import { migrateToLatest } from './migrator.js';
 import type { MigrationOutcome } from './migrator.js';
 import { BulkWriter } from './bulk-writer.js';
 import { AccountsRepo } from './queries/accounts.js';
+import { ChangeFeedRepo } from './queries/change-feed.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
+import { IdentitiesRepo } from './queries/identities.js';
+import { LinksRepo } from './queries/links.js';
 import { LocksRepo } from './queries/locks.js';
+import { OverridesRepo } from './queries/overrides.js';
+import { PendingDeactivationsRepo } from './queries/pending-deactivations.js';
+import { RawFingerprintsRepo } from './queries/raw-fingerprints.js';
 import { RecordsRepo } from './queries/records.js';
 import { RunsRepo } from './queries/runs.js';
 import { WebhooksRepo } from './queries/webhooks.js';
@@ -27,11 +33,17 @@ export interface StoreOptions extends OpenDatabaseOptions {
  */
 export class Store {
   readonly records: RecordsRepo;
+  readonly links: LinksRepo;
+  readonly rawFingerprints: RawFingerprintsRepo;
   readonly runs: RunsRepo;
   readonly districts: DistrictsRepo;
   readonly checkpoints: CheckpointsRepo;
   readonly locks: LocksRepo;
   readonly accounts: AccountsRepo;
+  readonly identities: IdentitiesRepo;
+  readonly overrides: OverridesRepo;
+  readonly changeFeed: ChangeFeedRepo;
+  readonly pendingDeactivations: PendingDeactivationsRepo;
   readonly webhooks: WebhooksRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
@@ -43,12 +55,19 @@ export class Store {
   ) {
     const now = () => clock().toISOString();
     const bulk = new BulkWriter(executor, database.caps, database.sqlite, () => database.transactionClient());
-    this.records = new RecordsRepo(executor, database.caps, now, bulk);
-    this.runs = new RunsRepo(executor, database.caps, now, bulk);
+    const caps = database.caps;
+    this.links = new LinksRepo(executor, caps, bulk);
+    this.records = new RecordsRepo(executor, caps, now, bulk, this.links);
+    this.rawFingerprints = new RawFingerprintsRepo(executor, caps);
+    this.runs = new RunsRepo(executor, caps, now, bulk);
     this.districts = new DistrictsRepo(executor, now);
     this.checkpoints = new CheckpointsRepo(executor, now);
     this.locks = new LocksRepo(executor, now);
-    this.accounts = new AccountsRepo(executor, database.caps, now, bulk);
+    this.identities = new IdentitiesRepo(executor, caps, bulk);
+    this.accounts = new AccountsRepo(executor, caps, now, bulk, this.identities);
+    this.overrides = new OverridesRepo(executor, caps, now);
+    this.changeFeed = new ChangeFeedRepo(executor, now, bulk);
+    this.pendingDeactivations = new PendingDeactivationsRepo(executor, caps);
     this.webhooks = new WebhooksRepo(executor, now);
   }
 

@@ -461,7 +461,7 @@ describeEachDatabase('store contract', (dbs) => {
       [{ sourceId: 'sec1', data: sec, hash: contentHash(sec) }],
       null,
     );
-    expect(await store.records.enrollmentCounts('d-sec')).toEqual({ students: 2, teachers: 1 });
+    expect(await store.links.enrollmentCounts('d-sec')).toEqual({ students: 2, teachers: 1 });
     const sec2 = { ...sec, studentIds: ['s3'] };
     await store.records.upsert(
       s3,
@@ -469,9 +469,9 @@ describeEachDatabase('store contract', (dbs) => {
       [{ sourceId: 'sec1', data: sec2, hash: contentHash(sec2) }],
       null,
     );
-    expect(await store.records.enrollmentCounts('d-sec')).toEqual({ students: 1, teachers: 1 });
+    expect(await store.links.enrollmentCounts('d-sec')).toEqual({ students: 1, teachers: 1 });
     await store.records.archive(s3, 'sections', ['sec1'], null);
-    expect(await store.records.enrollmentCounts('d-sec')).toEqual({ students: 0, teachers: 0 });
+    expect(await store.links.enrollmentCounts('d-sec')).toEqual({ students: 0, teachers: 0 });
   });
 
   it('knows the connection of its own transactions where COPY is used', async () => {
@@ -625,8 +625,8 @@ describeEachDatabase('store contract', (dbs) => {
         { write: account('look-5', 'look-d1', []), isNew: true },
       ]),
     );
-    const ids = async (type: Parameters<Store['accounts']['byIdentity']>[1], values: string[]) =>
-      [...(await store.accounts.byIdentity('look-d1', type, values)).entries()].map(
+    const ids = async (type: Parameters<Store['identities']['lookup']>[1], values: string[]) =>
+      [...(await store.identities.lookup('look-d1', type, values)).entries()].map(
         ([v, list]) => `${v}=${list.map((a) => a.id).join(',')}`,
       );
     expect(await ids('sis_id', ['S1'])).toEqual(['S1=look-1']);
@@ -753,7 +753,7 @@ describeEachDatabase('store contract', (dbs) => {
         { type: 'teacher_number', value: 'T 7' },
       ]);
       expect((await migrated.accounts.get('m2'))?.identities).toEqual([]);
-      const found = await migrated.accounts.byIdentity('mig-d1', 'sis_id', ['a:b "c"']);
+      const found = await migrated.identities.lookup('mig-d1', 'sis_id', ['a:b "c"']);
       expect([...found.values()].flat().map((a) => a.id)).toEqual(['m1']);
     } finally {
       await migrated.close();
@@ -803,7 +803,7 @@ describeEachDatabase('store contract', (dbs) => {
     }
     const migrated = await Store.open({ location: loc });
     try {
-      expect(await migrated.records.enrollmentCounts(s4.district)).toEqual({ students: 2, teachers: 1 });
+      expect(await migrated.links.enrollmentCounts(s4.district)).toEqual({ students: 2, teachers: 1 });
       // A section written after the migration replaces its members and leaves the other section's.
       const sec = { schoolId: 'sch', name: 'Math', teacherIds: ['t2'], studentIds: ['s2', 's3', 's2'] };
       await migrated.records.write(
@@ -812,7 +812,7 @@ describeEachDatabase('store contract', (dbs) => {
         [{ sourceId: 'sec1', data: sec, hash: contentHash(sec) }],
         null,
       );
-      expect(await migrated.records.enrollmentCounts(s4.district)).toEqual({ students: 3, teachers: 1 });
+      expect(await migrated.links.enrollmentCounts(s4.district)).toEqual({ students: 3, teachers: 1 });
     } finally {
       await migrated.close();
     }
@@ -979,8 +979,8 @@ describeEachDatabase('store contract', (dbs) => {
     }
     const store = await Store.open({ location: loc });
     try {
-      const ids = async (type: Parameters<Store['accounts']['byIdentity']>[1], values: string[]) =>
-        [...(await store.accounts.byIdentity('mig-d6', type, values)).entries()]
+      const ids = async (type: Parameters<Store['identities']['lookup']>[1], values: string[]) =>
+        [...(await store.identities.lookup('mig-d6', type, values)).entries()]
           .map(([v, list]) => `${v}=${list.map((a) => a.id).join(',')}`)
           .sort();
       // Rows of before the migration; another district's holder of the same value is not found.

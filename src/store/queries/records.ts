@@ -3,10 +3,11 @@ import type { Kysely } from 'kysely';
 import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/entities.js';
 import { upsertKind } from '../../model/hash.js';
 import type { KnownState, StoredState, UpsertKind } from '../../model/hash.js';
-import { INDEX_COLUMNS, indexValues, linkRows } from '../encoding/record-index.js';
+import { INDEX_COLUMNS, indexValues } from '../encoding/record-index.js';
 import type { RowLines } from '../encoding/row-text.js';
 import type { Capabilities } from '../db.js';
-import { anyOf } from '../sql-helpers.js';
+import { anyOf, chunk } from '../sql-helpers.js';
+import type { LinksRepo } from './links.js';
 import type { BulkSpec, BulkWriter, SqlValue } from '../bulk-writer.js';
 import type { DB } from '../schema.js';
 
@@ -40,13 +41,6 @@ export interface RecordWrite<E extends Entity = Entity> {
    */
   raw?: string | null | undefined;
   scope?: string | null | undefined;
-}
-
-/** An unchanged record's raw item hash and scope, to store with it (see RecordsRepo.refreshRaw). */
-export interface RawRefresh {
-  sourceId: string;
-  raw: string;
-  scope: string | null;
 }
 
 export interface RecordScope {
@@ -85,24 +79,6 @@ const LINE_LEAD_COLUMNS = [
   'run_id',
 ] as const;
 
-/** Where the link rows of sections and contacts live: scope columns, the record's id, then the link. */
-const LINK_TABLES = {
-  sections: {
-    table: 'section_members',
-    columns: ['district_id', 'source', 'section_id', 'role', 'user_id'],
-  },
-  contacts: {
-    table: 'contact_students',
-    columns: ['district_id', 'source', 'contact_id', 'student_id', 'relationship', 'type'],
-  },
-} as const;
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /**
  * Roster records: read states for reconcile, write changed rows in bulk, archive, list.
  * Every method works inside or outside a transaction (pass a `Transaction` as `db`).
@@ -113,6 +89,7 @@ export class RecordsRepo {
     private readonly caps: Capabilities,
     private readonly now: () => string,
     private readonly bulk: BulkWriter,
+    private readonly links: LinksRepo,
   ) {}
 
   /**
@@ -191,38 +168,6 @@ export class RecordsRepo {
   }
 
   /**
-   * Sets the raw item hash and scope (see RecordWrite.raw) of stored rows whose content did not
-   * change, and nothing else: rows written before migration 0005, or whose item's bytes changed
-   * without changing the record. Their next re-sync then recognises them undecoded.
-   */
-  async refreshRaw(scope: RecordScope, entity: Entity, rows: readonly RawRefresh[]): Promise<void> {
-    if (rows.length === 0) return;
-    if (this.caps.arrayParams) {
-      for (const part of chunk(rows, 5000)) {
-        const ids = part.map((r) => r.sourceId);
-        const raws = part.map((r) => r.raw);
-        const scopes = part.map((r) => r.scope);
-        await sql`
-          update ${sql.table(entity)} as t set raw_hash = v.raw, scope_ids = v.scope
-          from unnest(${ids}::text[], ${raws}::text[], ${scopes}::text[]) as v(id, raw, scope)
-          where t.district_id = ${scope.district} and t.source = ${scope.source} and t.source_id = v.id`.execute(
-          this.db,
-        );
-      }
-      return;
-    }
-    for (const r of rows) {
-      await this.db
-        .updateTable(entity)
-        .set({ raw_hash: r.raw, scope_ids: r.scope } as never)
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where('source_id', '=', r.sourceId)
-        .execute();
-    }
-  }
-
-  /**
    * Inserts or overwrites rows (created, updated or restored records). A row is only rewritten when
    * its hash differs or it was archived, so replaying a batch is harmless. Memberships derived from
    * sections and contacts are replaced for the written rows.
@@ -285,7 +230,7 @@ export class RecordsRepo {
     );
     await this.bulk.insertNew(spec, (lines.length > 0 ? fresh.filter((r) => !r.rowLines) : fresh).map(toRow));
     await this.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
-    if (entity === 'sections' || entity === 'contacts') await this.replaceLinks(scope, entity, rows);
+    if (entity === 'sections' || entity === 'contacts') await this.links.replace(scope, entity, rows);
   }
 
   /**
@@ -328,14 +273,14 @@ export class RecordsRepo {
       if (part.length === 0) continue;
       const res = await this.db
         .updateTable(table)
-        .set({ archived_at: now, updated_at: now, run_id: runId } as never)
+        .set({ archived_at: now, updated_at: now, run_id: runId })
         .where('district_id', '=', scope.district)
         .where('source', '=', scope.source)
         .where('source_id', 'in', part)
         .where('archived_at', 'is', null)
         .executeTakeFirst();
       n += Number(res.numUpdatedRows);
-      if (entity === 'sections' || entity === 'contacts') await this.deleteLinks(entity, scope, part);
+      if (entity === 'sections' || entity === 'contacts') await this.links.delete(entity, scope, part);
     }
     return n;
   }
@@ -458,18 +403,6 @@ export class RecordsRepo {
     return out;
   }
 
-  /** Section memberships of active sections, by role. */
-  async enrollmentCounts(district: string): Promise<{ students: number; teachers: number }> {
-    const rows = await this.db
-      .selectFrom('section_members')
-      .select(['role', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('district_id', '=', district)
-      .groupBy('role')
-      .execute();
-    const get = (role: string) => Number(rows.find((r) => r.role === role)?.n ?? 0);
-    return { students: get('student'), teachers: get('teacher') };
-  }
-
   /** Finds active records of an entity by an indexed identifier column. */
   async findByIdentifier(
     scope: RecordScope,
@@ -483,55 +416,10 @@ export class RecordsRepo {
       .select('source_id')
       .where('district_id', '=', scope.district)
       .where('source', '=', scope.source)
-      .where(column as never, '=', (column === 'email' ? value.trim().toLowerCase() : value) as never)
+      .where(sql.ref<string>(column), '=', column === 'email' ? value.trim().toLowerCase() : value)
       .where('archived_at', 'is', null)
       .execute();
     return rows.map((r) => r.source_id);
-  }
-
-  /** Deletes the membership/link rows of the given sections or contacts. */
-  private async deleteLinks(
-    entity: 'sections' | 'contacts',
-    scope: RecordScope,
-    ids: readonly string[],
-  ): Promise<void> {
-    const { table, columns } = LINK_TABLES[entity];
-    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
-      if (part.length === 0) continue;
-      await this.db
-        .deleteFrom(table)
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where(columns[2] as never, 'in', part as never)
-        .execute();
-    }
-  }
-
-  /** Replaces the link rows (see store/encoding/record-index.ts linkRows) of the written sections or contacts. */
-  private async replaceLinks(
-    scope: RecordScope,
-    entity: 'sections' | 'contacts',
-    rows: readonly RecordWrite[],
-  ): Promise<void> {
-    // New records have no rows to replace.
-    await this.deleteLinks(
-      entity,
-      scope,
-      rows.filter((r) => !r.isNew).map((r) => r.sourceId),
-    );
-    const links: SqlValue[][] = [];
-    const lines: RowLines[] = [];
-    for (const r of rows) {
-      // Link rows the source encoded follow the scope columns (see RecordWrite.linkLines).
-      if (this.caps.copy && r.linkLines) {
-        lines.push(r.linkLines);
-        continue;
-      }
-      for (const link of r.links ?? linkRows(entity, r.data))
-        links.push([scope.district, scope.source, r.sourceId, ...link]);
-    }
-    await this.bulk.insertLines(LINK_TABLES[entity], [scope.district, scope.source], lines);
-    await this.bulk.insertNew(LINK_TABLES[entity], links);
   }
 }
 
