@@ -4,7 +4,7 @@ import type { Capabilities, Database, OpenDatabaseOptions } from './db.js';
 import { openDatabase } from './db.js';
 import { migrateToLatest } from './migrator.js';
 import type { MigrationOutcome } from './migrator.js';
-import { BulkWriter } from './bulk-writer.js';
+import { BulkWriter } from './dialect/bulk-writer.js';
 import { AccountsRepo } from './queries/accounts.js';
 import { ChangeFeedRepo } from './queries/change-feed.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';

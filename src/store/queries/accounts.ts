@@ -5,7 +5,7 @@ import type { SourceKind } from '../../model/entities.js';
 import type { AccountHead, AccountWrite, StoredAccount } from '../../model/stored-account.js';
 import type { Capabilities } from '../db.js';
 import { anyOf, chunk } from '../sql-helpers.js';
-import type { BulkWriter } from '../bulk-writer.js';
+import type { BulkWriter } from '../dialect/bulk-writer.js';
 import type { DB } from '../schema.js';
 import {
   ACCOUNT_COLUMNS,

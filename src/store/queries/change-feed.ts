@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AccountChange, AccountChangeKind } from '../../model/account.js';
 import type { ChangeWrite } from '../../model/stored-account.js';
-import type { BulkWriter } from '../bulk-writer.js';
+import type { BulkWriter } from '../dialect/bulk-writer.js';
 import type { DB } from '../schema.js';
 
 /**

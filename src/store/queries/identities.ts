@@ -4,7 +4,7 @@ import type { IdentityType } from '../../model/account.js';
 import type { AccountWrite, StoredAccount } from '../../model/stored-account.js';
 import type { Capabilities } from '../db.js';
 import { anyOf, chunk } from '../sql-helpers.js';
-import type { BulkWriter } from '../bulk-writer.js';
+import type { BulkWriter } from '../dialect/bulk-writer.js';
 import type { DB } from '../schema.js';
 import { toStoredAccount } from './account-row.js';
 

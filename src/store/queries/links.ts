@@ -4,7 +4,7 @@ import { linkRows } from '../encoding/record-index.js';
 import type { RowLines } from '../encoding/row-text.js';
 import type { Capabilities } from '../db.js';
 import { chunk } from '../sql-helpers.js';
-import type { BulkWriter, SqlValue } from '../bulk-writer.js';
+import type { BulkWriter, SqlValue } from '../dialect/bulk-writer.js';
 import type { DB } from '../schema.js';
 import type { RecordScope, RecordWrite } from './records.js';
 

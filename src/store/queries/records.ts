@@ -8,7 +8,7 @@ import type { RowLines } from '../encoding/row-text.js';
 import type { Capabilities } from '../db.js';
 import { anyOf, chunk } from '../sql-helpers.js';
 import type { LinksRepo } from './links.js';
-import type { BulkSpec, BulkWriter, SqlValue } from '../bulk-writer.js';
+import type { BulkSpec, BulkWriter, SqlValue } from '../dialect/bulk-writer.js';
 import type { DB } from '../schema.js';
 
 /** A record ready to write: its source id, canonical data and content hash. */

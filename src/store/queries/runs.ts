@@ -3,7 +3,7 @@ import type { Entity, SourceKind } from '../../model/entities.js';
 import type { RunCounts, RunMode, RunProblem, RunStats, RunStatus, SyncRun } from '../../model/run.js';
 import type { Capabilities } from '../db.js';
 import { anyOf } from '../sql-helpers.js';
-import type { BulkWriter } from '../bulk-writer.js';
+import type { BulkWriter } from '../dialect/bulk-writer.js';
 import type { DB, DbSyncRun } from '../schema.js';
 
 /**

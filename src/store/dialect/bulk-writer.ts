@@ -5,10 +5,10 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { copyEscape, lineStart, lineValues } from './encoding/row-text.js';
-import type { RowLines } from './encoding/row-text.js';
-import type { Capabilities } from './db.js';
-import type { DB } from './schema.js';
+import { copyEscape, lineStart, lineValues } from '../encoding/row-text.js';
+import type { RowLines } from '../encoding/row-text.js';
+import type { Capabilities } from '../db.js';
+import type { DB } from '../schema.js';
 
 /**
  * Bulk inserts/upserts for the hot write paths, one code path for callers with a dialect-specific
