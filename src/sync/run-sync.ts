@@ -355,7 +355,7 @@ class SyncRun {
             this.store.records.states(this.recordScope(), entity, ids);
       for await (const page of stream.pages({
         forWriting,
-        rowText: this.store.caps.copy,
+        rowText: this.store.loadsRowText,
         ...(known ? { known } : {}),
       })) {
         if (this.failure) break;
@@ -435,7 +435,7 @@ class SyncRun {
    */
   private overlapDepth(stream: SourceStream): number {
     const overlap =
-      this.store.caps.concurrentTransactions &&
+      this.store.concurrentTransactions &&
       stream.ordered &&
       stream.entities.length === 1 &&
       !this.plan &&
@@ -742,7 +742,7 @@ class SyncRun {
             ((this.stats.rawRefreshed as number | undefined) ?? 0) + rawRefresh.length;
         }
         const prov = await provisionBatch(tx, {
-          ...(this.store.caps.concurrentTransactions &&
+          ...(this.store.concurrentTransactions &&
           accountKindOf(entity) &&
           !(entity === 'contacts' && this.noGuardianAccounts)
             ? { order: { decisions: this.decisions, ended: transactionEnded } }

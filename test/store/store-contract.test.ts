@@ -3,7 +3,12 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { canonicalJson, contentHash } from '../../src/model/hash.js';
 import type { Contact, Entity, EntityData, Section, Student } from '../../src/model/entities.js';
-import { indexValues, linkRows, writeLinkLines, writeRecordLine } from '../../src/store/encoding/record-index.js';
+import {
+  indexValues,
+  linkRows,
+  writeLinkLines,
+  writeRecordLine,
+} from '../../src/store/encoding/record-index.js';
 import { RowTextWriter } from '../../src/store/encoding/row-text.js';
 import { emptyAccountCounts, emptyEntityCounts } from '../../src/model/run.js';
 import type { RunCounts } from '../../src/model/run.js';
@@ -288,10 +293,6 @@ describeEachDatabase('store contract', (dbs) => {
           ...(form === 'values'
             ? { indexValues: indexValues(entity, d), links: linkRows(entity, d) }
             : {
-                // SQLite stores values: with lines alone it would have to read the data.
-                ...(store.caps.copy
-                  ? {}
-                  : { indexValues: indexValues(entity, d), links: linkRows(entity, d) }),
                 rowLines: { bytes: rows.bytes, ends: rows.ends, first: l.row, last: l.row + 1 },
                 linkLines: {
                   bytes: linkRowsText.bytes,
@@ -474,22 +475,22 @@ describeEachDatabase('store contract', (dbs) => {
     expect(await store.links.enrollmentCounts('d-sec')).toEqual({ students: 0, teachers: 0 });
   });
 
-  it('knows the connection of its own transactions where COPY is used', async () => {
-    const database = (
-      store as unknown as { database: { transactionClient(): { processID?: number } | null } }
-    ).database;
-    expect(database.transactionClient()).toBeNull();
-    const seen = await store.transaction(async (tx) => {
-      const client = database.transactionClient();
-      if (!store.caps.copy) return { client, pid: null };
-      const { sql } = await import('kysely');
-      const r = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(
-        (tx as unknown as { executor: never }).executor,
-      );
-      return { client, pid: r.rows[0]!.pid };
-    });
-    if (store.caps.copy) expect(seen.client?.processID).toBe(seen.pid);
-    else expect(seen.client).toBeNull();
+  it('bulk-loads new rows on the connection of its own transaction (COPY on PostgreSQL): unseen outside until commit, gone on rollback', async () => {
+    const fresh = [student(980_001), student(980_002)].map((r) => ({ ...r, isNew: true }));
+    const ids = fresh.map((r) => r.sourceId);
+    const outside = async () => (await store.records.states(scope, 'students', ids)).size;
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.records.write(scope, 'students', fresh, 'run-copy');
+        expect((await tx.records.states(scope, 'students', ids)).size).toBe(2);
+        // SQLite has one connection, held by the transaction: only PostgreSQL can look from outside.
+        if (dbs.kind === 'postgres') expect(await outside()).toBe(0);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await outside()).toBe(0);
+    await store.transaction((tx) => tx.records.write(scope, 'students', fresh, 'run-copy'));
+    expect(await outside()).toBe(2);
   });
 
   it('rolls back a failed transaction completely', async () => {
@@ -711,7 +712,7 @@ describeEachDatabase('store contract', (dbs) => {
     try {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0002's time
       const old = database.db as unknown as Kysely<any>;
-      await migrateUpTo(database.db, database.caps, '0002-accounts');
+      await migrateUpTo(database.db, database.migrations, '0002-accounts');
       const row = (id: string) =>
         oldAccountRow(id, { kind: 'staff', email: 'old@example.org', roles: 'teacher' });
       await old
@@ -729,7 +730,7 @@ describeEachDatabase('store contract', (dbs) => {
           ].map(([type, value]) => ({ account_id: 'm1', district_id: 'mig-d1', type, value })),
         )
         .execute();
-      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
+      expect((await migrateToLatest(database.db, database.migrations)).applied).toEqual([
         '0003-identity-column',
         '0004-section-members-index',
         '0005-raw-item-hash',
@@ -737,10 +738,10 @@ describeEachDatabase('store contract', (dbs) => {
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
-          database.caps.dialect === 'postgres' ? 'pg_tables where tablename' : 'sqlite_master where name',
+          dbs.kind === 'postgres' ? 'pg_tables where tablename' : 'sqlite_master where name',
         )} = 'account_identities'`.execute(database.db);
       // PostgreSQL finds identities through a GIN index on the column; SQLite keeps the lookup table.
-      expect(Number(tables.rows[0]!.n)).toBe(database.caps.identityIndex === 'table' ? 1 : 0);
+      expect(Number(tables.rows[0]!.n)).toBe(dbs.kind === 'sqlite' ? 1 : 0);
     } finally {
       await database.close();
     }
@@ -766,7 +767,7 @@ describeEachDatabase('store contract', (dbs) => {
     try {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0003's time
       const old = database.db as unknown as Kysely<any>;
-      await migrateUpTo(database.db, database.caps, '0003-identity-column');
+      await migrateUpTo(database.db, database.migrations, '0003-identity-column');
       const member = (section: string, role: string, user: string) => ({
         district_id: s4.district,
         source: s4.source,
@@ -782,13 +783,13 @@ describeEachDatabase('store contract', (dbs) => {
           member('sec2', 'student', 's1'),
         ])
         .execute();
-      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
+      expect((await migrateToLatest(database.db, database.migrations)).applied).toEqual([
         '0004-section-members-index',
         '0005-raw-item-hash',
         '0006-identity-path-ops',
       ]);
       const indexes =
-        database.caps.dialect === 'postgres'
+        dbs.kind === 'postgres'
           ? await sql<{ name: string }>`
               select indexname as name from pg_indexes where tablename = 'section_members'`.execute(
               database.db,
@@ -829,7 +830,7 @@ describeEachDatabase('store contract', (dbs) => {
     try {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0004's time
       const old = database.db as unknown as Kysely<any>;
-      await migrateUpTo(database.db, database.caps, '0004-section-members-index');
+      await migrateUpTo(database.db, database.migrations, '0004-section-members-index');
       const d = student(0);
       await old
         .insertInto('students')
@@ -844,7 +845,7 @@ describeEachDatabase('store contract', (dbs) => {
           school_id: 'sch1',
         })
         .execute();
-      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
+      expect((await migrateToLatest(database.db, database.migrations)).applied).toEqual([
         '0005-raw-item-hash',
         '0006-identity-path-ops',
       ]);
@@ -944,7 +945,7 @@ describeEachDatabase('store contract', (dbs) => {
     try {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the schema of migration 0005's time
       const old = database.db as unknown as Kysely<any>;
-      await migrateUpTo(database.db, database.caps, '0005-raw-item-hash');
+      await migrateUpTo(database.db, database.migrations, '0005-raw-item-hash');
       const row = (id: string, district: string, tokens: string[]) =>
         oldAccountRow(id, { district_id: district, identities: JSON.stringify(tokens) });
       await old
@@ -955,7 +956,7 @@ describeEachDatabase('store contract', (dbs) => {
           row('p3', 'mig-d6b', ['sis_id:S1']),
         ])
         .execute();
-      if (database.caps.identityIndex === 'table') {
+      if (dbs.kind === 'sqlite') {
         await old
           .insertInto('account_identities')
           .values([
@@ -966,8 +967,10 @@ describeEachDatabase('store contract', (dbs) => {
           ])
           .execute();
       }
-      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual(['0006-identity-path-ops']);
-      if (database.caps.dialect === 'postgres') {
+      expect((await migrateToLatest(database.db, database.migrations)).applied).toEqual([
+        '0006-identity-path-ops',
+      ]);
+      if (dbs.kind === 'postgres') {
         const defs = await sql<{ def: string }>`
           select indexdef as def from pg_indexes where indexname = 'accounts_identities_idx'`.execute(
           database.db,

@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { Capabilities } from '../db.js';
+import type { MigrationDialect } from '../dialect/dialect.js';
 
 /**
  * `section_members` loses its five-column primary key for a plain index on the section:
@@ -21,24 +20,8 @@ import type { Capabilities } from '../db.js';
  * SQLite cannot drop a primary key, so the table is rebuilt there.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time
-export async function up(db: Kysely<any>, caps: Capabilities): Promise<void> {
-  if (caps.dialect === 'postgres') {
-    await sql`alter table section_members drop constraint if exists section_members_pk`.execute(db);
-  } else {
-    await db.schema
-      .createTable('section_members_next')
-      .addColumn('district_id', 'text', (c) => c.notNull())
-      .addColumn('source', 'text', (c) => c.notNull())
-      .addColumn('section_id', 'text', (c) => c.notNull())
-      .addColumn('role', 'text', (c) => c.notNull())
-      .addColumn('user_id', 'text', (c) => c.notNull())
-      .execute();
-    await sql`
-      insert into section_members_next (district_id, source, section_id, role, user_id)
-      select district_id, source, section_id, role, user_id from section_members`.execute(db);
-    await db.schema.dropTable('section_members').execute();
-    await db.schema.alterTable('section_members_next').renameTo('section_members').execute();
-  }
+export async function up(db: Kysely<any>, dialect: MigrationDialect): Promise<void> {
+  await dialect.dropSectionMembersKey(db);
   await db.schema
     .createIndex('section_members_section_idx')
     .ifNotExists()

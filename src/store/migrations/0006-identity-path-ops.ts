@@ -1,6 +1,5 @@
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { Capabilities } from '../db.js';
+import type { MigrationDialect } from '../dialect/dialect.js';
 
 /**
  * PostgreSQL: the GIN index over account identities (`accounts_identities_idx`, migration 0003) is
@@ -19,10 +18,6 @@ import type { Capabilities } from '../db.js';
  * per million accounts. SQLite keeps its `account_identities` table: nothing to do there.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time
-export async function up(db: Kysely<any>, caps: Capabilities): Promise<void> {
-  if (caps.identityIndex !== 'gin') return;
-  await sql`drop index if exists accounts_identities_idx`.execute(db);
-  await sql`create index accounts_identities_idx on accounts using gin ((identities::jsonb) jsonb_path_ops)`.execute(
-    db,
-  );
+export async function up(db: Kysely<any>, dialect: MigrationDialect): Promise<void> {
+  await dialect.rebuildIdentityIndex(db);
 }

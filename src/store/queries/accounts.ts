@@ -3,9 +3,8 @@ import { accountStateHash } from '../../model/account.js';
 import type { AccountKind } from '../../model/account.js';
 import type { SourceKind } from '../../model/entities.js';
 import type { AccountHead, AccountWrite, StoredAccount } from '../../model/stored-account.js';
-import type { Capabilities } from '../db.js';
-import { anyOf, chunk } from '../sql-helpers.js';
-import type { BulkWriter } from '../dialect/bulk-writer.js';
+import type { DialectQueries } from '../dialect/dialect.js';
+import { chunk } from '../sql-helpers.js';
 import type { DB } from '../schema.js';
 import {
   ACCOUNT_COLUMNS,
@@ -23,16 +22,15 @@ import type { IdentitiesRepo } from './identities.js';
 export class AccountsRepo {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly caps: Capabilities,
+    private readonly q: DialectQueries,
     private readonly now: () => string,
-    private readonly bulk: BulkWriter,
     private readonly identities: IdentitiesRepo,
   ) {}
 
   /** Full accounts (with identities) by id. */
   async getMany(ids: readonly string[]): Promise<Map<string, StoredAccount>> {
     const out = new Map<string, StoredAccount>();
-    for (const part of chunk([...new Set(ids)], this.caps.maxBindParameters - 2)) {
+    for (const part of chunk([...new Set(ids)], this.q.maxBindParameters - 2)) {
       if (part.length === 0) continue;
       const rows = await this.db.selectFrom('accounts').selectAll().where('id', 'in', part).execute();
       for (const r of rows) out.set(r.id, toStoredAccount(r));
@@ -51,7 +49,7 @@ export class AccountsRepo {
       .selectFrom('accounts')
       .where('district_id', '=', district)
       .where('record_source', '=', source)
-      .where((eb) => anyOf(eb, this.caps, 'record_source_id', recordIds));
+      .where((eb) => this.q.anyOf(eb, 'record_source_id', recordIds));
   }
 
   /**
@@ -69,7 +67,7 @@ export class AccountsRepo {
   ): Promise<Set<string>> {
     const out = new Set<string>();
     const hashes = new Map(records.map((r) => [r.sourceId, r.hash]));
-    for (const part of chunk([...hashes.keys()], this.caps.maxBindParameters - 8)) {
+    for (const part of chunk([...hashes.keys()], this.q.maxBindParameters - 8)) {
       if (part.length === 0) continue;
       const rows = await this.linkedTo(district, source, part)
         .select(['record_source_id', 'record_hash'])
@@ -91,7 +89,7 @@ export class AccountsRepo {
     recordIds: readonly string[],
   ): Promise<Map<string, AccountHead>> {
     const out = new Map<string, AccountHead>();
-    for (const part of chunk(recordIds, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(recordIds, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.linkedTo(district, source, part).select(HEAD_COLUMNS).execute();
       for (const r of rows) out.set(r.record_source_id!, toAccountHead(r));
@@ -102,14 +100,14 @@ export class AccountsRepo {
   /** Active accounts whose (lower-cased) email is one of `emails`, without identities. */
   async activeByEmail(district: string, emails: readonly string[]): Promise<Map<string, AccountHead[]>> {
     const out = new Map<string, AccountHead[]>();
-    for (const part of chunk([...new Set(emails)], this.caps.maxBindParameters - 4)) {
+    for (const part of chunk([...new Set(emails)], this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.db
         .selectFrom('accounts')
         .select(HEAD_COLUMNS)
         .where('district_id', '=', district)
         .where('status', '=', 'active')
-        .where((eb) => anyOf(eb, this.caps, 'email', part))
+        .where((eb) => this.q.anyOf(eb, 'email', part))
         .execute();
       for (const r of rows) {
         const a = toAccountHead(r);
@@ -204,11 +202,11 @@ export class AccountsRepo {
         identityTokens(a.identities),
       ];
     };
-    await this.bulk.insertNew(
+    await this.q.bulk.insertNew(
       { table: 'accounts', columns: ACCOUNT_COLUMNS },
       items.filter((i) => i.isNew).map(toRow),
     );
-    await this.bulk.write(
+    await this.q.bulk.write(
       {
         table: 'accounts',
         columns: ACCOUNT_COLUMNS,
@@ -227,7 +225,7 @@ export class AccountsRepo {
 
   async setStatus(ids: readonly string[], status: 'active' | 'inactive'): Promise<void> {
     const now = this.now();
-    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(ids, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       await this.db
         .updateTable('accounts')
@@ -244,7 +242,7 @@ export class AccountsRepo {
     recordIds: readonly string[],
   ): Promise<Array<{ id: string; kind: AccountKind; email: string | null }>> {
     const out: Array<{ id: string; kind: AccountKind; email: string | null }> = [];
-    for (const part of chunk(recordIds, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(recordIds, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.db
         .selectFrom('accounts')

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { AccountChange, AccountChangeKind } from '../../model/account.js';
 import type { ChangeWrite } from '../../model/stored-account.js';
-import type { BulkWriter } from '../dialect/bulk-writer.js';
+import type { DialectQueries } from '../dialect/dialect.js';
 import type { DB } from '../schema.js';
 
 /**
@@ -11,14 +11,14 @@ import type { DB } from '../schema.js';
 export class ChangeFeedRepo {
   constructor(
     private readonly db: Kysely<DB>,
+    private readonly q: DialectQueries,
     private readonly now: () => string,
-    private readonly bulk: BulkWriter,
   ) {}
 
   /** Appends changes to the ordered feed (same transaction as the change itself). */
   async append(changes: readonly ChangeWrite[]): Promise<void> {
     const at = this.now();
-    await this.bulk.insertNew(
+    await this.q.bulk.insertNew(
       { table: 'account_changes', columns: ['district_id', 'account_id', 'kind', 'fields', 'run_id', 'at'] },
       changes.map((c) => [c.district, c.accountId, c.kind, JSON.stringify(c.fields), c.runId, at]),
     );

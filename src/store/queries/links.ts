@@ -2,9 +2,9 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { linkRows } from '../encoding/record-index.js';
 import type { RowLines } from '../encoding/row-text.js';
-import type { Capabilities } from '../db.js';
+import type { DialectQueries } from '../dialect/dialect.js';
 import { chunk } from '../sql-helpers.js';
-import type { BulkWriter, SqlValue } from '../dialect/bulk-writer.js';
+import type { SqlValue } from '../dialect/bulk-writer.js';
 import type { DB } from '../schema.js';
 import type { RecordScope, RecordWrite } from './records.js';
 
@@ -29,8 +29,7 @@ export type LinkedEntity = keyof typeof LINK_TABLES;
 export class LinksRepo {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly caps: Capabilities,
-    private readonly bulk: BulkWriter,
+    private readonly q: DialectQueries,
   ) {}
 
   /** Section memberships of active sections, by role. */
@@ -48,7 +47,7 @@ export class LinksRepo {
   /** Deletes the link rows of the given sections or contacts. */
   async delete(entity: LinkedEntity, scope: RecordScope, ids: readonly string[]): Promise<void> {
     const { table, columns } = LINK_TABLES[entity];
-    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
+    for (const part of chunk(ids, this.q.maxBindParameters - 8)) {
       if (part.length === 0) continue;
       await this.db
         .deleteFrom(table)
@@ -71,14 +70,14 @@ export class LinksRepo {
     const lines: RowLines[] = [];
     for (const r of rows) {
       // Link rows the source encoded follow the scope columns (see RecordWrite.linkLines).
-      if (this.caps.copy && r.linkLines) {
+      if (r.linkLines) {
         lines.push(r.linkLines);
         continue;
       }
       for (const link of r.links ?? linkRows(entity, r.data))
         links.push([scope.district, scope.source, r.sourceId, ...link]);
     }
-    await this.bulk.insertLines(LINK_TABLES[entity], [scope.district, scope.source], lines);
-    await this.bulk.insertNew(LINK_TABLES[entity], links);
+    await this.q.bulk.insertLines(LINK_TABLES[entity], [scope.district, scope.source], lines);
+    await this.q.bulk.insertNew(LINK_TABLES[entity], links);
   }
 }

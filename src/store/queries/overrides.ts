@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Capabilities } from '../db.js';
+import type { DialectQueries } from '../dialect/dialect.js';
 import { chunk } from '../sql-helpers.js';
 import type { DB, DbAccountOverride } from '../schema.js';
 
@@ -28,7 +28,7 @@ function toOverride(r: DbAccountOverride): OverrideRow {
 export class OverridesRepo {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly caps: Capabilities,
+    private readonly q: DialectQueries,
     private readonly now: () => string,
   ) {}
 
@@ -45,7 +45,7 @@ export class OverridesRepo {
       list.push(k.keyValue);
     }
     for (const [type, values] of byType) {
-      for (const part of chunk([...new Set(values)], this.caps.maxBindParameters - 4)) {
+      for (const part of chunk([...new Set(values)], this.q.maxBindParameters - 4)) {
         const rows = await this.db
           .selectFrom('account_overrides')
           .selectAll()

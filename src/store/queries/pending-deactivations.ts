@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { AccountKind } from '../../model/account.js';
-import type { Capabilities } from '../db.js';
+import type { DialectQueries } from '../dialect/dialect.js';
 import { chunk } from '../sql-helpers.js';
 import type { DB } from '../schema.js';
 
@@ -17,11 +17,11 @@ export interface PendingDeactivation {
 export class PendingDeactivationsRepo {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly caps: Capabilities,
+    private readonly q: DialectQueries,
   ) {}
 
   async add(runId: string, items: readonly PendingDeactivation[]): Promise<void> {
-    for (const part of chunk(items, Math.floor(this.caps.maxBindParameters / 4))) {
+    for (const part of chunk(items, Math.floor(this.q.maxBindParameters / 4))) {
       if (part.length === 0) continue;
       await this.db
         .insertInto('run_pending_deactivations')

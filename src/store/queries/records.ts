@@ -5,10 +5,10 @@ import { upsertKind } from '../../model/hash.js';
 import type { KnownState, StoredState, UpsertKind } from '../../model/hash.js';
 import { INDEX_COLUMNS, indexValues } from '../encoding/record-index.js';
 import type { RowLines } from '../encoding/row-text.js';
-import type { Capabilities } from '../db.js';
-import { anyOf, chunk } from '../sql-helpers.js';
+import type { DialectQueries } from '../dialect/dialect.js';
+import { chunk } from '../sql-helpers.js';
 import type { LinksRepo } from './links.js';
-import type { BulkSpec, BulkWriter, SqlValue } from '../dialect/bulk-writer.js';
+import type { BulkSpec, SqlValue } from '../dialect/bulk-writer.js';
 import type { DB } from '../schema.js';
 
 /** A record ready to write: its source id, canonical data and content hash. */
@@ -86,9 +86,8 @@ const LINE_LEAD_COLUMNS = [
 export class RecordsRepo {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly caps: Capabilities,
+    private readonly q: DialectQueries,
     private readonly now: () => string,
-    private readonly bulk: BulkWriter,
     private readonly links: LinksRepo,
   ) {}
 
@@ -99,7 +98,7 @@ export class RecordsRepo {
    */
   async states(scope: RecordScope, entity: Entity, ids: readonly string[]): Promise<Map<string, KnownState>> {
     const out = new Map<string, KnownState>();
-    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(ids, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.byIds(scope, entity, part)
         .select(['source_id', 'hash', 'archived_at', 'raw_hash', 'scope_ids'])
@@ -125,7 +124,7 @@ export class RecordsRepo {
     ids: readonly string[],
   ): Promise<Map<string, { hash: string; data: EntityData[E] }>> {
     const out = new Map<string, { hash: string; data: EntityData[E] }>();
-    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(ids, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.byIds(scope, entity, part).select(['source_id', 'hash', 'data']).execute();
       for (const r of rows) out.set(r.source_id, { hash: r.hash, data: JSON.parse(r.data) as EntityData[E] });
@@ -139,7 +138,7 @@ export class RecordsRepo {
       .selectFrom(entity)
       .where('district_id', '=', scope.district)
       .where('source', '=', scope.source)
-      .where((eb) => anyOf(eb, this.caps, 'source_id', ids));
+      .where((eb) => this.q.anyOf(eb, 'source_id', ids));
   }
 
   /**
@@ -197,18 +196,17 @@ export class RecordsRepo {
           'scope_ids',
           ...indexCols,
         ],
-        where: `"${entity}"."hash" <> excluded."hash" or "${entity}"."archived_at" is not null`,
+        when: { differs: 'hash', isNotNull: 'archived_at' },
       },
     };
-    // COPY takes the JSON as the bytes a source may already hold; other paths bind text.
-    const bytes = this.caps.copy;
+    const bulk = this.q.bulk;
     const toRow = (r: RecordWrite): SqlValue[] => {
       const row: SqlValue[] = [
         scope.district,
         scope.source,
         r.sourceId,
         r.hash,
-        (bytes ? r.jsonBytes : undefined) ?? r.json ?? JSON.stringify(r.data),
+        bulk.json(r.jsonBytes, r.json) ?? JSON.stringify(r.data),
         null,
         now,
         now,
@@ -222,14 +220,17 @@ export class RecordsRepo {
     // New records whose rows the source encoded go in as those lines, after the columns every row of
     // this write shares (see RecordWrite.rowLines); the rest as values.
     const fresh = rows.filter((r) => r.isNew);
-    const lines = this.caps.copy ? fresh.flatMap((r) => (r.rowLines ? [r.rowLines] : [])) : [];
-    await this.bulk.insertLines(
+    const lines = fresh.flatMap((r) => (r.rowLines ? [r.rowLines] : []));
+    await this.q.bulk.insertLines(
       { table: entity, columns: [...LINE_LEAD_COLUMNS, ...LINE_COLUMNS, ...indexCols] },
       [scope.district, scope.source, null, now, now, runId],
       lines,
     );
-    await this.bulk.insertNew(spec, (lines.length > 0 ? fresh.filter((r) => !r.rowLines) : fresh).map(toRow));
-    await this.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
+    await this.q.bulk.insertNew(
+      spec,
+      (lines.length > 0 ? fresh.filter((r) => !r.rowLines) : fresh).map(toRow),
+    );
+    await this.q.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
     if (entity === 'sections' || entity === 'contacts') await this.links.replace(scope, entity, rows);
   }
 
@@ -269,7 +270,7 @@ export class RecordsRepo {
     const table = entity;
     const now = this.now();
     let n = 0;
-    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
+    for (const part of chunk(ids, this.q.maxBindParameters - 8)) {
       if (part.length === 0) continue;
       const res = await this.db
         .updateTable(table)
