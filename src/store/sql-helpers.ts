@@ -2,8 +2,8 @@
  * The PostgreSQL array literal of `values` (`{"a","b"}`): the text node-postgres sends for an
  * array parameter, which the `::text[]` cast reads back. Built with one join when no value holds
  * `"` or `\` (ids, emails and hashes never do); node-postgres builds it value by value with two
- * regular-expression replaces and a concatenation each, which measured 104 MB of the main thread's
- * 815 MB of allocation in a no-change re-sync of 100,000 students.
+ * regular-expression replaces and a concatenation each, a large share of the main thread's
+ * allocation in a no-change re-sync (figures in docs/benchmarks.md, "Figures behind store comments").
  */
 export function textArrayLiteral(values: readonly string[]): string {
   if (values.length === 0) return '{}';

@@ -7,8 +7,8 @@ import type { MigrationDialect } from '../dialect/dialect.js';
  *
  * Reading an account then needs no second query, and on PostgreSQL the identity table goes: one
  * GIN index over the tokens replaces a table of ~5 rows per account and its two B-trees, which were
- * the largest part of a first sync's database work (measured at 100,000 students: 510,000 identity
- * rows, 159 MB, ~5 s of PostgreSQL's 13 s of CPU; see docs/benchmarks.md, session 4).
+ * the largest part of a first sync's database work (figures in docs/benchmarks.md, "Figures behind
+ * store comments").
  * SQLite has no index over a JSON array, so it keeps `account_identities` for lookups by value.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time

@@ -7,10 +7,10 @@ import type { MigrationDialect } from '../dialect/dialect.js';
  *
  * A section has ~20 member rows, and every read and write of them goes by section (replace a
  * section's members, count a district's enrollments). The primary key repeated the whole row in a
- * B-tree larger than the table itself (measured at 100,000 students: 421,000 rows, table 51 MB, key
- * 56 MB) and was maintained on every insert of a first sync; the index on the section holds ~21 rows
- * per key, which PostgreSQL stores once with a list of rows (B-tree deduplication): 5 MB, and about a
- * second less PostgreSQL CPU per 100,000 students when the same rows are loaded again.
+ * B-tree larger than the table itself and was maintained on every insert of a first sync; the index
+ * on the section holds ~21 rows per key, which PostgreSQL stores once with a list of rows (B-tree
+ * deduplication): a fraction of the size, and less PostgreSQL CPU when the same rows are loaded
+ * again (figures in docs/benchmarks.md, "Figures behind store comments").
  *
  * What the key enforced still holds: a section's member rows are only ever written all together,
  * from the section's own record, one row per distinct (role, user) (store/encoding/record-index.ts linkRows),

@@ -1,3 +1,10 @@
+/**
+ * Roster records, the store's hottest repository: the reads a reconcile makes (states by id and by
+ * cursor range), the bulk write of changed rows with its three forms of input (values, values a
+ * source precomputed, lines of COPY text), archiving, and the listings and counts the API and
+ * status read. It stays one file above ~400 lines because these all share the record tables' column
+ * lists and scope; links and raw fingerprints, which have their own tables or columns, are apart.
+ */
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/entities.js';
