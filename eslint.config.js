@@ -35,6 +35,49 @@ export default tseslint.config(
     files: ['src/store/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.mjs', 'bench/**/*.mjs'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  // Dialect differences live in src/store/dialect/ (one file per dialect behind one port), never as
+  // tests of which database is underneath, and the raw driver handles stay in there too.
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/store/dialect/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            'BinaryExpression[operator=/^[!=]==?$/] > Literal[value=/^(sqlite|postgres|postgresql|pg)$/i]',
+          message:
+            'A dialect test: make the difference a method or value of the Dialect port (src/store/dialect/).',
+        },
+        {
+          selector:
+            'MemberExpression[property.name=/^(dialect|caps|identityIndex|arrayParams|analyzeWhileLoading|binaryCollation)$/]',
+          message:
+            'A dialect flag: make the difference a method or value of the Dialect port (src/store/dialect/).',
+        },
+        {
+          selector: 'MemberExpression[property.name=/^(pgPool|transactionClient|sqlite)$/]',
+          message: 'Raw driver handles stay inside src/store/dialect/.',
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/store/**/*.ts'],
+    ignores: ['src/store/dialect/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'pg', message: 'The pg driver stays inside src/store/dialect/.' },
+            { name: 'pg-copy-streams', message: 'COPY stays inside src/store/dialect/.' },
+            { name: 'better-sqlite3', message: 'The SQLite driver stays inside src/store/dialect/.' },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts', '**/*.test.ts'],
     rules: {

@@ -20,7 +20,7 @@ export type { ErrorCode } from './shared/errors.js';
 export { Store } from './store/store.js';
 export type { StoreOptions } from './store/store.js';
 export { SecretBox } from './store/secrets.js';
-export type { StoredAccount } from './store/queries/accounts.js';
+export type { StoredAccount } from './model/stored-account.js';
 export type { DistrictRow } from './store/queries/districts.js';
 export type { WebhookEndpoint } from './store/queries/webhooks.js';
 

@@ -69,17 +69,17 @@ describe('a sync through the public API', () => {
     });
     expect(district.accounts.student.active).toBe(truth.students);
     expect(district.runs.map((r) => [r.id, r.status])).toEqual([[report.runId, 'succeeded']]);
-    const feed = await store.accounts.changesAfter(0, { limit: 10_000 });
+    const feed = await store.changeFeed.after(0, { limit: 10_000 });
     expect(feed).toHaveLength(truth.students + truth.staffPeople);
   });
 
   it('a second sync changes nothing', async () => {
-    const seq = await store.accounts.lastChangeSeq();
+    const seq = await store.changeFeed.lastSeq();
     const again = await syncFromClever({ store, config, logger: silentLogger() });
     expect(again.status).toBe('succeeded');
     expect(changedNothing(again)).toBe(true);
     expect(again.counts.students.unchanged).toBe(sim.truth().students);
-    expect(await store.accounts.lastChangeSeq()).toBe(seq);
+    expect(await store.changeFeed.lastSeq()).toBe(seq);
   });
 
   it('a bad configuration is a typed error naming the key', () => {

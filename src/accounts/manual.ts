@@ -4,7 +4,7 @@ import { identityValue } from '../model/account.js';
 import type { Access, AccountKind, IdentityType } from '../model/account.js';
 import type { PersonName, StaffRole } from '../model/entities.js';
 import { RostersyncError } from '../shared/errors.js';
-import type { StoredAccount } from '../store/queries/accounts.js';
+import type { StoredAccount } from '../model/stored-account.js';
 import type { Store } from '../store/store.js';
 import { parseOverrideFields } from './derive.js';
 
@@ -79,7 +79,7 @@ async function insertManual(
       access: input.access ?? null,
       identities,
     });
-    await tx.accounts.appendChanges([
+    await tx.changeFeed.append([
       { district: input.district, accountId: id, kind: 'created', fields: ['manual'], runId: null },
     ]);
   });
@@ -102,7 +102,7 @@ export async function setAccountOverride(
       `overrides apply to staff accounts; ${accountId} is a ${account.kind} account`,
     );
   const existing = (
-    await store.accounts.overrides(account.district, [{ keyType: 'account', keyValue: accountId }])
+    await store.overrides.find(account.district, [{ keyType: 'account', keyValue: accountId }])
   )[0];
   const merged = { ...(existing?.fields ?? {}), ...fields };
   const parsed = parseOverrideFields(merged);
@@ -111,7 +111,7 @@ export async function setAccountOverride(
       'input',
       'the override sets no known field (title, email, roles, accessType, schoolIds, grades)',
     );
-  await store.accounts.setOverride({
+  await store.overrides.set({
     district: account.district,
     keyType: 'account',
     keyValue: accountId,
@@ -124,5 +124,5 @@ export async function setAccountOverride(
 export async function removeAccountOverride(store: Store, accountId: string): Promise<boolean> {
   const account = await store.accounts.get(accountId);
   if (!account) throw new RostersyncError('not_found', `account ${accountId} does not exist`);
-  return store.accounts.removeOverride(account.district, 'account', accountId);
+  return store.overrides.remove(account.district, 'account', accountId);
 }

@@ -8,7 +8,7 @@ import type { Entity, EntityData, SourceKind } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import { emptyAccountCounts } from '../model/run.js';
 import type { AccountCounts, RunProblem } from '../model/run.js';
-import type { AccountHead, AccountWrite, ChangeWrite, StoredAccount } from '../store/queries/accounts.js';
+import type { AccountHead, AccountWrite, ChangeWrite, StoredAccount } from '../model/stored-account.js';
 import type { Store } from '../store/store.js';
 import { accountKindOf, applyOverrides, deriveAccount, parseOverrideFields } from './derive.js';
 import type { DesiredAccount, StaffOverrideFields } from './derive.js';
@@ -132,7 +132,7 @@ export class DecisionOrder {
  * since, needs no work: this is what keeps a no-change re-sync cheap.
  */
 export async function deriveVersion(store: Store, district: string, config: DistrictConfig): Promise<string> {
-  return contentHash({ config, overrides: await store.accounts.overridesStamp(district) });
+  return contentHash({ config, overrides: await store.overrides.stamp(district) });
 }
 
 export interface ProvisionResult {
@@ -255,14 +255,14 @@ async function provisionGated(
   // A. What the rules say each record's account should be (with overrides for staff).
   const desired = new Map<string, DesiredAccount>();
   const overridesByRecord = new Map<string, StaffOverrideFields[]>();
-  if (kind === 'staff' && (await tx.accounts.hasOverrides(b.district))) {
+  if (kind === 'staff' && (await tx.overrides.hasAny(b.district))) {
     const keys: Array<{ keyType: string; keyValue: string }> = [];
     for (const r of records) {
       keys.push(...overrideKeys(accountFields(r) as StaffAccountFields));
       const a = existing.get(r.sourceId);
       if (a) keys.push({ keyType: 'account', keyValue: a.id });
     }
-    const rows = await tx.accounts.overrides(b.district, keys);
+    const rows = await tx.overrides.find(b.district, keys);
     const byKey = new Map(rows.map((o) => [`${o.keyType}\u0000${o.keyValue}`, o]));
     for (const r of records) {
       const list: StaffOverrideFields[] = [];
@@ -283,7 +283,7 @@ async function provisionGated(
   const keyType = unlinked.map((r) => desired.get(r.sourceId)!.key?.type).find((t) => t !== undefined);
   const keyCandidates =
     keyType !== undefined
-      ? await tx.accounts.byIdentity(
+      ? await tx.identities.lookup(
           b.district,
           keyType,
           await settled(
@@ -298,7 +298,7 @@ async function provisionGated(
       : new Map<string, StoredAccount[]>();
   const emailCandidates =
     b.config.matchByEmail && unlinked.length > 0
-      ? await tx.accounts.byIdentity(
+      ? await tx.identities.lookup(
           b.district,
           'email',
           await settled(
@@ -527,8 +527,8 @@ async function provisionGated(
     await tx.records.archive({ district: b.district, source: src }, b.entity, ids, b.runId);
   }
   if (pendingDeactivations.length > 0 && b.runId !== null)
-    await tx.accounts.addPendingDeactivations(b.runId, pendingDeactivations);
-  await tx.accounts.appendChanges(changes);
+    await tx.pendingDeactivations.add(b.runId, pendingDeactivations);
+  await tx.changeFeed.append(changes);
   counts.updated += await regrantReleasedEmails(tx, b.district, releasedEmails, b.runId);
   return { counts, problems, pendingDeactivations, superseded };
 }
@@ -754,7 +754,7 @@ export async function deactivateForArchived(
     accounts.map((a) => a.id),
     'inactive',
   );
-  await tx.accounts.appendChanges(
+  await tx.changeFeed.append(
     accounts.map((a) => ({
       district: b.district,
       accountId: a.id,
@@ -803,7 +803,7 @@ export async function regrantReleasedEmails(
     });
   }
   await tx.accounts.writeMany(writes);
-  await tx.accounts.appendChanges(
+  await tx.changeFeed.append(
     writes.map((w) => ({
       district,
       accountId: w.write.id,
@@ -817,7 +817,7 @@ export async function regrantReleasedEmails(
 
 /** Deactivates accounts a run queued as no longer eligible (still active, still sync-owned). */
 export async function applyPendingDeactivations(tx: Store, runId: string, district: string): Promise<number> {
-  const pending = await tx.accounts.pendingDeactivations(runId);
+  const pending = await tx.pendingDeactivations.list(runId);
   const ids: string[] = [];
   const emails: Array<string | null> = [];
   const reasons = new Map<string, string>();
@@ -831,7 +831,7 @@ export async function applyPendingDeactivations(tx: Store, runId: string, distri
   }
   if (ids.length === 0) return 0;
   await tx.accounts.setStatus(ids, 'inactive');
-  await tx.accounts.appendChanges(
+  await tx.changeFeed.append(
     ids.map((id) => ({
       district,
       accountId: id,

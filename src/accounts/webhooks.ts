@@ -72,13 +72,13 @@ export interface DeliveryRound {
 export async function deliverWebhooks(opts: DeliveryOptions): Promise<DeliveryRound> {
   const now = opts.now ?? (() => new Date());
   const round: DeliveryRound = { delivered: 0, failed: 0, idle: true };
-  const last = await opts.store.accounts.lastChangeSeq();
+  const last = await opts.store.changeFeed.lastSeq();
   for (const ep of await opts.store.webhooks.list()) {
     if (!ep.enabled) continue;
     if (ep.cursor < last) round.idle = false;
     if (ep.nextAttemptAt && Date.parse(ep.nextAttemptAt) > now().getTime()) continue;
     const secret = await opts.store.webhooks.secret(ep.id, opts.box);
-    const changes = await opts.store.accounts.changesAfter(ep.cursor, { limit: opts.batch ?? 100 });
+    const changes = await opts.store.changeFeed.after(ep.cursor, { limit: opts.batch ?? 100 });
     let attempts = ep.attempts;
     for (const change of changes) {
       const error = await post(ep.url, secret, change, opts);
@@ -161,6 +161,6 @@ export async function deliverUntilIdle(
 }
 
 async function allCaughtUp(store: Store): Promise<boolean> {
-  const last = await store.accounts.lastChangeSeq();
+  const last = await store.changeFeed.lastSeq();
   return (await store.webhooks.list()).every((e) => !e.enabled || e.cursor >= last);
 }

@@ -1,7 +1,7 @@
 import type { AccountEntity, AccountFieldsOf } from '../model/account-fields.js';
 import type { District, Entity, EntityData, SourceKind } from '../model/entities.js';
 import type { KnownState } from '../model/hash.js';
-import type { RowLines } from '../model/row-text.js';
+import type { RowLines } from '../store/encoding/row-text.js';
 import type { RunProblem } from '../model/run.js';
 
 /**

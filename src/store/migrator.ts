@@ -1,7 +1,7 @@
 import { Migrator } from 'kysely';
 import type { Kysely, Migration, MigrationResultSet } from 'kysely';
 import { RostersyncError } from '../shared/errors.js';
-import type { Capabilities } from './db.js';
+import type { MigrationDialect } from './dialect/dialect.js';
 import * as m0001 from './migrations/0001-init.js';
 import * as m0002 from './migrations/0002-accounts.js';
 import * as m0003 from './migrations/0003-identity-column.js';
@@ -11,12 +11,12 @@ import * as m0006 from './migrations/0006-identity-path-ops.js';
 import type { DB } from './schema.js';
 
 /**
- * Numbered, append-only migrations. Each module exports `up(db, caps)`; the capabilities object is
- * bound here so a migration can ask for dialect differences without naming the dialect.
+ * Numbered, append-only migrations. Each module exports `up(db, dialect)`; the dialect's schema
+ * differences are bound here so a migration calls them without naming the dialect.
  * Never edit a migration that has shipped; add the next number.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time
-type MigrationModule = { up: (db: Kysely<any>, caps: Capabilities) => Promise<void> };
+type MigrationModule = { up: (db: Kysely<any>, dialect: MigrationDialect) => Promise<void> };
 const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0001-init', m0001],
   ['0002-accounts', m0002],
@@ -35,8 +35,8 @@ export interface MigrationOutcome {
  * Brings the schema to the latest version. Safe to call on every open and from several processes at
  * once: Kysely's migrator takes a lock table row (PostgreSQL: row lock; SQLite: single writer).
  */
-export async function migrateToLatest(db: Kysely<DB>, caps: Capabilities): Promise<MigrationOutcome> {
-  return migrateUpTo(db, caps, null);
+export async function migrateToLatest(db: Kysely<DB>, dialect: MigrationDialect): Promise<MigrationOutcome> {
+  return migrateUpTo(db, dialect, null);
 }
 
 /**
@@ -45,7 +45,7 @@ export async function migrateToLatest(db: Kysely<DB>, caps: Capabilities): Promi
  */
 export async function migrateUpTo(
   db: Kysely<DB>,
-  caps: Capabilities,
+  dialect: MigrationDialect,
   target: string | null,
 ): Promise<MigrationOutcome> {
   if (target !== null && !MIGRATIONS.some(([name]) => name === target)) {
@@ -53,7 +53,7 @@ export async function migrateUpTo(
   }
   const migrations: Record<string, Migration> = {};
   for (const [name, mod] of MIGRATIONS) {
-    migrations[name] = { up: (d) => mod.up(d, caps) };
+    migrations[name] = { up: (d) => mod.up(d, dialect) };
   }
   const migrator = new Migrator({
     db,

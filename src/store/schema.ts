@@ -178,7 +178,7 @@ export interface DbAccount {
   identities: string;
 }
 
-/** SQLite only (Capabilities.identityIndex `table`): the identities again, one row each, for lookups by value. */
+/** SQLite only (see DialectQueries.accountsByIdentity): the identities again, one row each, for lookups by value. */
 export interface DbAccountIdentity {
   account_id: string;
   district_id: string;

@@ -1,30 +1,9 @@
-import { sql } from 'kysely';
-import type { Expression, ExpressionBuilder, SqlBool } from 'kysely';
-import type { Capabilities } from './db.js';
-
-/**
- * `column IN (…values)` for the dialect: `= any($1::text[])` where array parameters exist (one
- * parameter however many values), a plain IN list elsewhere (chunk under the parameter limit).
- */
-/* eslint-disable @typescript-eslint/no-explicit-any -- works for any table of any query */
-export function anyOf(
-  eb: ExpressionBuilder<any, any>,
-  caps: Capabilities,
-  column: string,
-  values: readonly string[],
-): Expression<SqlBool> {
-  return caps.arrayParams
-    ? eb(eb.ref(column), '=', sql<string>`any(${textArrayLiteral(values)}::text[])`)
-    : eb(eb.ref(column), 'in', [...values]);
-}
-/* eslint-enable @typescript-eslint/no-explicit-any */
-
 /**
  * The PostgreSQL array literal of `values` (`{"a","b"}`): the text node-postgres sends for an
  * array parameter, which the `::text[]` cast reads back. Built with one join when no value holds
  * `"` or `\` (ids, emails and hashes never do); node-postgres builds it value by value with two
- * regular-expression replaces and a concatenation each, which measured 104 MB of the main thread's
- * 815 MB of allocation in a no-change re-sync of 100,000 students.
+ * regular-expression replaces and a concatenation each, a large share of the main thread's
+ * allocation in a no-change re-sync (figures in docs/benchmarks.md, "Figures behind store comments").
  */
 export function textArrayLiteral(values: readonly string[]): string {
   if (values.length === 0) return '{}';
@@ -37,4 +16,11 @@ export function textArrayLiteral(values: readonly string[]): string {
 /** An array element in double quotes: inside them only `"` and `\` are special. */
 function quoteElement(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+/** `items` in slices of at most `size` (a statement's share of the bind-parameter limit). */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

@@ -1,14 +1,19 @@
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { Capabilities, Database, OpenDatabaseOptions } from './db.js';
+import type { Database, OpenDatabaseOptions } from './db.js';
 import { openDatabase } from './db.js';
 import { migrateToLatest } from './migrator.js';
 import type { MigrationOutcome } from './migrator.js';
-import { BulkWriter } from './bulk-writer.js';
+import type { DialectQueries } from './dialect/dialect.js';
 import { AccountsRepo } from './queries/accounts.js';
+import { ChangeFeedRepo } from './queries/change-feed.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
+import { IdentitiesRepo } from './queries/identities.js';
+import { LinksRepo } from './queries/links.js';
 import { LocksRepo } from './queries/locks.js';
+import { OverridesRepo } from './queries/overrides.js';
+import { PendingDeactivationsRepo } from './queries/pending-deactivations.js';
+import { RawFingerprintsRepo } from './queries/raw-fingerprints.js';
 import { RecordsRepo } from './queries/records.js';
 import { RunsRepo } from './queries/runs.js';
 import { WebhooksRepo } from './queries/webhooks.js';
@@ -27,14 +32,21 @@ export interface StoreOptions extends OpenDatabaseOptions {
  */
 export class Store {
   readonly records: RecordsRepo;
+  readonly links: LinksRepo;
+  readonly rawFingerprints: RawFingerprintsRepo;
   readonly runs: RunsRepo;
   readonly districts: DistrictsRepo;
   readonly checkpoints: CheckpointsRepo;
   readonly locks: LocksRepo;
   readonly accounts: AccountsRepo;
+  readonly identities: IdentitiesRepo;
+  readonly overrides: OverridesRepo;
+  readonly changeFeed: ChangeFeedRepo;
+  readonly pendingDeactivations: PendingDeactivationsRepo;
   readonly webhooks: WebhooksRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
+  private readonly dialectQueries: DialectQueries;
 
   protected constructor(
     protected readonly database: Database,
@@ -42,13 +54,20 @@ export class Store {
     readonly clock: () => Date,
   ) {
     const now = () => clock().toISOString();
-    const bulk = new BulkWriter(executor, database.caps, database.sqlite, () => database.transactionClient());
-    this.records = new RecordsRepo(executor, database.caps, now, bulk);
-    this.runs = new RunsRepo(executor, database.caps, now, bulk);
+    const q = database.queries(executor);
+    this.dialectQueries = q;
+    this.links = new LinksRepo(executor, q);
+    this.records = new RecordsRepo(executor, q, now, this.links);
+    this.rawFingerprints = new RawFingerprintsRepo(q);
+    this.runs = new RunsRepo(executor, q, now);
     this.districts = new DistrictsRepo(executor, now);
     this.checkpoints = new CheckpointsRepo(executor, now);
     this.locks = new LocksRepo(executor, now);
-    this.accounts = new AccountsRepo(executor, database.caps, now, bulk);
+    this.identities = new IdentitiesRepo(q);
+    this.accounts = new AccountsRepo(executor, q, now, this.identities);
+    this.overrides = new OverridesRepo(executor, q, now);
+    this.changeFeed = new ChangeFeedRepo(executor, q, now);
+    this.pendingDeactivations = new PendingDeactivationsRepo(executor, q);
     this.webhooks = new WebhooksRepo(executor, now);
   }
 
@@ -58,7 +77,7 @@ export class Store {
     const store = new Store(database, database.db, opts.now ?? (() => new Date()));
     if (opts.migrate !== false) {
       try {
-        store.migration = await migrateToLatest(database.db, database.caps);
+        store.migration = await migrateToLatest(database.db, database.migrations);
       } catch (err) {
         await database.close();
         throw err;
@@ -67,8 +86,20 @@ export class Store {
     return store;
   }
 
-  get caps(): Capabilities {
-    return this.database.caps;
+  /**
+   * Transactions can run side by side, each on its own connection (PostgreSQL): a stream may write
+   * its next batch while the previous one commits. SQLite has one connection, used in turn.
+   */
+  get concurrentTransactions(): boolean {
+    return this.database.concurrentTransactions;
+  }
+
+  /**
+   * New records are best handed over with their rows as COPY text (SourceRecord.rowLines): this
+   * store loads such lines as they are. Where false, it would decode them, so values are better.
+   */
+  get loadsRowText(): boolean {
+    return this.database.loadsRowText;
   }
 
   /** The database location, safe to print (passwords removed). */
@@ -78,17 +109,16 @@ export class Store {
 
   /** Runs the pending migrations explicitly (`rostersync migrate`). */
   async migrate(): Promise<MigrationOutcome> {
-    this.migration = await migrateToLatest(this.database.db, this.database.caps);
+    this.migration = await migrateToLatest(this.database.db, this.database.migrations);
     return this.migration;
   }
 
   /**
-   * Refreshes planner statistics of tables that grew a lot (see Capabilities.analyzeWhileLoading).
-   * A no-op where the database does not need it.
+   * Refreshes planner statistics of tables that grew a lot, where the database needs them while a
+   * table grows from empty (see DialectQueries.analyze). A no-op elsewhere.
    */
   async analyze(tables: ReadonlyArray<keyof DB>): Promise<void> {
-    if (!this.caps.analyzeWhileLoading || tables.length === 0) return;
-    await sql.raw(`analyze ${[...new Set(tables)].map((t) => `"${t}"`).join(', ')}`).execute(this.executor);
+    await this.dialectQueries.analyze(tables);
   }
 
   /** Runs `fn` in one transaction; everything it writes through `tx` commits or rolls back together. */

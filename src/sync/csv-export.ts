@@ -74,7 +74,7 @@ export async function exportCsv(store: Store, district: string, dir: string): Pr
     })(),
   );
   // CSV overrides all come from one staff_overrides.csv, so they share its key column.
-  const overrides = (await store.accounts.listOverrides(district)).filter((o) => o.origin === 'csv');
+  const overrides = (await store.overrides.list(district)).filter((o) => o.origin === 'csv');
   const keyColumn = overrides[0] ? OVERRIDE_KEY_COLUMN[overrides[0].keyType] : undefined;
   if (keyColumn !== undefined) {
     const rows = overrides.filter((o) => OVERRIDE_KEY_COLUMN[o.keyType] === keyColumn);

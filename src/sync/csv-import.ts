@@ -82,7 +82,7 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
     ...(overrides !== null
       ? {
           beforeStreams: (s: Store) =>
-            s.accounts.replaceCsvOverrides(
+            s.overrides.replaceCsv(
               district,
               overrides.map((o) => ({ keyType: o.keyType, keyValue: o.keyValue, fields: o.fields })),
             ),

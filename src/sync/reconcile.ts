@@ -1,6 +1,6 @@
 import type { AccountEntity, AccountFieldsOf } from '../model/account-fields.js';
 import type { Entity, EntityData } from '../model/entities.js';
-import type { RowLines } from '../model/row-text.js';
+import type { RowLines } from '../store/encoding/row-text.js';
 import { canonicalJson, jsonHash, upsertKind } from '../model/hash.js';
 import type { StoredState } from '../model/hash.js';
 import type { SourceRecord } from '../sources/source.js';

@@ -65,7 +65,7 @@ export async function rejectRun(store: Store, runId: string): Promise<SyncRun> {
     await store.transaction(async (tx) => {
       await tx.runs.resolve(runId, 'rejected', 'rejected', run.counts);
       await tx.runs.clearPendingArchives(runId);
-      await tx.accounts.clearPendingDeactivations(runId);
+      await tx.pendingDeactivations.clear(runId);
     });
     return (await store.runs.get(runId))!;
   });

@@ -23,7 +23,8 @@ import type { Logger } from '../shared/logger.js';
 import { silentLogger } from '../shared/logger.js';
 import type { Source, SourcePage, SourceRecord, SourceStream } from '../sources/source.js';
 import { StoredOnlyRecord } from '../sources/stored-only.js';
-import type { RawRefresh, RecordScope } from '../store/queries/records.js';
+import type { RawRefresh } from '../store/queries/raw-fingerprints.js';
+import type { RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
 import { RunIdentities } from '../accounts/run-identities.js';
 import { SchoolScope } from './filter.js';
@@ -243,7 +244,7 @@ class SyncRun {
     );
     for (const r of interrupted) {
       await this.store.runs.clearPendingArchives(r);
-      await this.store.accounts.clearPendingDeactivations(r);
+      await this.store.pendingDeactivations.clear(r);
     }
     await this.store.runs.create({
       id: this.runId,
@@ -354,7 +355,7 @@ class SyncRun {
             this.store.records.states(this.recordScope(), entity, ids);
       for await (const page of stream.pages({
         forWriting,
-        rowText: this.store.caps.copy,
+        rowText: this.store.loadsRowText,
         ...(known ? { known } : {}),
       })) {
         if (this.failure) break;
@@ -434,7 +435,7 @@ class SyncRun {
    */
   private overlapDepth(stream: SourceStream): number {
     const overlap =
-      this.store.caps.concurrentTransactions &&
+      this.store.concurrentTransactions &&
       stream.ordered &&
       stream.entities.length === 1 &&
       !this.plan &&
@@ -736,12 +737,12 @@ class SyncRun {
       const transaction = this.store.transaction(async (tx) => {
         await tx.records.write(scope, entity, writes, this.plan ? null : this.runId);
         if (!this.plan && rawRefresh.length > 0) {
-          await tx.records.refreshRaw(scope, entity, rawRefresh);
+          await tx.rawFingerprints.refresh(scope, entity, rawRefresh);
           this.stats.rawRefreshed =
             ((this.stats.rawRefreshed as number | undefined) ?? 0) + rawRefresh.length;
         }
         const prov = await provisionBatch(tx, {
-          ...(this.store.caps.concurrentTransactions &&
+          ...(this.store.concurrentTransactions &&
           accountKindOf(entity) &&
           !(entity === 'contacts' && this.noGuardianAccounts)
             ? { order: { decisions: this.decisions, ended: transactionEnded } }
@@ -880,7 +881,7 @@ class SyncRun {
   private async pendingDeactivationCounts(
     pending: Partial<Record<Entity, number>>,
   ): Promise<Record<string, number>> {
-    if (!this.plan) return this.store.accounts.pendingDeactivationCounts(this.runId, this.district!);
+    if (!this.plan) return this.store.pendingDeactivations.countsByKind(this.runId, this.district!);
     const out: Record<string, number> = {};
     for (const kind of this.planDeactivations.values()) out[kind] = (out[kind] ?? 0) + 1;
     const bySource = new Map<SourceKind, Map<Entity, string[]>>([
@@ -1007,7 +1008,7 @@ class SyncRun {
         .finish(this.runId, 'failed', { counts: this.counts, stats: this.stats, reason })
         .catch(() => undefined);
       await this.store.runs.clearPendingArchives(this.runId).catch(() => undefined);
-      await this.store.accounts.clearPendingDeactivations(this.runId).catch(() => undefined);
+      await this.store.pendingDeactivations.clear(this.runId).catch(() => undefined);
     }
     return this.report('failed', reason, {});
   }
@@ -1064,7 +1065,7 @@ export async function applyRunRemovals(
   }
   await store.transaction(async (tx) => {
     counts.accounts.deactivated += await applyPendingDeactivations(tx, runId, district);
-    await tx.accounts.clearPendingDeactivations(runId);
+    await tx.pendingDeactivations.clear(runId);
     await tx.runs.progressCounts(runId, counts);
   });
 }

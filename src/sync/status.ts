@@ -52,7 +52,7 @@ export async function getStatus(
         staff: await store.records.count(scope, 'staff'),
         staffByRole: await store.records.staffRoleCounts(d.id),
         contacts: await store.records.count(scope, 'contacts'),
-        enrollments: await store.records.enrollmentCounts(d.id),
+        enrollments: await store.links.enrollmentCounts(d.id),
       },
       accounts: await store.accounts.countsByKind(d.id),
       runs: await store.runs.list({ district: d.id, limit: opts.runs ?? 5 }),

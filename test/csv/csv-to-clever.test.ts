@@ -4,7 +4,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
-import type { StoredAccount } from '../../src/store/queries/accounts.js';
+import type { StoredAccount } from '../../src/model/stored-account.js';
 import { Store } from '../../src/store/store.js';
 import { exportCsv } from '../../src/sync/csv-export.js';
 import { importCsv } from '../../src/sync/csv-import.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { createManualAccount } from '../../src/accounts/manual.js';
-import type { StoredAccount } from '../../src/store/queries/accounts.js';
+import type { StoredAccount } from '../../src/model/stored-account.js';
 import { Store } from '../../src/store/store.js';
 import { importCsv } from '../../src/sync/csv-import.js';
 import { approveRun } from '../../src/sync/run-control.js';

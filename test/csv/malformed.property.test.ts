@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createManualAccount } from '../../src/accounts/manual.js';
 import type { Entity } from '../../src/model/entities.js';
-import type { StoredAccount } from '../../src/store/queries/accounts.js';
+import type { StoredAccount } from '../../src/model/stored-account.js';
 import { Store } from '../../src/store/store.js';
 import { importCsv } from '../../src/sync/csv-import.js';
 import type { RunReport } from '../../src/sync/run-report.js';

@@ -16,7 +16,7 @@ describeEachDatabase('staff_overrides.csv and the district lock', (dbs) => {
     try {
       await configureDistrict(store, D, SAMPLE_CONFIG);
       expect((await importCsv({ store, dir: SAMPLE_DIR, district: D })).status).toBe('succeeded');
-      const before = await store.accounts.listOverrides(D);
+      const before = await store.overrides.list(D);
       expect(before).toHaveLength(1);
 
       // Another live run (this very process) holds the district.
@@ -29,12 +29,12 @@ describeEachDatabase('staff_overrides.csv and the district lock', (dbs) => {
       const blocked = await importCsv({ store, dir: drop, district: D });
       expect(blocked.status).toBe('failed');
       expect(blocked.reason).toMatch(/being synced by run someone-else/);
-      expect(await store.accounts.listOverrides(D)).toEqual(before);
+      expect(await store.overrides.list(D)).toEqual(before);
 
       await store.locks.release(D, 'someone-else');
       const ok = await importCsv({ store, dir: drop, district: D });
       expect(ok.status, ok.reason ?? '').toBe('succeeded');
-      const after = await store.accounts.listOverrides(D);
+      const after = await store.overrides.list(D);
       expect(after).toMatchObject([
         { keyType: 'sis_id', keyValue: 'SIS-T1', fields: { title: 'Head of Department' } },
       ]);

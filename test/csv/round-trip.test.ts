@@ -89,7 +89,7 @@ describeEachDatabase('csv round trip', (dbs) => {
     const store = await freshStore();
     await importCsv({ store, dir: SAMPLE_DIR, district: 'springfield' });
     const before = await dumpDistrict(store, 'springfield');
-    const feed = await store.accounts.lastChangeSeq();
+    const feed = await store.changeFeed.lastSeq();
     const again = await importCsv({ store, dir: SAMPLE_DIR, district: 'springfield' });
     expect(again.status).toBe('succeeded');
     expect(exitCodeFor(again.status)).toBe(0);
@@ -98,7 +98,7 @@ describeEachDatabase('csv round trip', (dbs) => {
     expect(again.counts.staff).toMatchObject({ unchanged: 8, created: 0, updated: 0, archived: 0 });
     expect(again.counts.schools).toMatchObject({ unchanged: 3, created: 0, updated: 0, archived: 0 });
     expect(Object.values(again.accounts).every((n) => n === 0)).toBe(true);
-    expect(await store.accounts.lastChangeSeq()).toBe(feed);
+    expect(await store.changeFeed.lastSeq()).toBe(feed);
     expect(await dumpDistrict(store, 'springfield')).toEqual(before);
   });
 

@@ -47,12 +47,12 @@ describeEachDatabase('shared emails', (dbs) => {
         expect(acc.email).toBe('twin@example.org');
       }
       // A re-run with nothing changed keeps it that way and writes nothing.
-      const seq = await store.accounts.lastChangeSeq();
+      const seq = await store.changeFeed.lastSeq();
       await batch([
         { sourceId: 'a', data: student(1, 'Twin@Example.org') },
         { sourceId: 'b', data: student(2, 'twin@example.org') },
       ]);
-      expect(await store.accounts.lastChangeSeq()).toBe(seq);
+      expect(await store.changeFeed.lastSeq()).toBe(seq);
 
       // One of them leaves: the other gets the email back as a login identity.
       await store.transaction((tx) =>

@@ -156,7 +156,7 @@ describeEachDatabase('accounts', (dbs) => {
       const d = local.districts[0]!.id;
       for (const s of [a, b]) expect((await syncSim(s, local)).status).toBe('succeeded');
       const activeBefore = (await getStatus(a, { district: d })).districts[0]!.accounts;
-      const seqBefore = await a.accounts.lastChangeSeq();
+      const seqBefore = await a.changeFeed.lastSeq();
       const [day] = local.advance(1, 'bad_sharing');
       expect(day!.deleted.schools.length).toBeGreaterThan(0);
 
@@ -171,7 +171,7 @@ describeEachDatabase('accounts', (dbs) => {
         expect(Object.values(h.counts).every((c) => c.archived === 0)).toBe(true);
       }
       expect((await getStatus(a, { district: d })).districts[0]!.accounts).toEqual(activeBefore);
-      expect((await a.accounts.changesAfter(seqBefore)).filter((c) => c.kind === 'deactivated')).toHaveLength(
+      expect((await a.changeFeed.after(seqBefore)).filter((c) => c.kind === 'deactivated')).toHaveLength(
         0,
       );
 

@@ -64,7 +64,7 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
   });
 
   it('a second identical sync changes nothing and writes nothing to the feed', async () => {
-    const seq = await store.accounts.lastChangeSeq();
+    const seq = await store.changeFeed.lastSeq();
     const before = await dumpDistrict(store, district);
     const report = await syncSim(store, sim);
     expect(report.status).toBe('succeeded');
@@ -73,7 +73,7 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
     expect(report.counts.students.unchanged).toBe(truth.students);
     // Every user and section was recognised by its item's bytes and not decoded.
     expect(report.stats.undecoded).toBe(truth.students + truth.staffPeople + truth.contacts + truth.sections);
-    expect(await store.accounts.lastChangeSeq()).toBe(seq);
+    expect(await store.changeFeed.lastSeq()).toBe(seq);
     expect(await dumpDistrict(store, district)).toEqual(before);
     // Each stream's checkpoint says this run read all of it.
     const checkpoints = await store.checkpoints.list(district);
@@ -160,7 +160,7 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
     const row = (await store.districts.get(district))!;
     const schools = await store.records.list({ district }, 'schools', { limit: 100 });
     const excluded = schools.slice(0, 2).map((s) => s.sourceId);
-    const seq = await store.accounts.lastChangeSeq();
+    const seq = await store.changeFeed.lastSeq();
     await store.districts.setConfig(district, {
       ...row.config,
       schoolFilter: { mode: 'exclude', ids: excluded, sisIds: [], schoolNumbers: [], namePatterns: [] },
@@ -215,7 +215,7 @@ describeEachDatabase('Clever sync end to end', (dbs) => {
     expect(out.accounts.deactivated + only.accounts.deactivated).toBe(
       only.accounts.reactivated + back.accounts.reactivated,
     );
-    const changes = await store.accounts.changesAfter(seq, { limit: 100_000 });
+    const changes = await store.changeFeed.after(seq, { limit: 100_000 });
     const deactivated = new Set(changes.filter((c) => c.kind === 'deactivated').map((c) => c.accountId));
     const reactivated = new Set(changes.filter((c) => c.kind === 'reactivated').map((c) => c.accountId));
     expect(reactivated).toEqual(deactivated);

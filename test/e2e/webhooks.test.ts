@@ -68,7 +68,7 @@ describeEachDatabase('webhooks', (dbs) => {
       expect((await syncSim(store, sim)).status).toBe('succeeded');
       sim.advance(1);
       expect((await syncSim(store, sim)).status).toBe('succeeded');
-      const feed = await store.accounts.changesAfter(0, { limit: 100_000 });
+      const feed = await store.changeFeed.after(0, { limit: 100_000 });
       expect(feed.length).toBeGreaterThan(100);
 
       let clock = Date.now();

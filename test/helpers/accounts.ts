@@ -1,4 +1,4 @@
-import type { AccountWrite } from '../../src/store/queries/accounts.js';
+import type { AccountWrite } from '../../src/model/stored-account.js';
 
 /** An account as a sync writes it: a clever-linked active student, unless `fields` say otherwise. */
 export function accountWrite(id: string, fields: Partial<AccountWrite> = {}): AccountWrite {

@@ -48,6 +48,6 @@ export async function dumpDistrict(store: Store, district: string): Promise<Reco
     after = page[page.length - 1]!.id;
   }
   out.accounts = accounts.sort();
-  out.enrollments = await store.records.enrollmentCounts(district);
+  out.enrollments = await store.links.enrollmentCounts(district);
   return out;
 }

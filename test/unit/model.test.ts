@@ -5,7 +5,7 @@ import { districtConfigSchema } from '../../src/model/district-config.js';
 import { accountStateHash, sortIdentities, withIdentity } from '../../src/model/account.js';
 import type { IdentityType } from '../../src/model/account.js';
 import type { StaffRole } from '../../src/model/entities.js';
-import { identityTokens, parseIdentityTokens } from '../../src/store/queries/accounts.js';
+import { identityTokens, parseIdentityTokens } from '../../src/store/queries/account-row.js';
 import { deriveAccount } from '../../src/accounts/derive.js';
 
 describe('grades', () => {

@@ -13,7 +13,7 @@ export function registerChangesCommand(program: Command): void {
     .action(
       action(async (opts) => {
         await withStore(configFromFlags(opts), async ({ store }) => {
-          const changes = await store.accounts.changesAfter(opts.after, {
+          const changes = await store.changeFeed.after(opts.after, {
             limit: opts.limit,
             ...(opts.district ? { district: opts.district } : {}),
           });

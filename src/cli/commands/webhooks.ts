@@ -23,7 +23,7 @@ export function registerWebhooksCommand(program: Command): void {
           const box = resolveSecretBox(config);
           const secret = opts.secret ?? randomBytes(24).toString('base64url');
           const id = randomUUID();
-          const cursor = opts.fromStart ? 0 : await store.accounts.lastChangeSeq();
+          const cursor = opts.fromStart ? 0 : await store.changeFeed.lastSeq();
           await store.webhooks.add({ id, url, secret, cursor }, box);
           process.stdout.write(`webhook ${id} → ${url}\nsigning secret (shown once): ${secret}\n`);
         });
@@ -38,7 +38,7 @@ export function registerWebhooksCommand(program: Command): void {
         await withStore(configFromFlags(opts), async ({ store }) => {
           const list = await store.webhooks.list();
           if (opts.json) return void process.stdout.write(JSON.stringify(list) + '\n');
-          const last = await store.accounts.lastChangeSeq();
+          const last = await store.changeFeed.lastSeq();
           process.stdout.write(
             table([
               ['id', 'url', 'delivered up to', 'behind', 'attempts', 'last error'],

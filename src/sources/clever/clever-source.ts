@@ -1,8 +1,8 @@
 import type { AccountEntity, AccountFieldsOf } from '../../model/account-fields.js';
 import type { Entity, EntityData } from '../../model/entities.js';
-import type { RowLines } from '../../model/row-text.js';
+import type { RowLines } from '../../store/encoding/row-text.js';
 import type { RunProblem } from '../../model/run.js';
-import { INDEX_COLUMNS, LINK_WIDTH } from '../../model/record-index.js';
+import { INDEX_COLUMNS, LINK_WIDTH } from '../../store/encoding/record-index.js';
 import { RostersyncError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type {

@@ -1,5 +1,5 @@
 import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
-import type { Capabilities } from '../db.js';
+import type { MigrationDialect } from '../dialect/dialect.js';
 
 /**
  * Secondary indexes are few on purpose: each one is paid for on every one of the million inserts of
@@ -13,21 +13,18 @@ import type { Capabilities } from '../db.js';
 
 type AnyDb = Kysely<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** A not-null id column that compares bytewise on every dialect (see Capabilities.binaryCollation). */
-function idColumn(caps: Capabilities) {
-  return (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder => {
-    const c = col.notNull();
-    return caps.binaryCollation ? c.modifyEnd(caps.binaryCollation) : c;
-  };
+/** A not-null id column that compares bytewise on every dialect (see MigrationDialect.idColumn). */
+function idColumn(dialect: MigrationDialect) {
+  return (col: ColumnDefinitionBuilder): ColumnDefinitionBuilder => dialect.idColumn(col);
 }
 
-function recordTable(db: AnyDb, caps: Capabilities, name: string) {
+function recordTable(db: AnyDb, dialect: MigrationDialect, name: string) {
   return db.schema
     .createTable(name)
     .ifNotExists()
     .addColumn('district_id', 'text', (c) => c.notNull())
     .addColumn('source', 'text', (c) => c.notNull())
-    .addColumn('source_id', 'text', idColumn(caps))
+    .addColumn('source_id', 'text', idColumn(dialect))
     .addColumn('hash', 'text', (c) => c.notNull())
     .addColumn('data', 'text', (c) => c.notNull())
     .addColumn('archived_at', 'text')
@@ -37,7 +34,7 @@ function recordTable(db: AnyDb, caps: Capabilities, name: string) {
     .addPrimaryKeyConstraint(`${name}_pk`, ['district_id', 'source', 'source_id']);
 }
 
-export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
+export async function up(db: AnyDb, dialect: MigrationDialect): Promise<void> {
   await db.schema
     .createTable('districts')
     .ifNotExists()
@@ -53,20 +50,20 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .addColumn('updated_at', 'text', (c) => c.notNull())
     .execute();
 
-  await recordTable(db, caps, 'schools')
+  await recordTable(db, dialect, 'schools')
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('sis_id', 'text')
     .addColumn('state_id', 'text')
     .addColumn('school_number', 'text')
     .execute();
-  await recordTable(db, caps, 'terms').execute();
-  await recordTable(db, caps, 'courses').execute();
-  await recordTable(db, caps, 'sections')
+  await recordTable(db, dialect, 'terms').execute();
+  await recordTable(db, dialect, 'courses').execute();
+  await recordTable(db, dialect, 'sections')
     .addColumn('school_id', 'text', (c) => c.notNull())
     .addColumn('term_id', 'text')
     .addColumn('course_id', 'text')
     .execute();
-  await recordTable(db, caps, 'students')
+  await recordTable(db, dialect, 'students')
     .addColumn('sis_id', 'text')
     .addColumn('state_id', 'text')
     .addColumn('student_number', 'text')
@@ -74,7 +71,7 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .addColumn('school_id', 'text', (c) => c.notNull())
     .addColumn('grade', 'text')
     .execute();
-  await recordTable(db, caps, 'staff')
+  await recordTable(db, dialect, 'staff')
     .addColumn('sis_id', 'text')
     .addColumn('state_id', 'text')
     .addColumn('staff_id', 'text')
@@ -82,7 +79,7 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .addColumn('email', 'text')
     .addColumn('roles', 'text', (c) => c.notNull())
     .execute();
-  await recordTable(db, caps, 'contacts').addColumn('sis_id', 'text').addColumn('email', 'text').execute();
+  await recordTable(db, dialect, 'contacts').addColumn('sis_id', 'text').addColumn('email', 'text').execute();
 
   // Identifier lookups for schools (CSV files reference schools by these). People are matched through
   // account_identities, so their tables carry no extra indexes: every index is paid for on each of a
@@ -106,9 +103,9 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .ifNotExists()
     .addColumn('district_id', 'text', (c) => c.notNull())
     .addColumn('source', 'text', (c) => c.notNull())
-    .addColumn('section_id', 'text', idColumn(caps))
+    .addColumn('section_id', 'text', idColumn(dialect))
     .addColumn('role', 'text', (c) => c.notNull())
-    .addColumn('user_id', 'text', idColumn(caps))
+    .addColumn('user_id', 'text', idColumn(dialect))
     .addPrimaryKeyConstraint('section_members_pk', ['district_id', 'source', 'section_id', 'role', 'user_id'])
     .execute();
 
@@ -117,8 +114,8 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .ifNotExists()
     .addColumn('district_id', 'text', (c) => c.notNull())
     .addColumn('source', 'text', (c) => c.notNull())
-    .addColumn('contact_id', 'text', idColumn(caps))
-    .addColumn('student_id', 'text', idColumn(caps))
+    .addColumn('contact_id', 'text', idColumn(dialect))
+    .addColumn('student_id', 'text', idColumn(dialect))
     .addColumn('relationship', 'text')
     .addColumn('type', 'text')
     .addPrimaryKeyConstraint('contact_students_pk', ['district_id', 'source', 'contact_id', 'student_id'])
@@ -169,7 +166,7 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
     .addColumn('entity', 'text', (c) => c.notNull())
     // Usually the run's own source; a Clever run also retires what a lower source (CSV) left behind.
     .addColumn('source', 'text', (c) => c.notNull())
-    .addColumn('source_id', 'text', idColumn(caps))
+    .addColumn('source_id', 'text', idColumn(dialect))
     .addPrimaryKeyConstraint('run_pending_archives_pk', ['run_id', 'entity', 'source', 'source_id'])
     .execute();
 
@@ -242,9 +239,7 @@ export async function up(db: AnyDb, caps: Capabilities): Promise<void> {
   await db.schema
     .createTable('account_changes')
     .ifNotExists()
-    .addColumn('seq', caps.autoIncrementKeyType, (c) =>
-      caps.autoIncrementKeyType === 'integer' ? c.primaryKey().autoIncrement() : c.primaryKey(),
-    )
+    .addColumn('seq', dialect.autoIncrementKeyType, (c) => dialect.autoIncrementKey(c))
     .addColumn('district_id', 'text', (c) => c.notNull())
     .addColumn('account_id', 'text', (c) => c.notNull())
     .addColumn('kind', 'text', (c) => c.notNull())

@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
-import type { Capabilities } from '../db.js';
+import type { MigrationDialect } from '../dialect/dialect.js';
 
 /**
  * Accounts, part two: the staff title, a hash of each account's state, overrides that survive syncs, deactivations a run is holding
  * back, and webhook endpoints with their delivery cursor.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time
-export async function up(db: Kysely<any>, caps: Capabilities): Promise<void> {
+export async function up(db: Kysely<any>, dialect: MigrationDialect): Promise<void> {
   await db.schema.alterTable('accounts').addColumn('title', 'text').execute();
   // Hash of the stored state (model/account.ts accountStateHash), maintained by every write.
   await db.schema.alterTable('accounts').addColumn('state_hash', 'text').execute();
@@ -56,7 +56,7 @@ export async function up(db: Kysely<any>, caps: Capabilities): Promise<void> {
     .addColumn('secret_key_id', 'text')
     .addColumn('enabled', 'integer', (c) => c.notNull())
     /** Last change-feed sequence acknowledged by the receiver. */
-    .addColumn('cursor', caps.int64Type, (c) => c.notNull())
+    .addColumn('cursor', dialect.int64Type, (c) => c.notNull())
     .addColumn('attempts', 'integer', (c) => c.notNull())
     .addColumn('next_attempt_at', 'text')
     .addColumn('last_error', 'text')

@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
  * no warning was raised). `scope_ids` is then what the school and contact filters look at (students
  * and staff their school ids, sections their school, contacts their students) as a JSON array. Rows
  * written before this migration have neither: the next re-sync decodes them as before, finds them
- * unchanged and stores just those two columns (see RecordsRepo.refreshRaw).
+ * unchanged and stores just those two columns (see RawFingerprintsRepo.refresh).
  */
 const TABLES = ['schools', 'terms', 'courses', 'sections', 'students', 'staff', 'contacts'];
 

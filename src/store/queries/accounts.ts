@@ -1,199 +1,46 @@
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { accountStateHash, sortIdentities } from '../../model/account.js';
-import type {
-  Access,
-  Account,
-  AccountChange,
-  AccountChangeKind,
-  AccountKind,
-  IdentityType,
-} from '../../model/account.js';
-import type { PersonName, SourceKind, StaffRole } from '../../model/entities.js';
-import type { Capabilities } from '../db.js';
-import { anyOf } from '../sql-helpers.js';
-import type { BulkWriter } from '../bulk-writer.js';
-import type { DB, DbAccount } from '../schema.js';
-
-export interface StoredAccount extends Account {
-  /** accountStateHash of the stored state. */
-  stateHash: string | null;
-  /** What the last sync derived the account from (see migration 0002). */
-  recordHash: string | null;
-  deriveVersion: string | null;
-  syncedHash: string | null;
-}
-
-/** An account without its identities: enough to decide whether anything needs writing. */
-export type AccountHead = Pick<
-  StoredAccount,
-  | 'id'
-  | 'district'
-  | 'kind'
-  | 'status'
-  | 'origin'
-  | 'recordSource'
-  | 'recordSourceId'
-  | 'email'
-  | 'access'
-  | 'stateHash'
-  | 'recordHash'
-  | 'deriveVersion'
-  | 'syncedHash'
->;
-
-/** What a write stores of an account (timestamps are the store's). */
-export type AccountWrite = Omit<Account, 'createdAt' | 'updatedAt' | 'deactivatedAt'> & {
-  /** Set when a sync derived this state from a record: lets later syncs skip the unchanged. */
-  derived?: { recordHash: string | null; version: string } | null;
-};
-
-export interface ChangeWrite {
-  district: string;
-  accountId: string;
-  kind: AccountChangeKind;
-  fields: string[];
-  runId: string | null;
-}
-
-export interface OverrideRow {
-  district: string;
-  keyType: string;
-  keyValue: string;
-  fields: Record<string, unknown>;
-  origin: 'manual' | 'csv';
-  updatedAt: string;
-}
-
-const ACCOUNT_COLUMNS = [
-  'id',
-  'district_id',
-  'kind',
-  'status',
-  'origin',
-  'record_source',
-  'record_source_id',
-  'name',
-  'email',
-  'title',
-  'roles',
-  'access',
-  'created_at',
-  'updated_at',
-  'deactivated_at',
-  'state_hash',
-  'record_hash',
-  'derive_version',
-  'synced_hash',
-  'identities',
-];
+import { accountStateHash } from '../../model/account.js';
+import type { AccountKind } from '../../model/account.js';
+import type { SourceKind } from '../../model/entities.js';
+import type { AccountHead, AccountWrite, StoredAccount } from '../../model/stored-account.js';
+import type { DialectQueries } from '../dialect/dialect.js';
+import { chunk } from '../sql-helpers.js';
+import type { DB } from '../schema.js';
+import {
+  ACCOUNT_COLUMNS,
+  HEAD_COLUMNS,
+  identityTokens,
+  toAccountHead,
+  toStoredAccount,
+} from './account-row.js';
+import type { IdentitiesRepo } from './identities.js';
 
 /**
- * The stored form of an account's login identities (accounts.identities): a JSON array of
- * `type:value` tokens sorted by type, so one identity is one GIN index entry on PostgreSQL. A type
- * never contains `:`, so the first one ends it.
+ * Accounts: read by id, by the records they were provisioned from and by email; written one at a
+ * time or in bulk. Their login identities are kept in step through the identities repository.
  */
-export function identityTokens(identities: ReadonlyArray<{ type: IdentityType; value: string }>): string {
-  // The order of sortIdentities: a type never contains `:` (which sorts below every character of
-  // one), so comparing tokens compares types first.
-  return JSON.stringify(sortIdentities(identities).map((i) => `${i.type}:${i.value}`));
-}
-
-export function parseIdentityTokens(json: string): Array<{ type: IdentityType; value: string }> {
-  return (JSON.parse(json) as string[]).map((t) => {
-    const at = t.indexOf(':');
-    return { type: t.slice(0, at) as IdentityType, value: t.slice(at + 1) };
-  });
-}
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** Accounts, their identities, overrides, held deactivations and the change feed. */
 export class AccountsRepo {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly caps: Capabilities,
+    private readonly q: DialectQueries,
     private readonly now: () => string,
-    private readonly bulk: BulkWriter,
+    private readonly identities: IdentitiesRepo,
   ) {}
-
-  private static full(r: DbAccount): StoredAccount {
-    return {
-      id: r.id,
-      district: r.district_id,
-      kind: r.kind as AccountKind,
-      status: r.status as Account['status'],
-      origin: r.origin as Account['origin'],
-      recordSource: r.record_source as SourceKind | null,
-      recordSourceId: r.record_source_id,
-      name: JSON.parse(r.name) as PersonName,
-      email: r.email,
-      title: r.title,
-      roles: r.roles === '' ? [] : (r.roles.split(',') as StaffRole[]),
-      access: r.access ? (JSON.parse(r.access) as Access) : null,
-      identities: parseIdentityTokens(r.identities),
-      createdAt: r.created_at,
-      updatedAt: r.updated_at,
-      deactivatedAt: r.deactivated_at,
-      stateHash: r.state_hash,
-      recordHash: r.record_hash,
-      deriveVersion: r.derive_version,
-      syncedHash: r.synced_hash,
-    };
-  }
-
-  private static readonly HEAD_COLUMNS = [
-    'id',
-    'district_id',
-    'kind',
-    'status',
-    'origin',
-    'record_source',
-    'record_source_id',
-    'email',
-    'access',
-    'state_hash',
-    'record_hash',
-    'derive_version',
-    'synced_hash',
-  ] as const;
-
-  private static head(r: Pick<DbAccount, (typeof AccountsRepo.HEAD_COLUMNS)[number]>): AccountHead {
-    return {
-      id: r.id,
-      district: r.district_id,
-      kind: r.kind as AccountKind,
-      status: r.status as AccountHead['status'],
-      origin: r.origin as AccountHead['origin'],
-      recordSource: r.record_source as SourceKind | null,
-      recordSourceId: r.record_source_id,
-      email: r.email,
-      access: r.access ? (JSON.parse(r.access) as Access) : null,
-      stateHash: r.state_hash,
-      recordHash: r.record_hash,
-      deriveVersion: r.derive_version,
-      syncedHash: r.synced_hash,
-    };
-  }
 
   /** Full accounts (with identities) by id. */
   async getMany(ids: readonly string[]): Promise<Map<string, StoredAccount>> {
     const out = new Map<string, StoredAccount>();
-    for (const part of chunk([...new Set(ids)], this.caps.maxBindParameters - 2)) {
+    for (const part of chunk([...new Set(ids)], this.q.maxBindParameters - 2)) {
       if (part.length === 0) continue;
       const rows = await this.db.selectFrom('accounts').selectAll().where('id', 'in', part).execute();
-      for (const r of rows) out.set(r.id, AccountsRepo.full(r));
+      for (const r of rows) out.set(r.id, toStoredAccount(r));
     }
     return out;
   }
 
   async get(id: string): Promise<StoredAccount | undefined> {
     const row = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
-    return row ? AccountsRepo.full(row) : undefined;
+    return row ? toStoredAccount(row) : undefined;
   }
 
   /** The accounts linked to any of the given records of one source (a query to select from). */
@@ -202,7 +49,7 @@ export class AccountsRepo {
       .selectFrom('accounts')
       .where('district_id', '=', district)
       .where('record_source', '=', source)
-      .where((eb) => anyOf(eb, this.caps, 'record_source_id', recordIds));
+      .where((eb) => this.q.anyOf(eb, 'record_source_id', recordIds));
   }
 
   /**
@@ -220,7 +67,7 @@ export class AccountsRepo {
   ): Promise<Set<string>> {
     const out = new Set<string>();
     const hashes = new Map(records.map((r) => [r.sourceId, r.hash]));
-    for (const part of chunk([...hashes.keys()], this.caps.maxBindParameters - 8)) {
+    for (const part of chunk([...hashes.keys()], this.q.maxBindParameters - 8)) {
       if (part.length === 0) continue;
       const rows = await this.linkedTo(district, source, part)
         .select(['record_source_id', 'record_hash'])
@@ -242,68 +89,10 @@ export class AccountsRepo {
     recordIds: readonly string[],
   ): Promise<Map<string, AccountHead>> {
     const out = new Map<string, AccountHead>();
-    for (const part of chunk(recordIds, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(recordIds, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
-      const rows = await this.linkedTo(district, source, part).select(AccountsRepo.HEAD_COLUMNS).execute();
-      for (const r of rows) out.set(r.record_source_id!, AccountsRepo.head(r));
-    }
-    return out;
-  }
-
-  /** Accounts holding any of the identity values (of one type), grouped by value. */
-  async byIdentity(
-    district: string,
-    type: IdentityType,
-    values: readonly string[],
-  ): Promise<Map<string, StoredAccount[]>> {
-    const out = new Map<string, StoredAccount[]>();
-    const add = (value: string, a: StoredAccount) => {
-      let list = out.get(value);
-      if (!list) out.set(value, (list = []));
-      list.push(a);
-    };
-    for (const part of chunk([...new Set(values)], this.caps.maxBindParameters - 4)) {
-      if (part.length === 0) continue;
-      if (this.caps.identityIndex === 'gin') {
-        const wanted = new Set(part);
-        const rows = await this.db
-          .selectFrom('accounts')
-          .selectAll()
-          .where('district_id', '=', district)
-          // The expression and operator of the GIN index accounts_identities_idx (jsonb_path_ops,
-          // migration 0006), word for word: one single-token array per value.
-          .where(
-            sql<boolean>`(identities::jsonb) @> any(${part.map((v) => JSON.stringify([`${type}:${v}`]))}::jsonb[])`,
-          )
-          .execute();
-        for (const r of rows) {
-          const a = AccountsRepo.full(r);
-          for (const i of a.identities) if (i.type === type && wanted.has(i.value)) add(i.value, a);
-        }
-        continue;
-      }
-      const idRows = await this.db
-        .selectFrom('account_identities')
-        .select(['account_id', 'value'])
-        .where('district_id', '=', district)
-        .where('type', '=', type)
-        .where((eb) => anyOf(eb, this.caps, 'value', part))
-        .execute();
-      if (idRows.length === 0) continue;
-      const rows = await this.db
-        .selectFrom('accounts')
-        .selectAll()
-        .where(
-          'id',
-          'in',
-          idRows.map((r) => r.account_id),
-        )
-        .execute();
-      const accounts = new Map(rows.map((r) => [r.id, AccountsRepo.full(r)]));
-      for (const r of idRows) {
-        const a = accounts.get(r.account_id);
-        if (a) add(r.value, a);
-      }
+      const rows = await this.linkedTo(district, source, part).select(HEAD_COLUMNS).execute();
+      for (const r of rows) out.set(r.record_source_id!, toAccountHead(r));
     }
     return out;
   }
@@ -311,17 +100,17 @@ export class AccountsRepo {
   /** Active accounts whose (lower-cased) email is one of `emails`, without identities. */
   async activeByEmail(district: string, emails: readonly string[]): Promise<Map<string, AccountHead[]>> {
     const out = new Map<string, AccountHead[]>();
-    for (const part of chunk([...new Set(emails)], this.caps.maxBindParameters - 4)) {
+    for (const part of chunk([...new Set(emails)], this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.db
         .selectFrom('accounts')
-        .select(AccountsRepo.HEAD_COLUMNS)
+        .select(HEAD_COLUMNS)
         .where('district_id', '=', district)
         .where('status', '=', 'active')
-        .where((eb) => anyOf(eb, this.caps, 'email', part))
+        .where((eb) => this.q.anyOf(eb, 'email', part))
         .execute();
       for (const r of rows) {
-        const a = AccountsRepo.head(r);
+        const a = toAccountHead(r);
         let list = out.get(a.email!);
         if (!list) out.set(a.email!, (list = []));
         list.push(a);
@@ -354,7 +143,7 @@ export class AccountsRepo {
         identities: identityTokens(a.identities),
       })
       .execute();
-    await this.setIdentities(a.id, a.district, a.identities);
+    await this.identities.replace(a.id, a.district, a.identities);
   }
 
   /** Overwrites the account's profile, status, link and identities. */
@@ -378,7 +167,7 @@ export class AccountsRepo {
       })
       .where('id', '=', a.id)
       .execute();
-    await this.setIdentities(a.id, a.district, a.identities);
+    await this.identities.replace(a.id, a.district, a.identities);
   }
 
   /**
@@ -413,11 +202,11 @@ export class AccountsRepo {
         identityTokens(a.identities),
       ];
     };
-    await this.bulk.insertNew(
+    await this.q.bulk.insertNew(
       { table: 'accounts', columns: ACCOUNT_COLUMNS },
       items.filter((i) => i.isNew).map(toRow),
     );
-    await this.bulk.write(
+    await this.q.bulk.write(
       {
         table: 'accounts',
         columns: ACCOUNT_COLUMNS,
@@ -431,47 +220,17 @@ export class AccountsRepo {
       },
       items.filter((i) => !i.isNew).map(toRow),
     );
-    if (this.caps.identityIndex !== 'table') return;
-    const ids = items.filter((i) => !i.isNew).map((i) => i.write.id);
-    for (const part of chunk(ids, this.caps.maxBindParameters - 2)) {
-      await this.db.deleteFrom('account_identities').where('account_id', 'in', part).execute();
-    }
-    await this.bulk.insertNew(
-      { table: 'account_identities', columns: ['account_id', 'district_id', 'type', 'value'] },
-      items.flatMap(({ write: a }) => a.identities.map((i) => [a.id, a.district, i.type, i.value])),
-    );
+    await this.identities.replaceMany(items);
   }
 
   async setStatus(ids: readonly string[], status: 'active' | 'inactive'): Promise<void> {
     const now = this.now();
-    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(ids, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       await this.db
         .updateTable('accounts')
         .set({ status, updated_at: now, deactivated_at: status === 'active' ? null : now })
         .where('id', 'in', part)
-        .execute();
-    }
-  }
-
-  private async setIdentities(
-    accountId: string,
-    district: string,
-    identities: ReadonlyArray<{ type: IdentityType; value: string }>,
-  ): Promise<void> {
-    if (this.caps.identityIndex !== 'table') return;
-    await this.db.deleteFrom('account_identities').where('account_id', '=', accountId).execute();
-    if (identities.length > 0) {
-      await this.db
-        .insertInto('account_identities')
-        .values(
-          identities.map((i) => ({
-            account_id: accountId,
-            district_id: district,
-            type: i.type,
-            value: i.value,
-          })),
-        )
         .execute();
     }
   }
@@ -483,7 +242,7 @@ export class AccountsRepo {
     recordIds: readonly string[],
   ): Promise<Array<{ id: string; kind: AccountKind; email: string | null }>> {
     const out: Array<{ id: string; kind: AccountKind; email: string | null }> = [];
-    for (const part of chunk(recordIds, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(recordIds, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.db
         .selectFrom('accounts')
@@ -496,36 +255,6 @@ export class AccountsRepo {
         .execute();
       for (const r of rows) out.push({ id: r.id, kind: r.kind as AccountKind, email: r.email });
     }
-    return out;
-  }
-
-  /** Active sync accounts that a run's pending archives would deactivate, per account kind. */
-  async pendingDeactivationCounts(runId: string, district: string): Promise<Record<string, number>> {
-    const viaArchives = await this.db
-      .selectFrom('run_pending_archives as p')
-      .innerJoin('accounts as a', (j) =>
-        j
-          .onRef('a.record_source_id', '=', 'p.source_id')
-          .onRef('a.record_source', '=', 'p.source')
-          .on('a.district_id', '=', district),
-      )
-      .select(['a.kind', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('p.run_id', '=', runId)
-      .where('p.entity', 'in', ['students', 'staff', 'contacts'])
-      .where('a.status', '=', 'active')
-      .where('a.origin', '=', 'sync')
-      .groupBy('a.kind')
-      .execute();
-    const direct = await this.db
-      .selectFrom('run_pending_deactivations as d')
-      .innerJoin('accounts as a', 'a.id', 'd.account_id')
-      .select(['a.kind', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('d.run_id', '=', runId)
-      .where('a.status', '=', 'active')
-      .groupBy('a.kind')
-      .execute();
-    const out: Record<string, number> = {};
-    for (const r of [...viaArchives, ...direct]) out[r.kind] = (out[r.kind] ?? 0) + Number(r.n);
     return out;
   }
 
@@ -579,196 +308,6 @@ export class AccountsRepo {
       .orderBy('id')
       .limit(opts.limit ?? 1000)
       .execute();
-    return rows.map((r) => AccountsRepo.full(r));
-  }
-
-  // -------------------------------------------------------------- held deactivations
-
-  async addPendingDeactivations(
-    runId: string,
-    items: ReadonlyArray<{ accountId: string; kind: AccountKind; reason: string }>,
-  ): Promise<void> {
-    for (const part of chunk(items, Math.floor(this.caps.maxBindParameters / 4))) {
-      if (part.length === 0) continue;
-      await this.db
-        .insertInto('run_pending_deactivations')
-        .values(part.map((i) => ({ run_id: runId, account_id: i.accountId, kind: i.kind, reason: i.reason })))
-        .onConflict((oc) => oc.doNothing())
-        .execute();
-    }
-  }
-
-  async pendingDeactivations(
-    runId: string,
-  ): Promise<Array<{ accountId: string; kind: AccountKind; reason: string }>> {
-    const rows = await this.db
-      .selectFrom('run_pending_deactivations')
-      .selectAll()
-      .where('run_id', '=', runId)
-      .orderBy('account_id')
-      .execute();
-    return rows.map((r) => ({ accountId: r.account_id, kind: r.kind as AccountKind, reason: r.reason }));
-  }
-
-  async clearPendingDeactivations(runId: string): Promise<void> {
-    await this.db.deleteFrom('run_pending_deactivations').where('run_id', '=', runId).execute();
-  }
-
-  // -------------------------------------------------------------- overrides
-
-  async overrides(
-    district: string,
-    keys: ReadonlyArray<{ keyType: string; keyValue: string }>,
-  ): Promise<OverrideRow[]> {
-    const out: OverrideRow[] = [];
-    const byType = new Map<string, string[]>();
-    for (const k of keys) {
-      let list = byType.get(k.keyType);
-      if (!list) byType.set(k.keyType, (list = []));
-      list.push(k.keyValue);
-    }
-    for (const [type, values] of byType) {
-      for (const part of chunk([...new Set(values)], this.caps.maxBindParameters - 4)) {
-        const rows = await this.db
-          .selectFrom('account_overrides')
-          .selectAll()
-          .where('district_id', '=', district)
-          .where('key_type', '=', type)
-          .where('key_value', 'in', part)
-          .execute();
-        for (const r of rows) {
-          out.push({
-            district: r.district_id,
-            keyType: r.key_type,
-            keyValue: r.key_value,
-            fields: JSON.parse(r.fields) as Record<string, unknown>,
-            origin: r.origin as OverrideRow['origin'],
-            updatedAt: r.updated_at,
-          });
-        }
-      }
-    }
-    return out;
-  }
-
-  /** Changes whenever an override of the district is set, changed or removed. */
-  async overridesStamp(district: string): Promise<string> {
-    const row = await this.db
-      .selectFrom('account_overrides')
-      .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.max('updated_at').as('last')])
-      .where('district_id', '=', district)
-      .executeTakeFirst();
-    return `${Number(row?.n ?? 0)}:${String(row?.last ?? '')}`;
-  }
-
-  async hasOverrides(district: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom('account_overrides')
-      .select('key_value')
-      .where('district_id', '=', district)
-      .limit(1)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
-  async setOverride(row: Omit<OverrideRow, 'updatedAt'>): Promise<void> {
-    const values = {
-      district_id: row.district,
-      key_type: row.keyType,
-      key_value: row.keyValue,
-      fields: JSON.stringify(row.fields),
-      origin: row.origin,
-      updated_at: this.now(),
-    };
-    await this.db
-      .insertInto('account_overrides')
-      .values(values)
-      .onConflict((oc) =>
-        oc
-          .columns(['district_id', 'key_type', 'key_value'])
-          .doUpdateSet({ fields: values.fields, origin: values.origin, updated_at: values.updated_at }),
-      )
-      .execute();
-  }
-
-  async removeOverride(district: string, keyType: string, keyValue: string): Promise<boolean> {
-    const res = await this.db
-      .deleteFrom('account_overrides')
-      .where('district_id', '=', district)
-      .where('key_type', '=', keyType)
-      .where('key_value', '=', keyValue)
-      .executeTakeFirst();
-    return Number(res.numDeletedRows) > 0;
-  }
-
-  /** Replaces every CSV-origin override of the district (a new staff_overrides.csv is the whole truth). */
-  async replaceCsvOverrides(
-    district: string,
-    rows: ReadonlyArray<Omit<OverrideRow, 'updatedAt' | 'origin' | 'district'>>,
-  ): Promise<void> {
-    await this.db
-      .deleteFrom('account_overrides')
-      .where('district_id', '=', district)
-      .where('origin', '=', 'csv')
-      .execute();
-    for (const r of rows) await this.setOverride({ ...r, district, origin: 'csv' });
-  }
-
-  async listOverrides(district: string): Promise<OverrideRow[]> {
-    const rows = await this.db
-      .selectFrom('account_overrides')
-      .selectAll()
-      .where('district_id', '=', district)
-      .orderBy('key_type')
-      .orderBy('key_value')
-      .execute();
-    return rows.map((r) => ({
-      district: r.district_id,
-      keyType: r.key_type,
-      keyValue: r.key_value,
-      fields: JSON.parse(r.fields) as Record<string, unknown>,
-      origin: r.origin as OverrideRow['origin'],
-      updatedAt: r.updated_at,
-    }));
-  }
-
-  // -------------------------------------------------------------- change feed
-
-  /** Appends changes to the ordered feed (same transaction as the change itself). */
-  async appendChanges(changes: readonly ChangeWrite[]): Promise<void> {
-    const at = this.now();
-    await this.bulk.insertNew(
-      { table: 'account_changes', columns: ['district_id', 'account_id', 'kind', 'fields', 'run_id', 'at'] },
-      changes.map((c) => [c.district, c.accountId, c.kind, JSON.stringify(c.fields), c.runId, at]),
-    );
-  }
-
-  async changesAfter(
-    after: number,
-    opts: { limit?: number; district?: string } = {},
-  ): Promise<AccountChange[]> {
-    let q = this.db.selectFrom('account_changes').selectAll().where('seq', '>', after);
-    if (opts.district) q = q.where('district_id', '=', opts.district);
-    const rows = await q
-      .orderBy('seq')
-      .limit(opts.limit ?? 1000)
-      .execute();
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      district: r.district_id,
-      accountId: r.account_id,
-      kind: r.kind as AccountChangeKind,
-      fields: JSON.parse(r.fields) as string[],
-      runId: r.run_id,
-      at: r.at,
-    }));
-  }
-
-  async lastChangeSeq(): Promise<number> {
-    const row = await this.db
-      .selectFrom('account_changes')
-      .select((eb) => eb.fn.max('seq').as('m'))
-      .executeTakeFirst();
-    return Number(row?.m ?? 0);
+    return rows.map((r) => toStoredAccount(r));
   }
 }

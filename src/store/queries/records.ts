@@ -1,13 +1,21 @@
+/**
+ * Roster records, the store's hottest repository: the reads a reconcile makes (states by id and by
+ * cursor range), the bulk write of changed rows with its three forms of input (values, values a
+ * source precomputed, lines of COPY text), archiving, and the listings and counts the API and
+ * status read. It stays one file above ~400 lines because these all share the record tables' column
+ * lists and scope; links and raw fingerprints, which have their own tables or columns, are apart.
+ */
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/entities.js';
 import { upsertKind } from '../../model/hash.js';
 import type { KnownState, StoredState, UpsertKind } from '../../model/hash.js';
-import { INDEX_COLUMNS, indexValues, linkRows } from '../../model/record-index.js';
-import type { RowLines } from '../../model/row-text.js';
-import type { Capabilities } from '../db.js';
-import { anyOf } from '../sql-helpers.js';
-import type { BulkSpec, BulkWriter, SqlValue } from '../bulk-writer.js';
+import { INDEX_COLUMNS, indexValues } from '../encoding/record-index.js';
+import type { RowLines } from '../encoding/row-text.js';
+import type { DialectQueries } from '../dialect/dialect.js';
+import { chunk } from '../sql-helpers.js';
+import type { LinksRepo } from './links.js';
+import type { BulkSpec, SqlValue } from '../dialect/bulk-writer.js';
 import type { DB } from '../schema.js';
 
 /** A record ready to write: its source id, canonical data and content hash. */
@@ -42,13 +50,6 @@ export interface RecordWrite<E extends Entity = Entity> {
   scope?: string | null | undefined;
 }
 
-/** An unchanged record's raw item hash and scope, to store with it (see RecordsRepo.refreshRaw). */
-export interface RawRefresh {
-  sourceId: string;
-  raw: string;
-  scope: string | null;
-}
-
 export interface RecordScope {
   district: string;
   source: SourceKind;
@@ -72,7 +73,7 @@ const BASE_COLUMNS = [
 /** What `write` fills: the base columns, then the raw item hash and scope (see RecordWrite.raw). */
 const WRITE_COLUMNS = [...BASE_COLUMNS, 'raw_hash', 'scope_ids'] as const;
 
-/** The columns of a record's row as lines of COPY text, after the leading ones (see model/record-index.ts writeRecordLine). */
+/** The columns of a record's row as lines of COPY text, after the leading ones (see store/encoding/record-index.ts writeRecordLine). */
 const LINE_COLUMNS = ['source_id', 'hash', 'data', 'raw_hash', 'scope_ids'] as const;
 
 /** The columns a record's row as lines of COPY text follows (see RecordWrite.rowLines). */
@@ -85,24 +86,6 @@ const LINE_LEAD_COLUMNS = [
   'run_id',
 ] as const;
 
-/** Where the link rows of sections and contacts live: scope columns, the record's id, then the link. */
-const LINK_TABLES = {
-  sections: {
-    table: 'section_members',
-    columns: ['district_id', 'source', 'section_id', 'role', 'user_id'],
-  },
-  contacts: {
-    table: 'contact_students',
-    columns: ['district_id', 'source', 'contact_id', 'student_id', 'relationship', 'type'],
-  },
-} as const;
-
-function chunk<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /**
  * Roster records: read states for reconcile, write changed rows in bulk, archive, list.
  * Every method works inside or outside a transaction (pass a `Transaction` as `db`).
@@ -110,9 +93,9 @@ function chunk<T>(items: readonly T[], size: number): T[][] {
 export class RecordsRepo {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly caps: Capabilities,
+    private readonly q: DialectQueries,
     private readonly now: () => string,
-    private readonly bulk: BulkWriter,
+    private readonly links: LinksRepo,
   ) {}
 
   /**
@@ -122,7 +105,7 @@ export class RecordsRepo {
    */
   async states(scope: RecordScope, entity: Entity, ids: readonly string[]): Promise<Map<string, KnownState>> {
     const out = new Map<string, KnownState>();
-    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(ids, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.byIds(scope, entity, part)
         .select(['source_id', 'hash', 'archived_at', 'raw_hash', 'scope_ids'])
@@ -148,7 +131,7 @@ export class RecordsRepo {
     ids: readonly string[],
   ): Promise<Map<string, { hash: string; data: EntityData[E] }>> {
     const out = new Map<string, { hash: string; data: EntityData[E] }>();
-    for (const part of chunk(ids, this.caps.maxBindParameters - 4)) {
+    for (const part of chunk(ids, this.q.maxBindParameters - 4)) {
       if (part.length === 0) continue;
       const rows = await this.byIds(scope, entity, part).select(['source_id', 'hash', 'data']).execute();
       for (const r of rows) out.set(r.source_id, { hash: r.hash, data: JSON.parse(r.data) as EntityData[E] });
@@ -162,7 +145,7 @@ export class RecordsRepo {
       .selectFrom(entity)
       .where('district_id', '=', scope.district)
       .where('source', '=', scope.source)
-      .where((eb) => anyOf(eb, this.caps, 'source_id', ids));
+      .where((eb) => this.q.anyOf(eb, 'source_id', ids));
   }
 
   /**
@@ -188,38 +171,6 @@ export class RecordsRepo {
     for (const r of await q.execute())
       out.set(r.source_id, { hash: r.hash, archived: r.archived_at !== null, raw: r.raw_hash });
     return out;
-  }
-
-  /**
-   * Sets the raw item hash and scope (see RecordWrite.raw) of stored rows whose content did not
-   * change, and nothing else: rows written before migration 0005, or whose item's bytes changed
-   * without changing the record. Their next re-sync then recognises them undecoded.
-   */
-  async refreshRaw(scope: RecordScope, entity: Entity, rows: readonly RawRefresh[]): Promise<void> {
-    if (rows.length === 0) return;
-    if (this.caps.arrayParams) {
-      for (const part of chunk(rows, 5000)) {
-        const ids = part.map((r) => r.sourceId);
-        const raws = part.map((r) => r.raw);
-        const scopes = part.map((r) => r.scope);
-        await sql`
-          update ${sql.table(entity)} as t set raw_hash = v.raw, scope_ids = v.scope
-          from unnest(${ids}::text[], ${raws}::text[], ${scopes}::text[]) as v(id, raw, scope)
-          where t.district_id = ${scope.district} and t.source = ${scope.source} and t.source_id = v.id`.execute(
-          this.db,
-        );
-      }
-      return;
-    }
-    for (const r of rows) {
-      await this.db
-        .updateTable(entity)
-        .set({ raw_hash: r.raw, scope_ids: r.scope } as never)
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where('source_id', '=', r.sourceId)
-        .execute();
-    }
   }
 
   /**
@@ -252,18 +203,17 @@ export class RecordsRepo {
           'scope_ids',
           ...indexCols,
         ],
-        where: `"${entity}"."hash" <> excluded."hash" or "${entity}"."archived_at" is not null`,
+        when: { differs: 'hash', isNotNull: 'archived_at' },
       },
     };
-    // COPY takes the JSON as the bytes a source may already hold; other paths bind text.
-    const bytes = this.caps.copy;
+    const bulk = this.q.bulk;
     const toRow = (r: RecordWrite): SqlValue[] => {
       const row: SqlValue[] = [
         scope.district,
         scope.source,
         r.sourceId,
         r.hash,
-        (bytes ? r.jsonBytes : undefined) ?? r.json ?? JSON.stringify(r.data),
+        bulk.json(r.jsonBytes, r.json) ?? JSON.stringify(r.data),
         null,
         now,
         now,
@@ -277,15 +227,18 @@ export class RecordsRepo {
     // New records whose rows the source encoded go in as those lines, after the columns every row of
     // this write shares (see RecordWrite.rowLines); the rest as values.
     const fresh = rows.filter((r) => r.isNew);
-    const lines = this.caps.copy ? fresh.flatMap((r) => (r.rowLines ? [r.rowLines] : [])) : [];
-    await this.bulk.insertLines(
+    const lines = fresh.flatMap((r) => (r.rowLines ? [r.rowLines] : []));
+    await this.q.bulk.insertLines(
       { table: entity, columns: [...LINE_LEAD_COLUMNS, ...LINE_COLUMNS, ...indexCols] },
       [scope.district, scope.source, null, now, now, runId],
       lines,
     );
-    await this.bulk.insertNew(spec, (lines.length > 0 ? fresh.filter((r) => !r.rowLines) : fresh).map(toRow));
-    await this.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
-    if (entity === 'sections' || entity === 'contacts') await this.replaceLinks(scope, entity, rows);
+    await this.q.bulk.insertNew(
+      spec,
+      (lines.length > 0 ? fresh.filter((r) => !r.rowLines) : fresh).map(toRow),
+    );
+    await this.q.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
+    if (entity === 'sections' || entity === 'contacts') await this.links.replace(scope, entity, rows);
   }
 
   /**
@@ -324,18 +277,18 @@ export class RecordsRepo {
     const table = entity;
     const now = this.now();
     let n = 0;
-    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
+    for (const part of chunk(ids, this.q.maxBindParameters - 8)) {
       if (part.length === 0) continue;
       const res = await this.db
         .updateTable(table)
-        .set({ archived_at: now, updated_at: now, run_id: runId } as never)
+        .set({ archived_at: now, updated_at: now, run_id: runId })
         .where('district_id', '=', scope.district)
         .where('source', '=', scope.source)
         .where('source_id', 'in', part)
         .where('archived_at', 'is', null)
         .executeTakeFirst();
       n += Number(res.numUpdatedRows);
-      if (entity === 'sections' || entity === 'contacts') await this.deleteLinks(entity, scope, part);
+      if (entity === 'sections' || entity === 'contacts') await this.links.delete(entity, scope, part);
     }
     return n;
   }
@@ -458,18 +411,6 @@ export class RecordsRepo {
     return out;
   }
 
-  /** Section memberships of active sections, by role. */
-  async enrollmentCounts(district: string): Promise<{ students: number; teachers: number }> {
-    const rows = await this.db
-      .selectFrom('section_members')
-      .select(['role', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('district_id', '=', district)
-      .groupBy('role')
-      .execute();
-    const get = (role: string) => Number(rows.find((r) => r.role === role)?.n ?? 0);
-    return { students: get('student'), teachers: get('teacher') };
-  }
-
   /** Finds active records of an entity by an indexed identifier column. */
   async findByIdentifier(
     scope: RecordScope,
@@ -483,55 +424,10 @@ export class RecordsRepo {
       .select('source_id')
       .where('district_id', '=', scope.district)
       .where('source', '=', scope.source)
-      .where(column as never, '=', (column === 'email' ? value.trim().toLowerCase() : value) as never)
+      .where(sql.ref<string>(column), '=', column === 'email' ? value.trim().toLowerCase() : value)
       .where('archived_at', 'is', null)
       .execute();
     return rows.map((r) => r.source_id);
-  }
-
-  /** Deletes the membership/link rows of the given sections or contacts. */
-  private async deleteLinks(
-    entity: 'sections' | 'contacts',
-    scope: RecordScope,
-    ids: readonly string[],
-  ): Promise<void> {
-    const { table, columns } = LINK_TABLES[entity];
-    for (const part of chunk(ids, this.caps.maxBindParameters - 8)) {
-      if (part.length === 0) continue;
-      await this.db
-        .deleteFrom(table)
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where(columns[2] as never, 'in', part as never)
-        .execute();
-    }
-  }
-
-  /** Replaces the link rows (see model/record-index.ts linkRows) of the written sections or contacts. */
-  private async replaceLinks(
-    scope: RecordScope,
-    entity: 'sections' | 'contacts',
-    rows: readonly RecordWrite[],
-  ): Promise<void> {
-    // New records have no rows to replace.
-    await this.deleteLinks(
-      entity,
-      scope,
-      rows.filter((r) => !r.isNew).map((r) => r.sourceId),
-    );
-    const links: SqlValue[][] = [];
-    const lines: RowLines[] = [];
-    for (const r of rows) {
-      // Link rows the source encoded follow the scope columns (see RecordWrite.linkLines).
-      if (this.caps.copy && r.linkLines) {
-        lines.push(r.linkLines);
-        continue;
-      }
-      for (const link of r.links ?? linkRows(entity, r.data))
-        links.push([scope.district, scope.source, r.sourceId, ...link]);
-    }
-    await this.bulk.insertLines(LINK_TABLES[entity], [scope.district, scope.source], lines);
-    await this.bulk.insertNew(LINK_TABLES[entity], links);
   }
 }
 

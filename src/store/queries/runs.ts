@@ -1,9 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Entity, SourceKind } from '../../model/entities.js';
 import type { RunCounts, RunMode, RunProblem, RunStats, RunStatus, SyncRun } from '../../model/run.js';
-import type { Capabilities } from '../db.js';
-import { anyOf } from '../sql-helpers.js';
-import type { BulkWriter } from '../bulk-writer.js';
+import type { DialectQueries } from '../dialect/dialect.js';
 import type { DB, DbSyncRun } from '../schema.js';
 
 /**
@@ -34,9 +32,8 @@ function toRun(row: DbSyncRun): SyncRun {
 export class RunsRepo {
   constructor(
     private readonly db: Kysely<DB>,
-    private readonly caps: Capabilities,
+    private readonly q: DialectQueries,
     private readonly now: () => string,
-    private readonly bulk: BulkWriter,
   ) {}
 
   async create(run: {
@@ -180,7 +177,7 @@ export class RunsRepo {
       field: p.field,
       reason: p.reason,
     }));
-    const size = Math.floor(this.caps.maxBindParameters / 7);
+    const size = Math.floor(this.q.maxBindParameters / 7);
     for (let i = 0; i < stored.length; i += size) {
       await this.db
         .insertInto('run_problems')
@@ -213,7 +210,7 @@ export class RunsRepo {
     sourceIds: readonly string[],
     source: SourceKind,
   ): Promise<void> {
-    await this.bulk.write(
+    await this.q.bulk.write(
       {
         table: 'run_pending_archives',
         columns: ['run_id', 'entity', 'source', 'source_id'],
@@ -275,7 +272,7 @@ export class RunsRepo {
     source: SourceKind,
   ): Promise<string[]> {
     const out: string[] = [];
-    const size = this.caps.maxBindParameters - 4;
+    const size = this.q.maxBindParameters - 4;
     for (let i = 0; i < sourceIds.length; i += size) {
       const rows = await this.db
         .selectFrom('run_pending_archives')
@@ -283,7 +280,7 @@ export class RunsRepo {
         .where('run_id', '=', runId)
         .where('entity', '=', entity)
         .where('source', '=', source)
-        .where((eb) => anyOf(eb, this.caps, 'source_id', sourceIds.slice(i, i + size)))
+        .where((eb) => this.q.anyOf(eb, 'source_id', sourceIds.slice(i, i + size)))
         .execute();
       for (const r of rows) out.push(r.source_id);
     }
@@ -297,14 +294,14 @@ export class RunsRepo {
     sourceIds: readonly string[],
     source: SourceKind,
   ): Promise<void> {
-    const size = this.caps.maxBindParameters - 4;
+    const size = this.q.maxBindParameters - 4;
     for (let i = 0; i < sourceIds.length; i += size) {
       await this.db
         .deleteFrom('run_pending_archives')
         .where('run_id', '=', runId)
         .where('entity', '=', entity)
         .where('source', '=', source)
-        .where((eb) => anyOf(eb, this.caps, 'source_id', sourceIds.slice(i, i + size)))
+        .where((eb) => this.q.anyOf(eb, 'source_id', sourceIds.slice(i, i + size)))
         .execute();
     }
   }

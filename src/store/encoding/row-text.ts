@@ -1,7 +1,7 @@
 /**
  * Rows in PostgreSQL's COPY text format: values separated by tabs, a newline after each row, `\N`
  * for null, and a backslash, tab, newline or carriage return inside a value escaped with a
- * backslash. The store bulk-loads in this format (store/bulk-writer.ts); a source that decodes pages
+ * backslash. The store bulk-loads in this format (copy-chunks.ts); a source that decodes pages
  * ahead (sources/clever/page-decoder.ts) can encode a record's rows in it while it holds the
  * record's fields, so the sync's main thread only copies bytes. No imports: the decoder worker
  * loads this file.
@@ -122,8 +122,7 @@ export class RowTextWriter {
    * Adds a value that is mostly printable ASCII with nothing to escape (a hash), through the encoder:
    * a string made by concatenation or `substring` is read faster natively than character by
    * character, and passing such strings to the loop in `text` slows it down for every later value
-   * (measured: a page of 10,000 students took ~290 ms to pack instead of ~220). Any other value
-   * goes the way of {@link value}.
+   * (see docs/benchmarks.md). Any other value goes the way of {@link value}.
    */
   plain(v: string | null): void {
     if (v === null || !PRINTABLE.test(v)) return this.value(v);

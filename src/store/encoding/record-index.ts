@@ -1,4 +1,4 @@
-import type { Entity, EntityData } from './entities.js';
+import type { Entity, EntityData } from '../../model/entities.js';
 import type { RowTextWriter } from './row-text.js';
 
 /**
@@ -94,7 +94,7 @@ export function linkRows(entity: Entity, data: EntityData[Entity]): Array<Array<
 }
 
 /**
- * A record's row as one line of COPY text (see model/row-text.ts): its id, content hash, canonical
+ * A record's row as one line of COPY text (see row-text.ts): its id, content hash, canonical
  * JSON, raw item hash and scope (see store/migrations/0005-raw-item-hash.ts; null when `raw` is),
  * then its indexed values. The store puts the scope and time columns before it.
  */

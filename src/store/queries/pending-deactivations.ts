@@ -1,0 +1,80 @@
+import type { Kysely } from 'kysely';
+import type { AccountKind } from '../../model/account.js';
+import type { DialectQueries } from '../dialect/dialect.js';
+import { chunk } from '../sql-helpers.js';
+import type { DB } from '../schema.js';
+
+export interface PendingDeactivation {
+  accountId: string;
+  kind: AccountKind;
+  reason: string;
+}
+
+/**
+ * Account deactivations a run holds back for approval (the safety valve), and what approving a
+ * run's held changes would deactivate.
+ */
+export class PendingDeactivationsRepo {
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly q: DialectQueries,
+  ) {}
+
+  async add(runId: string, items: readonly PendingDeactivation[]): Promise<void> {
+    for (const part of chunk(items, Math.floor(this.q.maxBindParameters / 4))) {
+      if (part.length === 0) continue;
+      await this.db
+        .insertInto('run_pending_deactivations')
+        .values(part.map((i) => ({ run_id: runId, account_id: i.accountId, kind: i.kind, reason: i.reason })))
+        .onConflict((oc) => oc.doNothing())
+        .execute();
+    }
+  }
+
+  async list(runId: string): Promise<PendingDeactivation[]> {
+    const rows = await this.db
+      .selectFrom('run_pending_deactivations')
+      .selectAll()
+      .where('run_id', '=', runId)
+      .orderBy('account_id')
+      .execute();
+    return rows.map((r) => ({ accountId: r.account_id, kind: r.kind as AccountKind, reason: r.reason }));
+  }
+
+  async clear(runId: string): Promise<void> {
+    await this.db.deleteFrom('run_pending_deactivations').where('run_id', '=', runId).execute();
+  }
+
+  /**
+   * Active sync accounts that approving the run would deactivate, per account kind: those linked to
+   * its pending archives and those it holds directly.
+   */
+  async countsByKind(runId: string, district: string): Promise<Record<string, number>> {
+    const viaArchives = await this.db
+      .selectFrom('run_pending_archives as p')
+      .innerJoin('accounts as a', (j) =>
+        j
+          .onRef('a.record_source_id', '=', 'p.source_id')
+          .onRef('a.record_source', '=', 'p.source')
+          .on('a.district_id', '=', district),
+      )
+      .select(['a.kind', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('p.run_id', '=', runId)
+      .where('p.entity', 'in', ['students', 'staff', 'contacts'])
+      .where('a.status', '=', 'active')
+      .where('a.origin', '=', 'sync')
+      .groupBy('a.kind')
+      .execute();
+    const direct = await this.db
+      .selectFrom('run_pending_deactivations as d')
+      .innerJoin('accounts as a', 'a.id', 'd.account_id')
+      .select(['a.kind', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('d.run_id', '=', runId)
+      .where('a.status', '=', 'active')
+      .groupBy('a.kind')
+      .execute();
+    const out: Record<string, number> = {};
+    for (const r of [...viaArchives, ...direct]) out[r.kind] = (out[r.kind] ?? 0) + Number(r.n);
+    return out;
+  }
+}
