@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapSchool, mapSection, mapUser, parseDob } from '../../src/sources/clever/clever-mapper.js';
+import { mapSchool, mapSection, mapUser, parseDob } from '../../src/sources/clever/decode/clever-mapper.js';
 import { SchoolScope } from '../../src/sync/filter.js';
 
 describe('Clever mapping', () => {

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scanListItems } from '../../src/sources/clever/item-scan.js';
+import { scanListItems } from '../../src/sources/clever/decode/item-scan.js';
 import {
   decodePage,
   NO_RAW,
   RAW_LENGTH,
   rawItemHash,
   scanPage,
-} from '../../src/sources/clever/page-decoder.js';
-import type { PageKind } from '../../src/sources/clever/page-decoder.js';
+} from '../../src/sources/clever/decode/page-decoder.js';
+import type { PageKind } from '../../src/sources/clever/decode/page-decoder.js';
 
 /**
  * The item scan (item-scan.ts) must find the same items, ids and next link as JSON.parse does,

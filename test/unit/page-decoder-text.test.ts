@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/model/hash.js';
-import { mapSection, mapUser } from '../../src/sources/clever/clever-mapper.js';
-import { decodePage } from '../../src/sources/clever/page-decoder.js';
-import type { PageKind } from '../../src/sources/clever/page-decoder.js';
+import { mapSection, mapUser } from '../../src/sources/clever/decode/clever-mapper.js';
+import { decodePage } from '../../src/sources/clever/decode/page-decoder.js';
+import type { PageKind } from '../../src/sources/clever/decode/page-decoder.js';
 
 /**
  * The page decoder parses a body with non-ASCII text as Latin-1 and decodes only the strings the

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contentHash } from '../../src/model/hash.js';
-import { decodePage, HASH_LENGTH } from '../../src/sources/clever/page-decoder.js';
+import { decodePage, HASH_LENGTH } from '../../src/sources/clever/decode/page-decoder.js';
 
 function studentsPage(names: string[]): Uint8Array {
   const data = names.map((first, i) => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodePage, RAW_VERSION } from '../../src/sources/clever/page-decoder.js';
-import type { PageKind } from '../../src/sources/clever/page-decoder.js';
+import { decodePage, RAW_VERSION } from '../../src/sources/clever/decode/page-decoder.js';
+import type { PageKind } from '../../src/sources/clever/decode/page-decoder.js';
 
 /**
  * A stored record is recognised by the raw hash of its item's bytes only while the same bytes map

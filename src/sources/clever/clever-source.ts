@@ -14,15 +14,15 @@ import type {
   SourceStats,
   SourceStream,
 } from '../source.js';
-import { CleverClient } from './clever-client.js';
-import type { CleverApiVersion } from './clever-client.js';
-import type { BodyDecoder } from './clever-client.js';
-import { mapDistrict } from './clever-mapper.js';
-import { DecoderThread } from './decoder-thread.js';
+import { CleverClient } from './http/clever-client.js';
+import type { CleverApiVersion } from './http/clever-client.js';
+import type { BodyDecoder } from './http/clever-client.js';
+import { mapDistrict } from './decode/clever-mapper.js';
+import { DecoderThread } from './decode/decoder-thread.js';
 import { StoredOnlyRecord } from '../stored-only.js';
-import { decodePage, hasRawHash, scanPage } from './page-decoder.js';
-import { HASH_LENGTH, NO_RAW, packsLinks, RAW_LENGTH } from './page-decoder.js';
-import type { DecodedPage, PackedRecords, PageKind, PageScan } from './page-decoder.js';
+import { decodePage, hasRawHash, scanPage } from './decode/page-decoder.js';
+import { HASH_LENGTH, NO_RAW, packsLinks, RAW_LENGTH } from './decode/page-decoder.js';
+import type { DecodedPage, PackedRecords, PageKind, PageScan } from './decode/page-decoder.js';
 
 export interface CleverSourceOptions {
   baseUrl: string;

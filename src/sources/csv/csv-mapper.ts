@@ -4,7 +4,7 @@ import { ACCESS_TYPES, STAFF_ROLES } from '../../model/entities.js';
 import { parseGrade } from '../../model/grade.js';
 import type { Grade } from '../../model/grade.js';
 import type { RunProblem } from '../../model/run.js';
-import { parseDob } from '../clever/clever-mapper.js';
+import { parseDob } from '../clever/decode/clever-mapper.js';
 
 /**
  * The district CSV formats (docs/csv-format.md) and their mapping to the canonical model.

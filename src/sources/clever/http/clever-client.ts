@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { RostersyncError } from '../../shared/errors.js';
-import { decodeListBody, guessNextLink, readListEnvelope } from './clever-list.js';
-import type { CleverListPage } from './clever-list.js';
-import type { Logger } from '../../shared/logger.js';
+import { RostersyncError } from '../../../shared/errors.js';
+import { decodeListBody, guessNextLink, readListEnvelope } from '../decode/clever-list.js';
+import type { CleverListPage } from '../decode/clever-list.js';
+import type { Logger } from '../../../shared/logger.js';
 
 export type CleverApiVersion = 'v3.0' | 'v3.1';
 

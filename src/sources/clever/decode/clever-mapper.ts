@@ -12,10 +12,10 @@ import type {
   StaffRole,
   Student,
   Term,
-} from '../../model/entities.js';
-import { parseGrade } from '../../model/grade.js';
-import type { Grade } from '../../model/grade.js';
-import type { RunProblem } from '../../model/run.js';
+} from '../../../model/entities.js';
+import { parseGrade } from '../../../model/grade.js';
+import type { Grade } from '../../../model/grade.js';
+import type { RunProblem } from '../../../model/run.js';
 import { utf8Text } from './json-bytes.js';
 
 /**

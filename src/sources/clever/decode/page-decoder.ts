@@ -1,11 +1,11 @@
 import { hash } from 'node:crypto';
-import type { Entity, EntityData } from '../../model/entities.js';
-import type { Contact, Section, Staff, Student } from '../../model/entities.js';
-import { accountFieldsJson } from '../../model/account-fields.js';
-import { indexValues, linkRows, writeLinkLines, writeRecordLine } from '../../model/record-index.js';
-import { RowTextWriter } from '../../model/row-text.js';
-import { canonicalJson, jsonHash } from '../../model/hash.js';
-import type { RunProblem } from '../../model/run.js';
+import type { Entity, EntityData } from '../../../model/entities.js';
+import type { Contact, Section, Staff, Student } from '../../../model/entities.js';
+import { accountFieldsJson } from '../../../model/account-fields.js';
+import { indexValues, linkRows, writeLinkLines, writeRecordLine } from '../../../model/record-index.js';
+import { RowTextWriter } from '../../../model/row-text.js';
+import { canonicalJson, jsonHash } from '../../../model/hash.js';
+import type { RunProblem } from '../../../model/run.js';
 import { decodeListBody } from './clever-list.js';
 import { scanListItems } from './item-scan.js';
 import type { ScannedList } from './item-scan.js';
