@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/model/hash.js';
-import { mapSection, mapUser } from '../../src/sources/clever/decode/clever-mapper.js';
+import { CleverMapper } from '../../src/sources/clever/decode/clever-mapper.js';
 import { decodePage } from '../../src/sources/clever/decode/page-decoder.js';
 import type { PageKind } from '../../src/sources/clever/decode/page-decoder.js';
 
@@ -27,6 +27,9 @@ function body(items: unknown[], next: string | null): Uint8Array {
   );
 }
 
+/** The mapper of plainly parsed bodies. */
+const mapper = new CleverMapper();
+
 /** The reference: the body decoded as UTF-8 text, every item mapped, each record's canonical JSON. */
 function reference(bytes: Uint8Array, what: PageKind) {
   const parsed = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
@@ -35,10 +38,10 @@ function reference(bytes: Uint8Array, what: PageKind) {
   const out: Array<{ id: string; json: string }> = [];
   for (const { data } of parsed.data) {
     if (what.kind === 'users') {
-      for (const r of mapUser(data).records)
+      for (const r of mapper.mapUser(data).records)
         if (r.entity === what.entity) out.push({ id: r.id, json: canonicalJson(r.data) });
     } else {
-      const r = mapSection(data);
+      const r = mapper.mapSection(data);
       if (r.ok) out.push({ id: r.id!, json: canonicalJson(r.data) });
     }
   }

@@ -17,7 +17,7 @@ import type {
 import { CleverClient } from './http/clever-client.js';
 import type { CleverApiVersion } from './http/clever-client.js';
 import type { BodyDecoder } from './http/clever-client.js';
-import { mapDistrict } from './decode/clever-mapper.js';
+import { CleverMapper } from './decode/clever-mapper.js';
 import { DecoderThread } from './decode/decoder-thread.js';
 import { StoredOnlyRecord } from '../stored-only.js';
 import { decodePage, hasRawHash, scanPage } from './decode/page-decoder.js';
@@ -82,7 +82,7 @@ export class CleverSource implements Source {
     if (!raw) throw new RostersyncError('bad_response', 'clever /districts: the token sees no district');
     const id = typeof raw.id === 'string' ? raw.id : null;
     if (!id) throw new RostersyncError('bad_response', 'clever /districts: the district has no id');
-    return { sourceDistrictId: id, data: mapDistrict(raw) };
+    return { sourceDistrictId: id, data: new CleverMapper().mapDistrict(raw) };
   }
 
   streams(): SourceStream[] {

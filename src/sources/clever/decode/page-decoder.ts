@@ -9,15 +9,8 @@ import type { RunProblem } from '../../../model/run.js';
 import { decodeListBody } from './clever-list.js';
 import { scanListItems } from './item-scan.js';
 import type { ScannedList } from './item-scan.js';
-import {
-  mapCourse,
-  mapDeferredText,
-  mapSchool,
-  mapSection,
-  mapTerm,
-  mapUser,
-  text,
-} from './clever-mapper.js';
+import { CleverMapper } from './clever-mapper.js';
+import type { MapResult } from './clever-mapper.js';
 
 /**
  * Turns the bytes of one Clever list page into canonical records: JSON parsing, the envelope check,
@@ -417,12 +410,23 @@ function holdsNul(v: unknown): boolean {
   return false;
 }
 
-const SIMPLE_MAPPERS = {
-  schools: mapSchool,
-  terms: mapTerm,
-  courses: mapCourse,
-  sections: mapSection,
-} as const;
+/** Maps an item of a page of one of the entities that are not users. */
+function mapSimple(
+  mapper: CleverMapper,
+  entity: 'schools' | 'terms' | 'courses' | 'sections',
+  raw: Record<string, unknown>,
+): MapResult<EntityData[typeof entity]> & { id?: string } {
+  switch (entity) {
+    case 'schools':
+      return mapper.mapSchool(raw);
+    case 'terms':
+      return mapper.mapTerm(raw);
+    case 'courses':
+      return mapper.mapCourse(raw);
+    case 'sections':
+      return mapper.mapSection(raw);
+  }
+}
 
 /**
  * Decodes one page. Messages name no path: the client that fetched it adds the path.
@@ -474,37 +478,37 @@ export function decodePage(
           },
         ]
       : [];
-  mapDeferredText(list.value.latin1 === true, () => {
-    for (const raw of list.value.items) {
-      if (typeof raw.id === 'string') lastId = text(raw.id);
-      const item = itemIds.length;
-      if (skipping?.[item] === 1) {
-        itemIds.push(scan!.list.ids[item]!);
-        continue;
-      }
-      if (what.kind === 'simple') {
-        const r = SIMPLE_MAPPERS[what.entity](raw);
-        if (r.ok) {
-          itemIds.push(r.id!);
-          const warnings = [...r.warnings, ...nulWarning(raw, r.id!)];
-          packer.add(item, what.entity, r.id!, r.data, warnings.length === 0 ? rawOf(item) : null);
-          if (warnings.length > 0) notes.push({ item, warnings, problem: null });
-        } else {
-          itemIds.push(r.problem.recordId);
-          notes.push({ item, warnings: [], problem: r.problem });
-        }
-        continue;
-      }
-      const r = mapUser(raw);
-      itemIds.push(r.id);
-      const warnings = r.problem ? r.warnings : [...r.warnings, ...nulWarning(raw, r.id)];
-      const clean = warnings.length === 0 && !r.problem;
-      for (const rec of r.records)
-        if (rec.entity === what.entity)
-          packer.add(item, rec.entity, rec.id, rec.data, clean ? rawOf(item) : null);
-      if (!clean) notes.push({ item, warnings, problem: r.problem ?? null });
+  // Strings are decoded as the mapper uses them (see CleverListPage.latin1).
+  const mapper = new CleverMapper(list.value.latin1 === true);
+  for (const raw of list.value.items) {
+    if (typeof raw.id === 'string') lastId = mapper.text(raw.id);
+    const item = itemIds.length;
+    if (skipping?.[item] === 1) {
+      itemIds.push(scan!.list.ids[item]!);
+      continue;
     }
-  });
+    if (what.kind === 'simple') {
+      const r = mapSimple(mapper, what.entity, raw);
+      if (r.ok) {
+        itemIds.push(r.id!);
+        const warnings = [...r.warnings, ...nulWarning(raw, r.id!)];
+        packer.add(item, what.entity, r.id!, r.data, warnings.length === 0 ? rawOf(item) : null);
+        if (warnings.length > 0) notes.push({ item, warnings, problem: null });
+      } else {
+        itemIds.push(r.problem.recordId);
+        notes.push({ item, warnings: [], problem: r.problem });
+      }
+      continue;
+    }
+    const r = mapper.mapUser(raw);
+    itemIds.push(r.id);
+    const warnings = r.problem ? r.warnings : [...r.warnings, ...nulWarning(raw, r.id)];
+    const clean = warnings.length === 0 && !r.problem;
+    for (const rec of r.records)
+      if (rec.entity === what.entity)
+        packer.add(item, rec.entity, rec.id, rec.data, clean ? rawOf(item) : null);
+    if (!clean) notes.push({ item, warnings, problem: r.problem ?? null });
+  }
   return {
     ok: true,
     page: {
