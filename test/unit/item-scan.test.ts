@@ -1,14 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { scanListItems } from '../../src/sources/clever/decode/item-scan.js';
-import {
-  decodePage,
-  NO_RAW,
-  RAW_LENGTH,
-  rawItemHash,
-  scanPage,
-} from '../../src/sources/clever/decode/page-decoder.js';
+import { PageDecoder, rawItemHash, scanPage } from '../../src/sources/clever/decode/page-decoder.js';
+import { NO_RAW, RAW_LENGTH } from '../../src/sources/clever/decode/record-packer.js';
 import type { PageKind } from '../../src/sources/clever/decode/page-decoder.js';
+
+/** One decoder for the file's pages, as a worker has: its buffers are reused from page to page. */
+const decoder = new PageDecoder();
 
 /**
  * The item scan (item-scan.ts) must find the same items, ids and next link as JSON.parse does,
@@ -130,7 +128,7 @@ describe('decoding a page with items skipped', () => {
 
   it('gives each record the raw hash of its item bytes, except an item with a warning', () => {
     const scan = scanPage(bytes(), what)!;
-    const r = decodePage(bytes(), what, scan);
+    const r = decoder.decode(bytes(), what, scan);
     if (!r.ok) throw new Error(r.message);
     const raws = r.page.records.raws!;
     const b = bytes();
@@ -146,7 +144,7 @@ describe('decoding a page with items skipped', () => {
 
   it('leaves out the skipped items, keeping their ids, and parses nothing when all are', () => {
     const scan = scanPage(bytes(), what)!;
-    const some = decodePage(bytes(), what, scan, new Uint8Array([1, 0, 1]));
+    const some = decoder.decode(bytes(), what, scan, new Uint8Array([1, 0, 1]));
     if (!some.ok) throw new Error(some.message);
     expect(some.page.skipped).toBe(true);
     expect(some.page.itemIds).toEqual(['a', 'b', 'c']);
@@ -154,7 +152,7 @@ describe('decoding a page with items skipped', () => {
     expect([...some.page.records.item]).toEqual([1]);
     expect(some.page.lastId).toBe('c');
     expect(some.page.next).toBe('/more');
-    const all = decodePage(bytes(), what, scan, new Uint8Array([1, 1, 1]));
+    const all = decoder.decode(bytes(), what, scan, new Uint8Array([1, 1, 1]));
     if (!all.ok) throw new Error(all.message);
     expect(all.page).toMatchObject({
       itemIds: ['a', 'b', 'c'],
@@ -168,7 +166,7 @@ describe('decoding a page with items skipped', () => {
 
   it('skips nothing when the parse finds other items than the scan', () => {
     const scan = scanPage(new Uint8Array(bodyOf([student('a', '3'), student('c', '5')], null, 0)), what)!;
-    const r = decodePage(bytes(), what, scan, new Uint8Array([1, 0]));
+    const r = decoder.decode(bytes(), what, scan, new Uint8Array([1, 0]));
     if (!r.ok) throw new Error(r.message);
     expect(r.page.skipped).toBe(false);
     expect(r.page.records.sourceIds).toEqual(['a', 'b', 'c']);

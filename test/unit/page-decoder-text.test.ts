@@ -2,8 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/model/hash.js';
 import { CleverMapper } from '../../src/sources/clever/decode/clever-mapper.js';
-import { decodePage } from '../../src/sources/clever/decode/page-decoder.js';
+import { PageDecoder } from '../../src/sources/clever/decode/page-decoder.js';
 import type { PageKind } from '../../src/sources/clever/decode/page-decoder.js';
+
+/** One decoder for the file's pages, as a worker has: its buffers are reused from page to page. */
+const decoder = new PageDecoder();
 
 /**
  * The page decoder parses a body with non-ASCII text as Latin-1 and decodes only the strings the
@@ -49,7 +52,7 @@ function reference(bytes: Uint8Array, what: PageKind) {
 }
 
 function decoded(bytes: Uint8Array, what: PageKind) {
-  const r = decodePage(bytes, what);
+  const r = decoder.decode(bytes, what);
   if (!r.ok) throw new Error(r.message);
   const p = r.page.records;
   const json = Buffer.from(p.json.buffer, p.json.byteOffset, p.json.byteLength);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { contentHash } from '../../src/model/hash.js';
-import { decodePage, HASH_LENGTH } from '../../src/sources/clever/decode/page-decoder.js';
+import { PageDecoder } from '../../src/sources/clever/decode/page-decoder.js';
+import { HASH_LENGTH } from '../../src/sources/clever/decode/record-packer.js';
+
+/** One decoder for the file's pages, as a worker has: its buffers are reused from page to page. */
+const decoder = new PageDecoder();
 
 function studentsPage(names: string[]): Uint8Array {
   const data = names.map((first, i) => {
@@ -21,7 +25,7 @@ describe('page decoder', () => {
   it('packs each record as UTF-8 bytes with its hash, across a record larger than its buffer', () => {
     // One name of 6 MB of multi-byte text (more than the 4 MB the packer starts with) among others.
     const names = ['Zoë', '王小明', '🎓'.repeat(1_500_000), 'Nguyễn', 'plain'];
-    const r = decodePage(studentsPage(names), { kind: 'users', entity: 'students' });
+    const r = decoder.decode(studentsPage(names), { kind: 'users', entity: 'students' });
     if (!r.ok) throw new Error(r.message);
     const p = r.page.records;
     expect(p.count).toBe(names.length);
@@ -36,7 +40,7 @@ describe('page decoder', () => {
     expect(p.json.byteLength).toBe(p.jsonEnd[p.count - 1]);
     expect(p.json.buffer.byteLength).toBe(p.json.byteLength);
     // The next page reuses the grown buffer and is still right.
-    const again = decodePage(studentsPage(['Åsa']), { kind: 'users', entity: 'students' });
+    const again = decoder.decode(studentsPage(['Åsa']), { kind: 'users', entity: 'students' });
     if (!again.ok) throw new Error(again.message);
     expect(Buffer.from(again.page.records.json).toString('utf8')).toContain('"Åsa"');
   });
@@ -74,7 +78,7 @@ describe('page decoder and U+0000', () => {
       links: [],
     });
     expect(body).toContain('\\u0000'); // JSON carries it escaped
-    const r = decodePage(new Uint8Array(Buffer.from(body)), { kind: 'users', entity: 'students' });
+    const r = decoder.decode(new Uint8Array(Buffer.from(body)), { kind: 'users', entity: 'students' });
     if (!r.ok) throw new Error(r.message);
     const p = r.page.records;
     const bytes = Buffer.from(p.json.buffer, p.json.byteOffset, p.json.byteLength);

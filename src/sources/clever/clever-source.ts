@@ -20,9 +20,10 @@ import type { BodyDecoder } from './http/clever-client.js';
 import { CleverMapper } from './decode/clever-mapper.js';
 import { DecoderThread } from './decode/decoder-thread.js';
 import { StoredOnlyRecord } from '../stored-only.js';
-import { decodePage, hasRawHash, scanPage } from './decode/page-decoder.js';
-import { HASH_LENGTH, NO_RAW, packsLinks, RAW_LENGTH } from './decode/page-decoder.js';
-import type { DecodedPage, PackedRecords, PageKind, PageScan } from './decode/page-decoder.js';
+import { hasRawHash, PageDecoder, scanPage } from './decode/page-decoder.js';
+import type { DecodedPage, PageKind, PageScan } from './decode/page-decoder.js';
+import { HASH_LENGTH, NO_RAW, packsLinks, RAW_LENGTH } from './decode/record-packer.js';
+import type { PackedRecords } from './decode/record-packer.js';
 
 export interface CleverSourceOptions {
   baseUrl: string;
@@ -56,6 +57,8 @@ export class CleverSource implements Source {
   private readonly pageSize: number;
   /** Decodes pages off the main thread; null when `decodeInWorker` is off. */
   private readonly thread: DecoderThread | null;
+  /** Decodes pages on the main thread when `decodeInWorker` is off (its buffers are made on first use). */
+  private readonly decoder = new PageDecoder();
   /** Records recognised unchanged by their items' raw hashes, not decoded (see PageOptions.known). */
   private readonly skimmed = { skipped: 0 };
 
@@ -123,8 +126,9 @@ export class CleverSource implements Source {
     known: PageOptions['known'],
   ): AsyncGenerator<SkimmedPage> {
     const thread = this.thread;
+    const decoder = this.decoder;
     const oneStep: BodyDecoder<SkimmedPage> = async (bytes) => {
-      const r = thread ? await thread.decode(bytes, what) : decodePage(bytes, what);
+      const r = thread ? await thread.decode(bytes, what) : decoder.decode(bytes, what);
       return r.ok ? { ok: true, value: { ...r.page, stored: null } } : r;
     };
     const twoSteps: BodyDecoder<SkimmedPage> = async (bytes) => {
@@ -144,7 +148,7 @@ export class CleverSource implements Source {
         thread?.drop(handle);
         throw err;
       }
-      const r = thread ? await thread.finish(handle, skip) : decodePage(bytes, what, local, skip);
+      const r = thread ? await thread.finish(handle, skip) : decoder.decode(bytes, what, local, skip);
       if (!r.ok) return r;
       return { ok: true, value: { ...r.page, stored: r.page.skipped === true ? stored : null } };
     };
