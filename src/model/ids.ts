@@ -5,8 +5,8 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
 /**
  * Makes a generator of time-ordered UUIDs (version 7: 48-bit Unix ms, a 12-bit sequence within the
  * millisecond, 62 random bits). New accounts get ascending ids, so a batch of them lands at the end
- * of the id indexes instead of dirtying pages all over them (random v4 ids made commits of large
- * batches several times slower). Still unguessable enough for an opaque id; not a secret.
+ * of the id indexes instead of dirtying pages all over them, as random (v4) ids would, which makes
+ * commits of large batches much slower. Still unguessable enough for an opaque id; not a secret.
  *
  * Each generator keeps its own clock: its ids ascend, also when `clock` stands still or goes back
  * (a millisecond's 4,097th id borrows the next millisecond). Two generators' ids are unique (the

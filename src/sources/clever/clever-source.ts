@@ -50,6 +50,11 @@ export interface CleverSourceOptions {
  * they belong to, so they come after students). Every list is a complete snapshot walked in
  * ascending id order, except staff: a multi-role person appears once per role query (teacher,
  * staff, district_admin), so that stream dedupes and is marked unordered.
+ *
+ * Above ~400 lines because it is the composition of the HTTP walk (http/) and the decoder (decode/)
+ * into the source port, and that includes turning a packed page back into SourceRecords
+ * (DecodedSourceRecord) and the re-sync's skipping of unchanged items: both are the port's side of
+ * the decoder's output, read only here.
  */
 export class CleverSource implements Source {
   readonly kind = 'clever' as const;

@@ -16,8 +16,8 @@ import { canonicalJson, jsonHash } from '../../../model/hash.js';
  * record. Crossing from the worker that is a few copies instead of thousands of small objects, and on
  * the main thread each page's JSON is one large string (kept out of the young generation, so the
  * garbage collector does not copy it around while the page waits to be written; the price is that
- * only a full collection frees it, ~30 MB more peak RSS at 200k students). A record's fields are cut
- * out of it with `substring` when the record is read.
+ * only a full collection frees it, so peak RSS is somewhat higher). A record's fields are cut out of
+ * it with `substring` when the record is read.
  */
 export interface PackedRecords {
   count: number;
@@ -28,9 +28,9 @@ export interface PackedRecords {
   hashes: string;
   /**
    * Canonical JSON of every record as UTF-8, concatenated; record r's ends at byte `jsonEnd[r]`.
-   * Bytes, not a string: written straight from each record's JSON (joining 2,000 strings measured
-   * ~10 ms a page, writing them ~1.5 ms), transferred rather than copied, and decoded on the main
-   * thread only for the records that are written (an unchanged record never is).
+   * Bytes, not a string: written straight from each record's JSON (several times cheaper than
+   * joining a page's strings), transferred rather than copied, and decoded on the main thread only
+   * for the records that are written (an unchanged record never is).
    */
   json: Uint8Array;
   jsonEnd: Int32Array;
@@ -61,8 +61,7 @@ export interface PackedRecords {
    * Students and staff on pages decoded `forWriting` (else null): each record's account fields as
    * JSON (see model/account-fields.ts), concatenated in `text`; record r's ends at `end[r]`. A first
    * sync derives an account for every one of them, from these ~150 bytes instead of the record's
-   * ~750 (measured at 100,000 students: ~1 s less CPU in the sync process, most of it the main
-   * thread's parsing and garbage collection).
+   * ~750: the main thread parses and collects a fifth of the text.
    */
   account: { text: string; end: Int32Array } | null;
   /**

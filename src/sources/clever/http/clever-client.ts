@@ -61,6 +61,10 @@ class DecoderFailed extends Error {
  * jittered exponential backoff (429: until `X-Ratelimit-Reset`), and typed errors:
  * `auth` (401/403), `not_found` (404), `bad_response` (400/413/501, unreadable bodies after retries),
  * `rate_limited` and `upstream` (retries exhausted). The token never appears in errors or logs.
+ *
+ * Above ~400 lines because the limiter, the retry loop and the look-ahead page walk share one
+ * request path: a page fetched ahead is still rate-limited and retried, and splitting them would
+ * spread that one path over files that each see only part of a request's fate.
  */
 export class CleverClient {
   readonly stats: CleverClientStats = { requests: 0, retries: 0, rateLimited: 0 };
