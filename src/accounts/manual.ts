@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { uuidv7 } from '../model/ids.js';
+import { createUuidv7 } from '../model/ids.js';
 import { identityValue } from '../model/account.js';
 import type { Access, AccountKind, IdentityType } from '../model/account.js';
 import type { PersonName, StaffRole } from '../model/entities.js';
@@ -34,7 +34,7 @@ export async function createManualAccount(store: Store, input: ManualAccountInpu
   const email = identityValue('email', input.email);
   if (email !== null && !identities.some((i) => i.type === 'email'))
     identities.push({ type: 'email', value: email });
-  const id = uuidv7();
+  const id = createUuidv7()();
   // Under the district's sync lock, so a running sync never meets an account it did not write or read
   // (a first sync relies on that: see RunIdentities). A sync in progress means: try again after it.
   const lockRun = `manual-${id}`;

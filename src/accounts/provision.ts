@@ -1,5 +1,5 @@
 import type { AccountEntity, AccountFieldsOf, StaffAccountFields } from '../model/account-fields.js';
-import { uuidv7 } from '../model/ids.js';
+import { createUuidv7 } from '../model/ids.js';
 import { accountStateHash, sortIdentities, withIdentity } from '../model/account.js';
 import type { AccountKind, IdentityType } from '../model/account.js';
 import type { DistrictConfig } from '../model/district-config.js';
@@ -594,6 +594,7 @@ function buildWrites(p: WritePlan): {
   /** Linked accounts whose stored state differs: the changed fields go into the feed. */
   const toDiff: Array<{ accountId: string; write: AccountWrite; reactivated: boolean }> = [];
   const pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }> = [];
+  const uuidv7 = createUuidv7();
   for (const r of records) {
     const d = desired.get(r.sourceId)!;
     const acct = existing.get(r.sourceId);

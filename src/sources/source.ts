@@ -26,7 +26,7 @@ export interface SourceRecord<E extends Entity = Entity> {
   studentIds?: readonly string[] | undefined;
   /**
    * Optional, from the same kind of source: `json` as UTF-8 bytes, and the record's indexed values
-   * and link rows (see model/record-index.ts), so the record can be written without reading `data`.
+   * and link rows (see store/encoding/record-index.ts), so the record can be written without reading `data`.
    */
   jsonBytes?: Uint8Array | undefined;
   indexValues?: ReadonlyArray<string | null> | undefined;
@@ -38,8 +38,8 @@ export interface SourceRecord<E extends Entity = Entity> {
   accountData?: AccountFieldsOf[AccountEntity] | undefined;
   /**
    * Optional, from the same kind of source when asked for (PageOptions.rowText): the record's row
-   * and its link rows as COPY text (see model/row-text.ts), each without the leading columns the
-   * store adds. Row: `source_id, hash, data`, then the indexed values (model/record-index.ts).
+   * and its link rows as COPY text (see store/encoding/row-text.ts), each without the leading columns the
+   * store adds. Row: `source_id, hash, data`, then the indexed values (store/encoding/record-index.ts).
    * Link rows: the record's id, then the link's values (linkRows).
    */
   rowLines?: RowLines | undefined;

@@ -171,9 +171,7 @@ describeEachDatabase('accounts', (dbs) => {
         expect(Object.values(h.counts).every((c) => c.archived === 0)).toBe(true);
       }
       expect((await getStatus(a, { district: d })).districts[0]!.accounts).toEqual(activeBefore);
-      expect((await a.changeFeed.after(seqBefore)).filter((c) => c.kind === 'deactivated')).toHaveLength(
-        0,
-      );
+      expect((await a.changeFeed.after(seqBefore)).filter((c) => c.kind === 'deactivated')).toHaveLength(0);
 
       const approved = await approveRun(a, heldA.runId);
       expect(approved.status).toBe('succeeded');

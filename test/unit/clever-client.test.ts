@@ -2,8 +2,8 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CleverClient } from '../../src/sources/clever/clever-client.js';
-import { guessNextLink } from '../../src/sources/clever/clever-list.js';
+import { CleverClient } from '../../src/sources/clever/http/clever-client.js';
+import { guessNextLink } from '../../src/sources/clever/decode/clever-list.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 

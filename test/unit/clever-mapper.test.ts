@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { mapSchool, mapSection, mapUser, parseDob } from '../../src/sources/clever/clever-mapper.js';
+import { CleverMapper, parseDob } from '../../src/sources/clever/decode/clever-mapper.js';
 import { SchoolScope } from '../../src/sync/filter.js';
+
+const mapper = new CleverMapper();
 
 describe('Clever mapping', () => {
   it('parses dob as M/D/YYYY and rejects impossible dates', () => {
@@ -13,7 +15,7 @@ describe('Clever mapping', () => {
   });
 
   it('maps a student tolerantly: empty strings, nulls, unknown keys, bad optional values', () => {
-    const r = mapUser({
+    const r = mapper.mapUser({
       id: 'u1',
       district: 'd',
       email: null,
@@ -54,7 +56,7 @@ describe('Clever mapping', () => {
   });
 
   it('makes one staff person of a multi-role user', () => {
-    const r = mapUser({
+    const r = mapper.mapUser({
       id: 'u2',
       name: { first: 'A', last: 'B' },
       email: 'ab@example.org',
@@ -77,7 +79,7 @@ describe('Clever mapping', () => {
   });
 
   it('keeps a contact whose whole name is in name.last', () => {
-    const r = mapUser({
+    const r = mapper.mapUser({
       id: 'c1',
       name: { first: '', last: 'Maria de la Cruz' },
       roles: {
@@ -93,18 +95,24 @@ describe('Clever mapping', () => {
   });
 
   it('skips records that cannot live without a field, with the id and field', () => {
-    expect(mapUser({ id: 'u3', roles: { student: { grade: '5' } } }).problem).toMatchObject({
+    expect(mapper.mapUser({ id: 'u3', roles: { student: { grade: '5' } } }).problem).toMatchObject({
       recordId: 'u3',
       field: 'school',
     });
-    expect(mapUser({ name: {} }).problem).toMatchObject({ field: 'id' });
-    expect(mapUser({ id: 'u4', roles: {} }).problem).toMatchObject({ field: 'roles' });
-    expect(mapSection({ id: 'sec', name: 'x' })).toMatchObject({ ok: false, problem: { field: 'school' } });
-    expect(mapSchool({ id: 'sch', name: '' })).toMatchObject({ ok: false, problem: { field: 'name' } });
+    expect(mapper.mapUser({ name: {} }).problem).toMatchObject({ field: 'id' });
+    expect(mapper.mapUser({ id: 'u4', roles: {} }).problem).toMatchObject({ field: 'roles' });
+    expect(mapper.mapSection({ id: 'sec', name: 'x' })).toMatchObject({
+      ok: false,
+      problem: { field: 'school' },
+    });
+    expect(mapper.mapSchool({ id: 'sch', name: '' })).toMatchObject({
+      ok: false,
+      problem: { field: 'name' },
+    });
   });
 
   it('lists the primary teacher among the teachers', () => {
-    const r = mapSection({
+    const r = mapper.mapSection({
       id: 'sec',
       school: 's1',
       name: 'Math',

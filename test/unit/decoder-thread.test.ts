@@ -8,7 +8,7 @@ const run = promisify(execFile);
 
 /** Decodes one small page in the decoder thread of a Node process started with `flags`. */
 const script = `
-  import { DecoderThread } from './src/sources/clever/decoder-thread.ts';
+  import { DecoderThread } from './src/sources/clever/decode/decoder-thread.ts';
   const body = JSON.stringify({
     data: [{ data: { id: 's1', name: 'Zoë School', sis_id: 'S1' }, uri: '/v3.0/schools/s1' }],
     links: [{ rel: 'self', uri: '/v3.0/schools' }],
@@ -58,8 +58,8 @@ function runtimeImports(entry: string): Set<string> {
 
 describe('decoder worker', () => {
   it('loads neither the HTTP client nor zod (each is a good part of its start)', () => {
-    const reached = runtimeImports('src/sources/clever/page-worker.ts');
-    expect(reached.has(resolve('src/sources/clever/page-decoder.ts'))).toBe(true);
+    const reached = runtimeImports('src/sources/clever/decode/page-worker.ts');
+    expect(reached.has(resolve('src/sources/clever/decode/page-decoder.ts'))).toBe(true);
     expect([...reached].filter((m) => /^(undici|zod|p-queue)$|clever-client\.ts$/.test(m))).toEqual([]);
   });
 });

@@ -1,18 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scanListItems } from '../../src/sources/clever/item-scan.js';
-import {
-  decodePage,
-  NO_RAW,
-  RAW_LENGTH,
-  rawItemHash,
-  scanPage,
-} from '../../src/sources/clever/page-decoder.js';
-import type { PageKind } from '../../src/sources/clever/page-decoder.js';
+import { scanListItems } from '../../src/sources/clever/decode/item-scan.js';
 
 /**
  * The item scan (item-scan.ts) must find the same items, ids and next link as JSON.parse does,
- * whatever the text and the spacing, and refuse what is not a list body rather than guess.
+ * whatever the text and the spacing, and refuse what is not a list body rather than guess. (How a
+ * page is decoded with the scanned items skipped: test/sources/clever-resync-scan.test.ts.)
  */
 
 const unit = fc.oneof(
@@ -115,63 +108,5 @@ describe('the item scan', () => {
       ids: [],
       next: null,
     });
-  });
-});
-
-describe('decoding a page with items skipped', () => {
-  const what: PageKind = { kind: 'users', entity: 'students' };
-  const student = (id: string, grade: string) => ({
-    id,
-    name: { first: 'A', last: 'B' },
-    roles: { student: { school: 's1', schools: ['s1'], grade } },
-  });
-  const bytes = () =>
-    new Uint8Array(bodyOf([student('a', '3'), student('b', 'Weird'), student('c', '5')], '/more', 0));
-
-  it('gives each record the raw hash of its item bytes, except an item with a warning', () => {
-    const scan = scanPage(bytes(), what)!;
-    const r = decodePage(bytes(), what, scan);
-    if (!r.ok) throw new Error(r.message);
-    const raws = r.page.records.raws!;
-    const b = bytes();
-    expect(raws.substring(0, RAW_LENGTH)).toBe(rawItemHash(b, scan.list.start[0]!, scan.list.end[0]!));
-    expect(r.page.notes.map((n) => n.item)).toEqual([1]); // the unknown grade
-    expect(raws.substring(RAW_LENGTH, 2 * RAW_LENGTH)).toBe(NO_RAW);
-    expect(raws.substring(2 * RAW_LENGTH)).toBe(rawItemHash(b, scan.list.start[2]!, scan.list.end[2]!));
-    // A different byte anywhere in an item is a different raw hash.
-    const other = new Uint8Array(bodyOf([student('a', '4')], null, 0));
-    const otherScan = scanPage(other, what)!;
-    expect(otherScan.raws).not.toBe(scan.raws.substring(0, RAW_LENGTH));
-  });
-
-  it('leaves out the skipped items, keeping their ids, and parses nothing when all are', () => {
-    const scan = scanPage(bytes(), what)!;
-    const some = decodePage(bytes(), what, scan, new Uint8Array([1, 0, 1]));
-    if (!some.ok) throw new Error(some.message);
-    expect(some.page.skipped).toBe(true);
-    expect(some.page.itemIds).toEqual(['a', 'b', 'c']);
-    expect(some.page.records.sourceIds).toEqual(['b']);
-    expect([...some.page.records.item]).toEqual([1]);
-    expect(some.page.lastId).toBe('c');
-    expect(some.page.next).toBe('/more');
-    const all = decodePage(bytes(), what, scan, new Uint8Array([1, 1, 1]));
-    if (!all.ok) throw new Error(all.message);
-    expect(all.page).toMatchObject({
-      itemIds: ['a', 'b', 'c'],
-      notes: [],
-      lastId: 'c',
-      next: '/more',
-      skipped: true,
-    });
-    expect(all.page.records.count).toBe(0);
-  });
-
-  it('skips nothing when the parse finds other items than the scan', () => {
-    const scan = scanPage(new Uint8Array(bodyOf([student('a', '3'), student('c', '5')], null, 0)), what)!;
-    const r = decodePage(bytes(), what, scan, new Uint8Array([1, 0]));
-    if (!r.ok) throw new Error(r.message);
-    expect(r.page.skipped).toBe(false);
-    expect(r.page.records.sourceIds).toEqual(['a', 'b', 'c']);
-    expect(r.page.records.raws).toBe(NO_RAW.repeat(3));
   });
 });

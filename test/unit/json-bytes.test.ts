@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseJsonBytes } from '../../src/sources/clever/json-bytes.js';
+import { parseJsonBytes } from '../../src/sources/clever/decode/json-bytes.js';
 
 /** What parseJsonBytes must equal: the plain way (UTF-8 text, byte order mark dropped). */
 function plain(bytes: Uint8Array): unknown {

@@ -110,7 +110,8 @@ describe('canonical JSON fast and slow paths agree', () => {
 
 describe('time-ordered ids', () => {
   it('are unique, ascending and look like version-7 UUIDs', async () => {
-    const { uuidv7 } = await import('../../src/model/ids.js');
+    const { createUuidv7 } = await import('../../src/model/ids.js');
+    const uuidv7 = createUuidv7();
     const before = Date.now();
     const ids = Array.from({ length: 20_000 }, () => uuidv7());
     expect(new Set(ids).size).toBe(ids.length);

@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodePage, RAW_VERSION } from '../../src/sources/clever/page-decoder.js';
-import type { PageKind } from '../../src/sources/clever/page-decoder.js';
+import { PageDecoder } from '../../src/sources/clever/decode/page-decoder.js';
+import { RAW_VERSION } from '../../src/sources/clever/decode/record-packer.js';
+import type { PageKind } from '../../src/sources/clever/decode/page-decoder.js';
+
+/** One decoder for the file's pages, as a worker has: its buffers are reused from page to page. */
+const decoder = new PageDecoder();
 
 /**
  * A stored record is recognised by the raw hash of its item's bytes only while the same bytes map
@@ -107,7 +111,7 @@ describe('the raw hash version', () => {
       [{ kind: 'simple', entity: 'sections' }, [section]],
     ];
     for (const [what, items] of kinds) {
-      const r = decodePage(page(items), what);
+      const r = decoder.decode(page(items), what);
       if (!r.ok) throw new Error(r.message);
       expect(r.page.records.count).toBe(1);
       digest.update(Buffer.from(r.page.records.json));

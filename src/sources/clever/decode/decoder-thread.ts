@@ -23,7 +23,7 @@ export class DecoderThread {
     this.start();
   }
 
-  /** Decodes a page in one step (see page-decoder.ts decodePage). */
+  /** Decodes a page in one step (see PageDecoder.decode). */
   async decode(bytes: Uint8Array, what: PageKind): Promise<DecodeResult> {
     const id = this.nextId++;
     return resultOf(await this.ask({ type: 'decode', id, bytes, what }, [bytes.buffer as ArrayBuffer]));

@@ -2,10 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import PQueue from 'p-queue';
 import { Agent, request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { RostersyncError } from '../../shared/errors.js';
-import { decodeListBody, guessNextLink, readListEnvelope } from './clever-list.js';
-import type { CleverListPage } from './clever-list.js';
-import type { Logger } from '../../shared/logger.js';
+import { RostersyncError } from '../../../shared/errors.js';
+import { decodeListBody, guessNextLink, readListEnvelope } from '../decode/clever-list.js';
+import type { CleverListPage } from '../decode/clever-list.js';
+import type { Logger } from '../../../shared/logger.js';
 
 export type CleverApiVersion = 'v3.0' | 'v3.1';
 
@@ -61,6 +61,10 @@ class DecoderFailed extends Error {
  * jittered exponential backoff (429: until `X-Ratelimit-Reset`), and typed errors:
  * `auth` (401/403), `not_found` (404), `bad_response` (400/413/501, unreadable bodies after retries),
  * `rate_limited` and `upstream` (retries exhausted). The token never appears in errors or logs.
+ *
+ * Above ~400 lines because the limiter, the retry loop and the look-ahead page walk share one
+ * request path: a page fetched ahead is still rate-limited and retried, and splitting them would
+ * spread that one path over files that each see only part of a request's fate.
  */
 export class CleverClient {
   readonly stats: CleverClientStats = { requests: 0, retries: 0, rateLimited: 0 };

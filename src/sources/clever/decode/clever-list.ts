@@ -2,7 +2,9 @@ import { parseJsonBytes, parseJsonBytesDeferred, utf8Text } from './json-bytes.j
 
 /**
  * Clever list bodies: the envelope, its next link, and a body's bytes to items. Kept apart from the
- * HTTP client so that the decoder worker (page-worker.ts) loads only this, not undici and the rest.
+ * HTTP client so that the decoder worker (page-worker.ts) loads only this, not undici and the rest:
+ * that is why it sits in decode/, which the HTTP client (http/) imports and which imports nothing
+ * from http/.
  */
 
 interface CleverLink {

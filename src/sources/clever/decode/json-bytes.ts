@@ -8,14 +8,14 @@ const HIGH = /[\x80-\xff]/;
  * the same as `JSON.parse(utf8 text)`, with a leading byte order mark dropped.
  *
  * Why not just that: once a body holds any non-ASCII byte (one accented name in a page of 2,000
- * students), Node 20's UTF-8 decoder runs at ~150 MB/s and makes the whole text, and every string
+ * students), Node 20's UTF-8 decoder takes its slow path and makes the whole text, and every string
  * parsed from it, two bytes per character. Latin-1 decoding is a plain copy that keeps strings one
  * byte wide. So the body is decoded as Latin-1 and parsed, and only the strings holding bytes of
  * 0x80 and above are decoded again as UTF-8. That is exact: JSON's structure is ASCII and no byte of
  * a UTF-8 multi-byte sequence is, so every such sequence lies whole inside one string (invalid ones
  * too, which become U+FFFD either way). It would be wrong only for a `\u` escape of U+0080 or above,
  * whose parsed character would be taken for a byte: a body with one is decoded the plain way.
- * Measured on a 2 MB page of 2,000 students: 23 ms → 14–19 ms.
+ * (What it saves per page: docs/benchmarks.md, "Moved from code comments".)
  */
 export function parseJsonBytes(bytes: Uint8Array): unknown {
   const parsed = parseJsonBytesDeferred(bytes);
@@ -26,8 +26,8 @@ export function parseJsonBytes(bytes: Uint8Array): unknown {
  * {@link parseJsonBytes} without the last step: when `latin1` is true, a string (value or key)
  * holding characters U+0080–U+00FF holds UTF-8 bytes still, and must go through {@link utf8Text}
  * before it is used. For a reader that uses only some of the strings (the Clever mapper uses about
- * half of a user's): walking the whole parsed page to decode them all measured ~0.8 s of the decoder
- * worker's CPU per 100,000 students, on every sync.
+ * half of a user's): walking the whole parsed page to decode them all would cost the decoder worker
+ * a walk of every page on every sync (docs/benchmarks.md, "Moved from code comments").
  */
 export function parseJsonBytesDeferred(bytes: Uint8Array): { value: unknown; latin1: boolean } {
   let buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
