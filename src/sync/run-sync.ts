@@ -109,10 +109,10 @@ export function newRunId(now: Date): string {
  * for programmer errors.
  */
 export async function runSync(opts: RunSyncOptions): Promise<RunReport> {
-  return new SyncRun(opts).run();
+  return new SyncRunner(opts).run();
 }
 
-class SyncRun {
+class SyncRunner {
   private readonly store: Store;
   private readonly source: Source;
   private readonly mode: RunMode;
@@ -737,8 +737,7 @@ class SyncRun {
         await tx.records.write(scope, entity, writes, this.plan ? null : this.runId);
         if (!this.plan && rawRefresh.length > 0) {
           await tx.records.refreshRaw(scope, entity, rawRefresh);
-          this.stats.rawRefreshed =
-            ((this.stats.rawRefreshed as number | undefined) ?? 0) + rawRefresh.length;
+          this.stats.rawRefreshed = (this.stats.rawRefreshed ?? 0) + rawRefresh.length;
         }
         const prov = await provisionBatch(tx, {
           ...(this.store.caps.concurrentTransactions &&
@@ -1013,8 +1012,7 @@ class SyncRun {
   }
 
   private collectSourceStats(t0: number): void {
-    const s = this.source.stats();
-    for (const [k, v] of Object.entries(s)) this.stats[k] = v;
+    Object.assign(this.stats, this.source.stats());
     this.stats.timings.total = Date.now() - t0;
   }
 
