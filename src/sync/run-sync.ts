@@ -73,6 +73,25 @@ export interface RunSyncOptions {
    * plan mode): work that must only happen when the run really proceeds (CSV overrides).
    */
   beforeStreams?: (store: Store) => Promise<void>;
+  /**
+   * Runs once every stream has been read, before removals and the safety valve: work of the source
+   * that belongs to no stream (CSV overrides applied to accounts no staff file sends). It runs under
+   * the district lock and counts in the run; in plan mode it runs with no run id and must write
+   * nothing.
+   */
+  afterStreams?: (run: RunStep) => Promise<void>;
+}
+
+/** What a source's step of the run (see RunSyncOptions.afterStreams) can see and add to. */
+export interface RunStep {
+  store: Store;
+  /** The run's id, to stamp on what the step writes; null in plan mode, where it writes nothing. */
+  runId: string | null;
+  district: string;
+  /** Adds account changes the step made to the run's counts (stored with the run and reported). */
+  countAccounts(counts: Partial<AccountCounts>): void;
+  /** Adds problems to the run: stored with it (not in plan mode) and reported. */
+  addProblems(problems: readonly RunProblem[]): Promise<void>;
 }
 
 interface PreparedPage {
@@ -176,6 +195,7 @@ class SyncRunner {
       if (this.failure) return await this.finishFailed(this.failure, t0, false);
       await this.readStreams();
       if (this.failure) return await this.finishFailed(this.failure, t0, true);
+      await this.afterStreams();
       await this.statisticsRefreshed();
       return await this.finalise(t0);
     } catch (err) {
@@ -259,6 +279,20 @@ class SyncRunner {
       await this.opts.beforeStreams(this.store);
       this.deriveVersion = await deriveVersion(this.store, id, this.config);
     }
+  }
+
+  private async afterStreams(): Promise<void> {
+    if (!this.opts.afterStreams) return;
+    await this.opts.afterStreams({
+      store: this.store,
+      runId: this.plan ? null : this.runId,
+      district: this.district!,
+      countAccounts: (counts) => addAccountCounts(this.counts.accounts, counts),
+      addProblems: async (problems) => {
+        if (!this.plan) await this.store.runs.addProblems(this.runId, problems);
+        this.noteProblems(problems);
+      },
+    });
   }
 
   /**
