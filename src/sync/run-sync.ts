@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { accountKindOf } from '../accounts/derive.js';
 import {
   applyPendingDeactivations,
@@ -10,7 +9,6 @@ import {
 } from '../accounts/provision.js';
 import type { ProvisionBatch } from '../accounts/provision.js';
 import type { AccountKind } from '../model/account.js';
-import { defaultDistrictConfig } from '../model/district-config.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import { ENTITIES, SOURCE_PRECEDENCE, SOURCES } from '../model/entities.js';
 import type { Entity, EntityData, SourceKind } from '../model/entities.js';
@@ -26,6 +24,8 @@ import { StoredOnlyRecord } from '../sources/stored-only.js';
 import type { RawRefresh, RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
 import { RunIdentities } from '../accounts/run-identities.js';
+import { attachDistrict, districtIdOf, takeOverInterrupted, withDistrictLock } from './district-session.js';
+import type { DistrictLock } from './district-session.js';
 import { SchoolScope } from './filter.js';
 import { absentIds, asSent, inRange, normalise, reconcile } from './reconcile.js';
 import type { NormalizedRecord } from './reconcile.js';
@@ -156,7 +156,6 @@ class SyncRunner {
   private progressSavedAt = 0;
   private scope!: SchoolScope;
   private failure: RostersyncError | null = null;
-  private lockHeld = false;
   private runCreated = false;
   /** Plan mode only: what a sync would archive / create, kept in memory since nothing is written. */
   private readonly planPending = new Map<Entity, Set<string>>();
@@ -187,87 +186,52 @@ class SyncRunner {
   async run(): Promise<RunReport> {
     const t0 = Date.now();
     try {
-      try {
-        await this.prepare();
-      } catch (err) {
-        return await this.finishFailed(err, t0, this.runCreated);
+      const t = Date.now();
+      const d = await this.source.district();
+      this.stats.timings.district = Date.now() - t;
+      const id = districtIdOf(d, this.opts.district);
+      this.district = id;
+      this.config = await attachDistrict(this.store, this.source.kind, d, id, { write: !this.plan });
+      this.scope = new SchoolScope(this.config.schoolFilter);
+      this.deriveVersion = await deriveVersion(this.store, id, this.config);
+      if (this.plan) {
+        await this.noteAccounts(id);
+        await this.source.validate?.();
+        return await this.readAndFinalise(t0);
       }
-      if (this.failure) return await this.finishFailed(this.failure, t0, false);
-      await this.readStreams();
-      if (this.failure) return await this.finishFailed(this.failure, t0, true);
-      await this.afterStreams();
-      await this.statisticsRefreshed();
-      return await this.finalise(t0);
+      if (d.sourceDistrictId !== null) await this.store.districts.saveData(id, d.data, contentHash(d.data));
+      const lock: DistrictLock = {
+        id: this.runId,
+        staleMs: this.opts.lockStaleMs ?? 600_000,
+        takeOverDead: this.logger,
+        busy: (holder) =>
+          `district "${id}" is being synced by run ${holder?.runId ?? '?'} (${holder?.owner ?? '?'}); try again when it finishes`,
+        quietRelease: true,
+      };
+      return await withDistrictLock(this.store, id, lock, async () => {
+        try {
+          await this.open(id);
+          return await this.readAndFinalise(t0);
+        } catch (err) {
+          return await this.finishFailed(err, t0, this.runCreated);
+        } finally {
+          await this.statisticsRefreshed();
+        }
+      });
     } catch (err) {
       return this.finishFailed(err, t0, this.runCreated);
     } finally {
       await this.statisticsRefreshed();
-      if (this.lockHeld && this.district)
-        await this.store.locks.release(this.district, this.runId).catch(() => undefined);
     }
   }
 
-  // ---------------------------------------------------------------- preparation
-
-  private async prepare(): Promise<void> {
-    const t = Date.now();
-    const d = await this.source.district();
-    this.stats.timings.district = Date.now() - t;
-    const id = this.opts.district ?? d.sourceDistrictId;
-    if (!id) throw new RostersyncError('config', 'the source has no district id; pass --district');
-    this.district = id;
-    if (d.sourceDistrictId && this.source.kind === 'clever') {
-      const other = await this.store.districts.getByCleverId(d.sourceDistrictId);
-      if (other && other.id !== id) {
-        throw new RostersyncError(
-          'conflict',
-          `Clever district ${d.sourceDistrictId} is already attached to district "${other.id}"`,
-        );
-      }
-    }
-    let row = await this.store.districts.get(id);
-    if (!row && !this.plan) row = await this.store.districts.ensure(id, d.data.name);
-    if (row && d.sourceDistrictId && this.source.kind === 'clever') {
-      if (row.cleverDistrictId && row.cleverDistrictId !== d.sourceDistrictId) {
-        throw new RostersyncError(
-          'conflict',
-          `district "${id}" is attached to Clever district ${row.cleverDistrictId}, but the token belongs to ${d.sourceDistrictId}`,
-        );
-      }
-      if (!row.cleverDistrictId && !this.plan) await this.store.districts.linkClever(id, d.sourceDistrictId);
-    }
-    this.config = row?.config ?? defaultDistrictConfig();
-    this.scope = new SchoolScope(this.config.schoolFilter);
-    this.deriveVersion = await deriveVersion(this.store, id, this.config);
-    if (this.plan) {
-      await this.noteAccounts(id);
-      await this.source.validate?.();
-      return;
-    }
-
-    if (d.sourceDistrictId !== null) await this.store.districts.saveData(id, d.data, contentHash(d.data));
-    this.lockHeld = await this.acquireLock(id);
-    if (!this.lockHeld) {
-      const holder = await this.store.locks.holder(id);
-      this.failure = new RostersyncError(
-        'conflict',
-        `district "${id}" is being synced by run ${holder?.runId ?? '?'} (${holder?.owner ?? '?'}); try again when it finishes`,
-      );
-      return;
-    }
-    await this.noteAccounts(id);
-    const interrupted = await this.store.runs.failInterrupted(
-      id,
-      this.runId,
-      'interrupted: the process stopped before the run finished',
-    );
-    for (const r of interrupted) {
-      await this.store.runs.clearPendingArchives(r);
-      await this.store.accounts.clearPendingDeactivations(r);
-    }
+  /** Under the district lock: the run takes over what a stopped one left, and is stored as running. */
+  private async open(district: string): Promise<void> {
+    await this.noteAccounts(district);
+    await takeOverInterrupted(this.store, district, this.runId);
     await this.store.runs.create({
       id: this.runId,
-      district: id,
+      district,
       source: this.source.kind,
       mode: this.mode,
       counts: this.counts,
@@ -277,8 +241,16 @@ class SyncRunner {
     await this.source.validate?.();
     if (this.opts.beforeStreams) {
       await this.opts.beforeStreams(this.store);
-      this.deriveVersion = await deriveVersion(this.store, id, this.config);
+      this.deriveVersion = await deriveVersion(this.store, district, this.config);
     }
+  }
+
+  private async readAndFinalise(t0: number): Promise<RunReport> {
+    await this.readStreams();
+    if (this.failure) return this.finishFailed(this.failure, t0, true);
+    await this.afterStreams();
+    await this.statisticsRefreshed();
+    return this.finalise(t0);
   }
 
   private async afterStreams(): Promise<void> {
@@ -307,21 +279,6 @@ class SyncRunner {
       !this.config.provisionGuardians &&
       (this.known !== null ||
         !(await accounts.hasAny(district, { kind: 'guardian', recordSource: this.source.kind })));
-  }
-
-  /** Takes the district lock; a lock left by a dead process on this host is taken over at once. */
-  private async acquireLock(district: string): Promise<boolean> {
-    const owner = `${hostname()}:${process.pid}`;
-    const stale = this.opts.lockStaleMs ?? 600_000;
-    if (await this.store.locks.acquire(district, this.runId, owner, stale)) return true;
-    const holder = await this.store.locks.holder(district);
-    if (!holder) return this.store.locks.acquire(district, this.runId, owner, stale);
-    const [host, pid] = holder.owner.split(':');
-    if (host === hostname() && pid !== undefined && !processAlive(Number(pid))) {
-      this.logger.warn({ district, run: holder.runId }, 'taking over the lock of a process that is gone');
-      return this.store.locks.acquire(district, this.runId, owner, -1);
-    }
-    return false;
   }
 
   // ---------------------------------------------------------------- streams
@@ -1135,14 +1092,4 @@ function addAccountCounts(into: AccountCounts, add: Partial<AccountCounts>): voi
 function asRunError(err: unknown): RostersyncError {
   if (isRostersyncError(err)) return err;
   return new RostersyncError('upstream', errorMessage(err), { cause: err });
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
