@@ -7,7 +7,6 @@ import {
   deriveVersion,
   provisionBatch,
 } from '../accounts/provision.js';
-import type { ProvisionBatch } from '../accounts/provision.js';
 import type { AccountKind } from '../model/account.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import { ENTITIES, SOURCE_PRECEDENCE, SOURCES } from '../model/entities.js';
@@ -27,18 +26,14 @@ import { RunIdentities } from '../accounts/run-identities.js';
 import { attachDistrict, districtIdOf, takeOverInterrupted, withDistrictLock } from './district-session.js';
 import type { DistrictLock } from './district-session.js';
 import { SchoolScope } from './filter.js';
+import { PageOverlap } from './page-overlap.js';
+import type { PageTurn } from './page-overlap.js';
+import { scheduleStreams } from './stream-scheduler.js';
 import { absentIds, asSent, inRange, normalise, reconcile } from './reconcile.js';
 import type { NormalizedRecord } from './reconcile.js';
 import { emptyRunCounts, emptyStats } from './run-report.js';
 import type { RunReport } from './run-report.js';
 import { evaluateSafetyValve } from './safety-valve.js';
-
-/** What a page whose transaction overlaps the previous page's needs to wait for. */
-interface PageOverlap {
-  /** The previous page of the stream, applied (committed) or failed; null for the first. */
-  before: Promise<void> | null;
-  gate: NonNullable<ProvisionBatch['gate']>;
-}
 
 /** How often batches save the run's progress and the lock's heartbeat. */
 const PROGRESS_EVERY_MS = 2000;
@@ -284,37 +279,13 @@ class SyncRunner {
   // ---------------------------------------------------------------- streams
 
   private async readStreams(): Promise<void> {
-    const streams = this.source.streams();
-    const done = new Set<string>();
-    const pending = [...streams];
-    const running = new Map<string, Promise<void>>();
-    const limit = this.opts.streamConcurrency ?? 3;
-    while ((pending.length > 0 || running.size > 0) && !this.failure) {
-      for (const s of [...pending]) {
-        if (running.size >= limit) break;
-        if (!s.dependsOn.every((d) => done.has(d))) continue;
-        pending.splice(pending.indexOf(s), 1);
-        running.set(
-          s.name,
-          this.readStream(s)
-            .catch((err: unknown) => {
-              this.failure ??= asRunError(err);
-            })
-            .finally(() => {
-              running.delete(s.name);
-              done.add(s.name);
-            }),
-        );
-      }
-      if (running.size === 0) {
-        if (pending.length > 0) {
-          throw new Error(`streams with unmet dependencies: ${pending.map((s) => s.name).join(', ')}`);
-        }
-        break;
-      }
-      await Promise.race(running.values());
-    }
-    await Promise.all(running.values());
+    await scheduleStreams(this.source.streams(), (s) => this.readStream(s), {
+      limit: this.opts.streamConcurrency ?? 3,
+      failed: (err) => {
+        this.failure ??= asRunError(err);
+      },
+      stopped: () => this.failure !== null,
+    });
   }
 
   private async readStream(stream: SourceStream): Promise<void> {
@@ -325,12 +296,9 @@ class SyncRunner {
     const seen = stream.ordered ? null : new KeySet();
     /** Ids an ordered stream sent outside their page's range (a misbehaving source): never absent. */
     const strays = new Set<string>();
-    // A page's transaction is in flight while the next page is prepared (CPU), so the database and
-    // this process work at the same time; pages still commit strictly in order. Where transactions
-    // can run side by side (see overlapDepth), two pages' transactions are in flight.
-    const depth = this.overlapDepth(stream);
-    const inFlight: Array<Promise<void>> = [];
-    let lastDecided: Promise<void> = Promise.resolve();
+    // A page's transaction is in flight while the next page is prepared; pages still commit
+    // strictly in order (see PageOverlap and overlapDepth).
+    const overlap = new PageOverlap(this.overlapDepth(stream));
     // A stream none of whose records are stored yet (a first sync) writes every record: the source
     // may prepare them for that while it decodes (see PageOptions.forWriting).
     let forWriting = true;
@@ -354,41 +322,24 @@ class SyncRunner {
         this.counts.entities[stream.entities[0]!].skipped += page.skipped ?? 0;
         this.stats.pages++;
         const prepared = await this.preparePage(stream, page);
-        while (inFlight.length >= depth) await inFlight.shift();
-        let overlap: PageOverlap | null = null;
-        let decided: () => void = () => undefined;
-        if (depth > 1) {
-          const previousDecided = lastDecided;
-          lastDecided = new Promise<void>((resolve) => (decided = resolve));
-          overlap = {
-            before: inFlight[inFlight.length - 1] ?? null,
-            gate: {
-              previousDecided,
-              previousCommitted: inFlight[inFlight.length - 1] ?? Promise.resolve(),
-              decided,
-            },
-          };
-        }
-        const applied = this.applyPage(
-          stream,
-          page,
-          prepared,
-          prevCursor,
-          seen ?? strays,
-          { pages, records, complete: false },
-          overlap,
+        await overlap.start((turn) =>
+          this.applyPage(
+            stream,
+            page,
+            prepared,
+            prevCursor,
+            seen ?? strays,
+            { pages, records, complete: false },
+            turn,
+          ),
         );
-        // Whatever happens to this page, the next one must not wait for its decisions forever.
-        void applied.finally(decided).catch(() => undefined);
-        applied.catch(() => undefined); // awaited below; never unhandled
-        inFlight.push(applied);
         if (page.cursor !== null) prevCursor = page.cursor;
         this.opts.onProgress?.({ stream: stream.name, pages, records, done: false });
       }
-      while (inFlight.length > 0) await inFlight.shift();
+      await overlap.drain();
     } finally {
       // On a failure, let every transaction of this stream end before the run does.
-      await Promise.allSettled(inFlight);
+      await overlap.settled();
     }
     if (this.failure) return;
     // The snapshot is complete: what is stored but was not seen is absent.
@@ -548,7 +499,7 @@ class SyncRunner {
     /** Unordered streams: every id seen so far. Ordered ones: the ids sent outside their page's range. */
     seen: KeySet | Set<string>,
     progress: { pages: number; records: number; complete: boolean },
-    overlap: PageOverlap | null = null,
+    overlap: PageTurn | null = null,
   ): Promise<void> {
     const { byEntity, keep, problems } = prepared;
     for (const [entity, incoming] of byEntity) {
@@ -710,7 +661,7 @@ class SyncRunner {
     cp: { cursor: string | null; pages: number; records: number; complete: boolean },
     /** Ids an earlier page of this run may have marked absent, that turned up after all. */
     present: readonly string[] = [],
-    overlap: PageOverlap | null = null,
+    overlap: PageTurn | null = null,
     /** Unchanged records whose raw item hash is to be stored (see RecordsRepo.refreshRaw). */
     rawRefresh: readonly RawRefresh[] = [],
   ): Promise<void> {
