@@ -3,7 +3,7 @@ import { RostersyncError } from '../shared/errors.js';
 import type { Store } from '../store/store.js';
 import { withDistrictLock } from './district-session.js';
 import type { DistrictLock } from './district-session.js';
-import { applyRunRemovals } from './run-sync.js';
+import { applyRunRemovals } from './finalise-run.js';
 
 /**
  * Resolving a held run. Approval applies the run's archives and deactivations against the current
