@@ -92,7 +92,7 @@ export async function runSync(opts: RunSyncOptions): Promise<RunReport> {
 }
 
 class SyncRunner {
-  private readonly run_: RunContext;
+  private readonly ctx: RunContext;
   private readonly startedAt: Date;
 
   constructor(private readonly opts: RunSyncOptions) {
@@ -107,11 +107,11 @@ class SyncRunner {
       opts.onProgress,
     );
     run.ledger = opts.mode === 'plan' ? new RecordingLedger(run) : new WritingLedger(run);
-    this.run_ = run;
+    this.ctx = run;
   }
 
   async run(): Promise<RunReport> {
-    const run = this.run_;
+    const run = this.ctx;
     const { store, source, ledger } = run;
     const t0 = Date.now();
     try {
@@ -156,7 +156,7 @@ class SyncRunner {
 
   /** Under the district lock: the run takes over what a stopped one left, and is stored as running. */
   private async open(district: string): Promise<void> {
-    const run = this.run_;
+    const run = this.ctx;
     await this.noteAccounts(district);
     await takeOverInterrupted(run.store, district, run.runId);
     await run.ledger.open();
@@ -173,7 +173,7 @@ class SyncRunner {
    * the same without the lock, and writes nothing.
    */
   private async noteAccounts(district: string): Promise<void> {
-    const run = this.run_;
+    const run = this.ctx;
     const accounts = run.store.accounts;
     run.known = (await accounts.hasAny(district)) ? null : new RunIdentities(run.config);
     run.noGuardianAccounts =
@@ -183,7 +183,7 @@ class SyncRunner {
   }
 
   private async readAndFinalise(t0: number): Promise<RunReport> {
-    const run = this.run_;
+    const run = this.ctx;
     const pipeline = new PagePipeline(run);
     await scheduleStreams(run.source.streams(), (s) => pipeline.readStream(s), {
       limit: this.opts.streamConcurrency ?? 3,
@@ -200,7 +200,7 @@ class SyncRunner {
 
   private async afterStreams(): Promise<void> {
     if (!this.opts.afterStreams) return;
-    const run = this.run_;
+    const run = this.ctx;
     await this.opts.afterStreams({
       store: run.store,
       runId: run.ledger.runId,
@@ -215,25 +215,25 @@ class SyncRunner {
 
   private async finish(outcome: RunOutcome, t0: number): Promise<RunReport> {
     this.collectSourceStats(t0);
-    await this.run_.ledger.finish(outcome.status, outcome.reason);
+    await this.ctx.ledger.finish(outcome.status, outcome.reason);
     return this.report(outcome.status, outcome.reason, outcome.pending);
   }
 
   private async finishFailed(err: unknown, t0: number): Promise<RunReport> {
     const failure = asRunError(err);
-    if (!isRostersyncError(err) && !(err === this.run_.failure)) {
+    if (!isRostersyncError(err) && !(err === this.ctx.failure)) {
       // Not an expected failure: still end the run, but keep the stack in the log for the bug report.
-      this.run_.logger.error({ err }, 'sync stopped by an unexpected error');
+      this.ctx.logger.error({ err }, 'sync stopped by an unexpected error');
     }
     this.collectSourceStats(t0);
     const reason = `${failure.code}: ${failure.message}`;
-    if (this.run_.district) await this.run_.ledger.fail(reason);
+    if (this.ctx.district) await this.ctx.ledger.fail(reason);
     return this.report('failed', reason, {});
   }
 
   private collectSourceStats(t0: number): void {
-    Object.assign(this.run_.stats, this.run_.source.stats());
-    this.run_.stats.timings.total = Date.now() - t0;
+    Object.assign(this.ctx.stats, this.ctx.source.stats());
+    this.ctx.stats.timings.total = Date.now() - t0;
   }
 
   private report(
@@ -241,7 +241,7 @@ class SyncRunner {
     reason: string | null,
     pending: RunReport['pending'],
   ): RunReport {
-    const run = this.run_;
+    const run = this.ctx;
     const finishedAt = run.store.clock();
     return {
       runId: run.runId,
