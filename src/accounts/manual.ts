@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { createUuidv7 } from '../model/ids.js';
 import { identityValue } from '../model/account.js';
 import type { Access, AccountKind, IdentityType } from '../model/account.js';
@@ -6,6 +5,7 @@ import type { PersonName, StaffRole } from '../model/entities.js';
 import { RostersyncError } from '../shared/errors.js';
 import type { StoredAccount } from '../model/stored-account.js';
 import type { Store } from '../store/store.js';
+import { withDistrictLock } from '../store/district-lock.js';
 import { parseOverrideFields } from './derive.js';
 
 export interface ManualAccountInput {
@@ -37,19 +37,17 @@ export async function createManualAccount(store: Store, input: ManualAccountInpu
   const id = createUuidv7()();
   // Under the district's sync lock, so a running sync never meets an account it did not write or read
   // (a first sync relies on that: see RunIdentities). A sync in progress means: try again after it.
-  const lockRun = `manual-${id}`;
-  if (!(await store.locks.acquire(input.district, lockRun, `${hostname()}:${process.pid}`, LOCK_STALE_MS))) {
-    const holder = await store.locks.holder(input.district);
-    throw new RostersyncError(
-      'conflict',
-      `district ${input.district} is being synced by run ${holder?.runId ?? '?'}; create the account when it finishes`,
-    );
-  }
-  try {
-    await insertManual(store, id, input, email, identities);
-  } finally {
-    await store.locks.release(input.district, lockRun);
-  }
+  await withDistrictLock(
+    store,
+    input.district,
+    {
+      id: `manual-${id}`,
+      staleMs: LOCK_STALE_MS,
+      busy: (holder) =>
+        `district ${input.district} is being synced by run ${holder?.runId ?? '?'}; create the account when it finishes`,
+    },
+    () => insertManual(store, id, input, email, identities),
+  );
   return (await store.accounts.get(id))!;
 }
 

@@ -65,13 +65,26 @@ export interface RunProblem {
   reason: string;
 }
 
+/**
+ * What a run measured. The source's counters (see SourceStats) are copied in flat at the end of the
+ * run: the ones our sources have are named here.
+ */
 export interface RunStats {
+  /** Requests the source made, and how many of them were retried. */
   requests: number;
   retries: number;
+  /** Pages read, all streams together. */
   pages: number;
-  /** Milliseconds per phase (`schools`, `users`, `archive`, …). */
+  /** Milliseconds per phase (`district`, each stream's name, `archive`, `total`). */
   timings: Record<string, number>;
-  [key: string]: unknown;
+  /** Records the source recognised unchanged by their bytes, without decoding them. */
+  undecoded?: number;
+  /** Unchanged records whose raw item hash was stored this run (see RecordsRepo.refreshRaw). */
+  rawRefreshed?: number;
+  /** Clever: requests answered with 429. */
+  rateLimited?: number;
+  /** CSV: data rows read. */
+  rows?: number;
 }
 
 export interface SyncRun {

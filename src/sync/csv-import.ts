@@ -9,7 +9,7 @@ import type { AccountCounts } from '../model/run.js';
 import { emptyAccountCounts } from '../model/run.js';
 import type { RunReport } from './run-report.js';
 import { runSync } from './run-sync.js';
-import type { SyncProgress } from './run-sync.js';
+import type { RunStep, SyncProgress } from './run-sync.js';
 
 export interface CsvImportRequest {
   store: Store;
@@ -72,7 +72,7 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
   let valid = true;
   await source.validate().catch(() => (valid = false));
   const overrides = valid ? source.overrides : null;
-  const report = await runSync({
+  return runSync({
     store,
     source,
     district,
@@ -86,35 +86,31 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
               district,
               overrides.map((o) => ({ keyType: o.keyType, keyValue: o.keyValue, fields: o.fields })),
             ),
+          afterStreams: async (run: RunStep) => {
+            // staff_overrides.csv has no stream of its own: its warnings and skipped rows join the run here.
+            await run.addProblems(source.overrideProblems);
+            // New overrides without a new staff file: apply them to the staff accounts now, not next night.
+            if (run.runId !== null && !source.files.includes('school_staff.csv'))
+              run.countAccounts(await reprovisionStaff(run.store, run.district, run.runId));
+          },
         }
       : {}),
     ...(req.logger ? { logger: req.logger } : {}),
     ...(req.lockStaleMs !== undefined ? { lockStaleMs: req.lockStaleMs } : {}),
     ...(req.onProgress ? { onProgress: req.onProgress } : {}),
   });
-  // staff_overrides.csv has no stream of its own: its warnings and skipped rows join the report here.
-  const overrideProblems = overrides !== null ? source.overrideProblems : [];
-  if (overrideProblems.length > 0 && report.status !== 'failed') {
-    if (req.mode !== 'plan') await store.runs.addProblems(report.runId, overrideProblems);
-    report.problems.push(...overrideProblems.slice(0, Math.max(0, 100 - report.problems.length)));
-    report.problemCount += overrideProblems.length;
-  }
-  // New overrides without a new staff file: apply them to the staff accounts now, not next night.
-  if (
-    overrides !== null &&
-    req.mode !== 'plan' &&
-    report.status !== 'failed' &&
-    !source.files.includes('school_staff.csv')
-  ) {
-    const counts = await reprovisionStaff(store, district);
-    for (const [k, v] of Object.entries(counts) as Array<[keyof AccountCounts, number]>)
-      report.accounts[k] += v;
-  }
-  return report;
 }
 
-/** Re-derives every active staff account of the district from its record (after an overrides change). */
-export async function reprovisionStaff(store: Store, district: string): Promise<AccountCounts> {
+/**
+ * Re-derives every active staff account of the district from its record (after an overrides change).
+ * `runId` is the run doing it (under its district lock): account changes carry it, and accounts no
+ * longer eligible wait for the run's safety valve like any other deactivation. Default null: none.
+ */
+export async function reprovisionStaff(
+  store: Store,
+  district: string,
+  runId: string | null = null,
+): Promise<AccountCounts> {
   const total = emptyAccountCounts();
   const config = (await store.districts.get(district))?.config ?? defaultDistrictConfig();
   const version = await deriveVersion(store, district, config);
@@ -127,7 +123,7 @@ export async function reprovisionStaff(store: Store, district: string): Promise<
       if (page.length === 0) break;
       const res = await store.transaction((tx) =>
         provisionBatch(tx, {
-          runId: null,
+          runId,
           district,
           source,
           entity: 'staff',

@@ -1,8 +1,9 @@
-import { hostname } from 'node:os';
 import type { SyncRun } from '../model/run.js';
 import { RostersyncError } from '../shared/errors.js';
 import type { Store } from '../store/store.js';
-import { applyRunRemovals } from './run-sync.js';
+import { withDistrictLock } from '../store/district-lock.js';
+import type { DistrictLock } from '../store/district-lock.js';
+import { applyRunRemovals } from './finalise-run.js';
 
 /**
  * Resolving a held run. Approval applies the run's archives and deactivations against the current
@@ -27,30 +28,19 @@ async function heldRun(store: Store, runId: string): Promise<SyncRun> {
   return run;
 }
 
-async function withDistrictLock<T>(
-  store: Store,
-  district: string,
-  runId: string,
-  fn: () => Promise<T>,
-): Promise<T> {
-  const lockId = `resolve-${runId}`;
-  if (!(await store.locks.acquire(district, lockId, `${hostname()}:${process.pid}`, 600_000))) {
-    const holder = await store.locks.holder(district);
-    throw new RostersyncError(
-      'conflict',
+/** The district's lock, for resolving a run. */
+function resolving(district: string, runId: string): DistrictLock {
+  return {
+    id: `resolve-${runId}`,
+    staleMs: 600_000,
+    busy: (holder) =>
       `district "${district}" is being synced by run ${holder?.runId ?? '?'}; try again when it finishes`,
-    );
-  }
-  try {
-    return await fn();
-  } finally {
-    await store.locks.release(district, lockId);
-  }
+  };
 }
 
 export async function approveRun(store: Store, runId: string): Promise<SyncRun> {
   const run = await heldRun(store, runId);
-  return withDistrictLock(store, run.district, runId, async () => {
+  return withDistrictLock(store, run.district, resolving(run.district, runId), async () => {
     const counts = run.counts;
     await applyRunRemovals(store, runId, run.district, counts);
     await store.runs.resolve(runId, 'succeeded', 'approved', counts);
@@ -61,7 +51,7 @@ export async function approveRun(store: Store, runId: string): Promise<SyncRun> 
 
 export async function rejectRun(store: Store, runId: string): Promise<SyncRun> {
   const run = await heldRun(store, runId);
-  return withDistrictLock(store, run.district, runId, async () => {
+  return withDistrictLock(store, run.district, resolving(run.district, runId), async () => {
     await store.transaction(async (tx) => {
       await tx.runs.resolve(runId, 'rejected', 'rejected', run.counts);
       await tx.runs.clearPendingArchives(runId);

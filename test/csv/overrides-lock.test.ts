@@ -47,4 +47,33 @@ describeEachDatabase('staff_overrides.csv and the district lock', (dbs) => {
       await store.close();
     }
   });
+
+  it('an overrides-only drop re-derives staff inside the run: the stored run counts what it prints', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      await configureDistrict(store, D, SAMPLE_CONFIG);
+      expect((await importCsv({ store, dir: SAMPLE_DIR, district: D })).status).toBe('succeeded');
+      const seq = await store.changeFeed.lastSeq();
+      const drop = writeDrop(tmp.make(), {
+        // The unknown column is a warning of the file, which belongs to the run like any problem.
+        'staff_overrides.csv': 'staff_sis_id,title,nickname\nSIS-T1,Head of Department,Ted\n',
+      });
+      const report = await importCsv({ store, dir: drop, district: D });
+      expect(report.status, report.reason ?? '').toBe('succeeded');
+      expect(report.accounts.updated).toBeGreaterThan(0);
+      expect(report.problemCount).toBeGreaterThan(0);
+
+      const stored = (await store.runs.get(report.runId))!;
+      expect(stored.counts.accounts).toEqual(report.accounts);
+      expect(stored.problemCount).toBe(report.problemCount);
+      expect(await store.runs.problems(report.runId)).toEqual(report.problems);
+      // The re-derived accounts' changes belong to the run, and it released the lock only after them.
+      const changes = await store.changeFeed.after(seq, { district: D });
+      expect(changes.length).toBeGreaterThan(0);
+      expect(changes.every((c) => c.runId === report.runId)).toBe(true);
+      expect(await store.locks.holder(D)).toBeFalsy();
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -1,0 +1,91 @@
+import { accountKindOf } from '../accounts/derive.js';
+import { provisionBatch } from '../accounts/provision.js';
+import type { Entity } from '../model/entities.js';
+import type { AccountCounts, RunProblem } from '../model/run.js';
+import type { SourceStream } from '../sources/source.js';
+import type { RawRefresh } from '../store/queries/raw-fingerprints.js';
+import { loadStored } from './load-stored.js';
+import type { PageTurn } from './page-overlap.js';
+import type { NormalizedRecord } from './reconcile.js';
+import type { RunContext } from './run-context.js';
+
+/** One batch of one entity of a stream, reconciled, as it is committed (see applyBatch). */
+export interface BatchCommit {
+  stream: SourceStream;
+  entity: Entity;
+  /** The records to write: created, updated and restored. */
+  writes: NormalizedRecord[];
+  /** Every record of the batch once, for provisioning (a record sent twice gets one account). */
+  incoming: NormalizedRecord[];
+  /** Ids stored and active that the source did not send: archived once the run passes the valve. */
+  absent: string[];
+  /** The batch's problems; provisioning adds its own. */
+  problems: RunProblem[];
+  /** Where the stream stands once this batch has committed. */
+  checkpoint: { cursor: string | null; pages: number; records: number; complete: boolean };
+  /** Ids an earlier page of this run may have marked absent, that turned up after all. */
+  present: readonly string[];
+  /** The batch's turn when pages of its stream overlap (see PageOverlap); null otherwise. */
+  turn: PageTurn | null;
+  /** Unchanged records whose raw item hash is to be stored (see RecordsRepo.refreshRaw). */
+  rawRefresh: readonly RawRefresh[];
+}
+
+/**
+ * Writes one batch in one transaction: the changed records, the accounts they imply, and what the
+ * run's ledger keeps of it (archive candidates, problems, the checkpoint and the run's progress).
+ * In plan mode the same transaction runs and the ledger rolls it back, so the plan counts exactly
+ * what a sync would do.
+ */
+export async function applyBatch(run: RunContext, b: BatchCommit): Promise<void> {
+  const { ledger } = run;
+  const scope = run.recordScope();
+  const source = run.source.stats();
+  run.stats.requests = source.requests;
+  run.stats.retries = source.retries;
+  // Records the source recognised unchanged by their bytes, without decoding them (PageOptions.known).
+  if (source.undecoded !== undefined) run.stats.undecoded = source.undecoded;
+  let ended!: () => void;
+  const transactionEnded = new Promise<void>((resolve) => (ended = resolve));
+  const transaction = ledger.transaction(async (tx) => {
+    await ledger.writeRecords(tx, scope, b.entity, b.writes, b.rawRefresh);
+    const prov = await provisionBatch(tx, {
+      ...(run.store.concurrentTransactions &&
+      accountKindOf(b.entity) &&
+      !(b.entity === 'contacts' && run.noGuardianAccounts)
+        ? { order: { decisions: run.decisions, ended: transactionEnded } }
+        : {}),
+      runId: ledger.runId,
+      district: run.district!,
+      source: run.source.kind,
+      entity: b.entity,
+      config: run.config,
+      deriveVersion: run.deriveVersion,
+      records: b.incoming,
+      loadData: (records) =>
+        loadStored(
+          tx,
+          scope,
+          records.flatMap((r) => {
+            const so = (r as NormalizedRecord).storedOnly;
+            return so && !so.isLoaded ? [so] : [];
+          }),
+        ),
+      known: run.known,
+      noGuardianAccounts: run.noGuardianAccounts,
+      ...(b.turn ? { gate: b.turn.gate } : {}),
+    });
+    addAccountCounts(run.counts.accounts, prov.counts);
+    b.problems.push(...prov.problems);
+    await ledger.keepBatch(tx, b, prov);
+  });
+  // Later batches may be waiting for this one to end: tell them before anything else.
+  void transaction.then(ended, ended);
+  await transaction;
+  ledger.committed(b.entity, b.writes.length);
+  run.noteProblems(b.problems);
+}
+
+export function addAccountCounts(into: AccountCounts, add: Partial<AccountCounts>): void {
+  for (const [k, v] of Object.entries(add) as Array<[keyof AccountCounts, number]>) into[k] += v;
+}
