@@ -12,7 +12,13 @@ import type { AccountHead, AccountWrite, ChangeWrite, StoredAccount } from '../s
 import type { Store } from '../store/store.js';
 import { accountKindOf, applyOverrides, deriveAccount, parseOverrideFields } from './derive.js';
 import type { DesiredAccount, StaffOverrideFields } from './derive.js';
+import { BatchGate } from './decision-order.js';
+import type { DecisionOrder, StreamGate } from './decision-order.js';
 import type { RunIdentities } from './run-identities.js';
+
+// The sync imports the run's order from here with the rest of provisioning.
+export { DecisionOrder } from './decision-order.js';
+export type { StreamGate, Turn } from './decision-order.js';
 
 /**
  * Provisioning, run inside each batch's transaction:
@@ -66,64 +72,13 @@ export interface ProvisionBatch {
    * are not looked at.
    */
   noGuardianAccounts?: boolean;
-  /**
-   * When batches of one stream overlap (see run-sync.ts): this batch decides after the previous one
-   * has decided (and recorded its keys in `known`), and reads accounts from the store only once the
-   * previous one has committed. `decided` is called when this batch has decided, whatever happens.
-   */
-  gate?: { previousDecided: Promise<unknown>; previousCommitted: Promise<unknown>; decided: () => void };
+  /** When batches of one stream overlap (see run-sync.ts and decision-order.ts). */
+  gate?: StreamGate;
   /**
    * The run's {@link DecisionOrder} (PostgreSQL, where streams commit side by side), and a promise
-   * that settles when this batch's transaction has ended.
+   * that settles (never rejects) when this batch's transaction has ended.
    */
   order?: { decisions: DecisionOrder; ended: Promise<void> };
-}
-
-/** A batch's place in a {@link DecisionOrder}. */
-export interface Turn {
-  /** Settles when every batch that took a turn before this one has decided. */
-  previous: Promise<void>;
-  /** This batch has decided (idempotent). */
-  decided: () => void;
-  /** Settles when every other batch that has decided has also ended its transaction. */
-  othersCommitted: () => Promise<void>;
-}
-
-/**
- * The run-wide order in which batches decide their accounts, across streams. On PostgreSQL streams
- * commit side by side: without an order, a student and a staff member with one email, first seen in
- * batches of two streams at once, each looked the email up before the other's account existed, and
- * both kept it as a login identity. A batch decides after every batch that took a turn before it has
- * decided, and reads the keys and emails it looks up only once every batch that has decided has
- * committed. No cycle of waits can form: a batch takes its turn inside its transaction, after the
- * batch before it in its own stream has decided; it waits only on batches that took a turn before
- * it; between taking its turn and deciding it only reads; and a batch that has decided looks
- * nothing up any more.
- */
-export class DecisionOrder {
-  private last: Promise<void> = Promise.resolve();
-  private readonly uncommitted = new Set<Promise<void>>();
-
-  /** `ended` settles (never rejects) when the batch's transaction has ended, committed or not. */
-  take(ended: Promise<void>): Turn {
-    const previous = this.last;
-    let signal!: () => void;
-    this.last = new Promise<void>((resolve) => (signal = resolve));
-    let done = false;
-    return {
-      previous,
-      decided: () => {
-        if (done) return;
-        done = true;
-        this.uncommitted.add(ended);
-        void ended.then(() => this.uncommitted.delete(ended));
-        signal();
-      },
-      othersCommitted: async () => {
-        await Promise.all([...this.uncommitted].filter((p) => p !== ended));
-      },
-    };
-  }
 }
 
 /**
@@ -176,36 +131,21 @@ type KeyDecision =
   { kind: 'match'; account: StoredAccount } | { kind: 'conflict'; reason: string } | { kind: 'none' };
 
 export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<ProvisionResult> {
-  const { gate, order } = b;
-  if (!gate && !order) return provisionGated(tx, b);
-  let turn: Turn | null = null;
-  let decided = false;
-  const decide = () => {
-    if (!decided) {
-      gate?.decided();
-      turn?.decided();
-    }
-    decided = true;
-  };
+  if (!b.gate && !b.order) return provisionGated(tx, b, null);
+  const gate = new BatchGate(b.gate ?? null, b.order ?? null);
   try {
-    await gate?.previousDecided.catch(() => undefined);
-    // The turn is taken once the batch before it in its own stream has decided, so the run's order
-    // never contradicts a stream's own.
-    turn = order ? order.decisions.take(order.ended) : null;
-    await turn?.previous;
-    return await provisionGated(tx, b, decide, turn);
+    await gate.enter();
+    return await provisionGated(tx, b, gate);
   } finally {
-    decide();
+    gate.decided();
   }
 }
 
 async function provisionGated(
   tx: Store,
   b: ProvisionBatch,
-  /** Called once this batch's accounts are decided and recorded in `b.known`, before they are written. */
-  decided: () => void = () => undefined,
-  /** This batch's place in the run's DecisionOrder, if it has one. */
-  turn: Turn | null = null,
+  /** The batch's waits when it runs beside others; told once its accounts are decided and recorded in `b.known`. */
+  gate: BatchGate | null,
 ): Promise<ProvisionResult> {
   const kind = accountKindOf(b.entity);
   if (!kind || b.records.length === 0 || (kind === 'guardian' && b.noGuardianAccounts))
@@ -246,8 +186,7 @@ async function provisionGated(
   // A value held by an account of this run may belong to a batch that has decided and is still
   // committing (the previous one of this stream, or one of another stream).
   const settled = async <T>(values: T[]): Promise<T[]> => {
-    if (values.length > 0 && b.gate) await b.gate.previousCommitted.catch(() => undefined);
-    if (values.length > 0 && turn) await turn.othersCommitted();
+    if (values.length > 0 && gate) await gate.settled();
     return values;
   };
   const derived = (r: ProvisionRecord) => ({ recordHash: r.hash ?? null, version: b.deriveVersion });
@@ -520,7 +459,7 @@ async function provisionGated(
   }
 
   if (known) for (const w of writes.values()) known.add(w.write);
-  decided();
+  gate?.decided();
   await tx.accounts.writeMany([...writes.values()]);
   for (const src of new Set(superseded.map((x) => x.source))) {
     const ids = superseded.filter((x) => x.source === src).map((x) => x.id);
