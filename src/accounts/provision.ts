@@ -3,7 +3,6 @@ import { uuidv7 } from '../model/ids.js';
 import { accountStateHash, sortIdentities, withIdentity } from '../model/account.js';
 import type { AccountKind, IdentityType } from '../model/account.js';
 import type { DistrictConfig } from '../model/district-config.js';
-import { SOURCE_PRECEDENCE } from '../model/entities.js';
 import type { Entity, EntityData, SourceKind } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import { emptyAccountCounts } from '../model/run.js';
@@ -15,6 +14,8 @@ import type { DesiredAccount, StaffOverrideFields } from './derive.js';
 import { BatchGate } from './decision-order.js';
 import type { DecisionOrder, StreamGate } from './decision-order.js';
 import { regrantReleasedEmails } from './deactivation.js';
+import { identityLookups, matchIdentities, sharedEmail } from './match-identities.js';
+import type { MatchDecision } from './match-identities.js';
 import type { RunIdentities } from './run-identities.js';
 
 // The sync imports the run's order and deactivation from here with the rest of provisioning.
@@ -129,9 +130,6 @@ function accountFields(r: ProvisionRecord): AccountFieldsOf[AccountEntity] {
   return r.accountData ?? (r.data as AccountFieldsOf[AccountEntity]);
 }
 
-type KeyDecision =
-  { kind: 'match'; account: StoredAccount } | { kind: 'conflict'; reason: string } | { kind: 'none' };
-
 export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<ProvisionResult> {
   if (!b.gate && !b.order) return provisionGated(tx, b, null);
   const gate = new BatchGate(b.gate ?? null, b.order ?? null);
@@ -219,9 +217,8 @@ async function provisionGated(
   }
   deriveDesired(entity, kind, b, records, existing, overridesByRecord, desired);
 
-  // B. Records new to this source: match by the district's key first.
-  const unlinked = records.filter((r) => !existing.has(r.sourceId) && desired.get(r.sourceId)!.eligible);
-  const keyType = unlinked.map((r) => desired.get(r.sourceId)!.key?.type).find((t) => t !== undefined);
+  // B. What the store holds of the batch's keys and emails, for matching.
+  const { unlinked, keyType } = identityLookups(records, desired, existing);
   const keyCandidates =
     keyType !== undefined
       ? await tx.accounts.byIdentity(
@@ -265,135 +262,25 @@ async function provisionGated(
       if (!st.archived) activeElsewhere.add(`${source}\u0000${id}`);
     }
   }
-  /** Accounts claimed in this batch, by identity, carrying their new link, so two records cannot share one. */
-  const claimed = new Map<string, StoredAccount[]>();
-  const claim = (type: IdentityType, value: string, a: StoredAccount) => {
-    const k = `${type}\u0000${value}`;
-    const list = claimed.get(k);
-    if (list) list.push(a);
-    else claimed.set(k, [a]);
-  };
-  const decide = (
-    sourceId: string,
-    type: IdentityType,
-    value: string,
-    fromDb: StoredAccount[] | undefined,
-  ): KeyDecision => {
-    const inBatch = claimed.get(`${type}\u0000${value}`);
-    // Most records of a first sync: no account holds the value.
-    if (!fromDb?.length && !inBatch) return { kind: 'none' };
-    const byId = new Map<string, StoredAccount>();
-    for (const a of [...(fromDb ?? []), ...(inBatch ?? [])]) if (a.kind === kind) byId.set(a.id, a);
-    const cands = [...byId.values()];
-    if (cands.length === 0) return { kind: 'none' };
-    if (cands.length > 1)
-      return {
-        kind: 'conflict',
-        reason: `${cands.length} accounts hold its ${type}; no account was created or linked`,
-      };
-    const c = cands[0]!;
-    if (c.origin === 'manual')
-      return {
-        kind: 'conflict',
-        reason: `a manually created account holds its ${type}; link or remove it by hand`,
-      };
-    if (c.recordSource === b.source && c.recordSourceId !== sourceId && c.status === 'active') {
-      return {
-        kind: 'conflict',
-        reason: `its ${type} belongs to the account of another ${b.source} record (${c.recordSourceId ?? '?'})`,
-      };
-    }
-    // Moving between sources goes one way (csv → clever): a record of a lower-precedence source never
-    // takes an account from an active record of a higher one, so a district sending both cannot
-    // make accounts flip between them every night.
-    if (
-      c.recordSource !== null &&
-      c.recordSource !== b.source &&
-      c.recordSourceId !== null &&
-      activeElsewhere.has(`${c.recordSource}\u0000${c.recordSourceId}`) &&
-      SOURCE_PRECEDENCE[b.source] <= SOURCE_PRECEDENCE[c.recordSource]
-    ) {
-      return {
-        kind: 'conflict',
-        reason: `its ${type} belongs to the account of an active ${c.recordSource} record; a district sends one source at a time`,
-      };
-    }
-    return { kind: 'match', account: c };
-  };
-  const decisions = new Map<string, KeyDecision>();
-  for (const r of unlinked) {
-    const d = desired.get(r.sourceId)!;
-    if (!d.key) continue;
-    const dec = decide(r.sourceId, d.key.type, d.key.value, keyCandidates.get(d.key.value));
-    decisions.set(r.sourceId, dec);
-    if (dec.kind === 'match')
-      claim(d.key.type, d.key.value, {
-        ...dec.account,
-        recordSource: b.source,
-        recordSourceId: r.sourceId,
-        status: 'active',
-      });
-    if (dec.kind === 'none') claim(d.key.type, d.key.value, pseudoAccount(kind, b, r.sourceId));
-  }
-
-  // C. Emails: a login identity only when exactly one active account holds it. A batch record counts
-  //    as the account it has or will be linked to, so a person is never "sharing" with themselves.
-  const target = (sourceId: string): string => {
-    const dec = decisions.get(sourceId);
-    return existing.get(sourceId)?.id ?? (dec?.kind === 'match' ? dec.account.id : `new:${sourceId}`);
-  };
   const emails = [
     ...new Set([...desired.values()].filter((d) => d.eligible && d.email).map((d) => d.email!)),
   ];
   const dbHolders = await tx.accounts.activeByEmail(b.district, await settled(lookup('email', emails)));
-  const emailHolders = new Map<string, Set<string>>();
-  const hold = (email: string, id: string) => {
-    let set = emailHolders.get(email);
-    if (!set) emailHolders.set(email, (set = new Set()));
-    set.add(id);
-  };
-  const batchTargets = new Set(records.map((r) => target(r.sourceId)));
-  for (const [email, accounts] of dbHolders) {
-    for (const a of accounts) {
-      if (a.recordSource === b.source && a.recordSourceId !== null && batchIds.has(a.recordSourceId))
-        continue;
-      if (batchTargets.has(a.id)) continue;
-      hold(email, a.id);
-    }
-  }
-  for (const r of records) {
-    const d = desired.get(r.sourceId)!;
-    // A record that will get no account (a key conflict) holds no email either.
-    if (d.eligible && d.email && decisions.get(r.sourceId)?.kind !== 'conflict')
-      hold(d.email, target(r.sourceId));
-  }
 
-  // D. Still unmatched: match by email, when the email is held by that one account only.
-  if (b.config.matchByEmail) {
-    const byEmail = unlinked.filter(
-      (r) => (decisions.get(r.sourceId)?.kind ?? 'none') === 'none' && desired.get(r.sourceId)!.email,
-    );
-    for (const r of byEmail) {
-      const email = desired.get(r.sourceId)!.email!;
-      const dec = decide(r.sourceId, 'email', email, emailCandidates.get(email));
-      if (dec.kind !== 'match') continue; // an email conflict is no reason to refuse an account: create one
-      const others = [...(emailHolders.get(email) ?? [])].filter(
-        (id) => id !== `new:${r.sourceId}` && id !== dec.account.id,
-      );
-      if (others.length > 0) continue; // shared: never a matching key
-      decisions.set(r.sourceId, dec);
-      const set = emailHolders.get(email)!;
-      set.delete(`new:${r.sourceId}`);
-      set.add(dec.account.id);
-      claim('email', email, {
-        ...dec.account,
-        recordSource: b.source,
-        recordSourceId: r.sourceId,
-        status: 'active',
-      });
-    }
-  }
-  const shared = (email: string | null) => email !== null && (emailHolders.get(email)?.size ?? 0) > 1;
+  // C. Match the records new to this source to accounts, and find the shared emails.
+  const matches = matchIdentities({
+    district: b.district,
+    kind,
+    source: b.source,
+    matchByEmail: b.config.matchByEmail,
+    records,
+    desired,
+    linked: existing,
+    unlinked,
+    candidates: { byKey: keyCandidates, byEmail: emailCandidates, activeElsewhere, emailHolders: dbHolders },
+  });
+  const { decisions, emailHolders } = matches;
+  const shared = (email: string | null) => sharedEmail(matches, email);
 
   // E. Build the writes.
   const { writes, superseded, toDiff, pendingDeactivations } = buildWrites({
@@ -507,7 +394,7 @@ interface WritePlan {
   desired: ReadonlyMap<string, DesiredAccount>;
   /** The accounts linked to the batch's records. */
   existing: ReadonlyMap<string, AccountHead>;
-  decisions: ReadonlyMap<string, KeyDecision>;
+  decisions: ReadonlyMap<string, MatchDecision>;
   /** Whether an email is held by more than one account (not a login identity then). */
   shared: (email: string | null) => boolean;
   derived: (r: ProvisionRecord) => NonNullable<AccountWrite['derived']>;
@@ -610,7 +497,7 @@ function buildWrites(p: WritePlan): {
       continue;
     }
 
-    const dec = decisions.get(r.sourceId) ?? { kind: 'none' };
+    const dec = decisions.get(r.sourceId) ?? { kind: 'create' };
     if (dec.kind === 'conflict') {
       counts.conflicts++;
       problems.push({
@@ -622,7 +509,7 @@ function buildWrites(p: WritePlan): {
       });
       continue;
     }
-    if (dec.kind === 'match') {
+    if (dec.kind === 'link') {
       const m = dec.account;
       if (m.recordSource && m.recordSource !== b.source && m.recordSourceId) {
         superseded.push({ source: m.recordSource, id: m.recordSourceId });
@@ -655,30 +542,4 @@ function buildWrites(p: WritePlan): {
   }
 
   return { writes, superseded, toDiff, pendingDeactivations };
-}
-
-/** Stands for an account this batch will create, so a second record with the same key conflicts. */
-function pseudoAccount(kind: AccountKind, b: ProvisionBatch, sourceId: string): StoredAccount {
-  return {
-    id: `new:${sourceId}`,
-    district: b.district,
-    kind,
-    status: 'active',
-    origin: 'sync',
-    recordSource: b.source,
-    recordSourceId: sourceId,
-    name: {},
-    email: null,
-    title: null,
-    roles: [],
-    access: null,
-    identities: [],
-    createdAt: '',
-    updatedAt: '',
-    deactivatedAt: null,
-    stateHash: null,
-    recordHash: null,
-    deriveVersion: null,
-    syncedHash: null,
-  };
 }
