@@ -1,18 +1,30 @@
-import type { AccountEntity, AccountFieldsOf, StaffAccountFields } from '../model/account-fields.js';
-import { createUuidv7 } from '../model/ids.js';
-import { accountStateHash, sortIdentities, withIdentity } from '../model/account.js';
+import type { StaffAccountFields } from '../model/account-fields.js';
 import type { AccountKind, IdentityType } from '../model/account.js';
 import type { DistrictConfig } from '../model/district-config.js';
-import { SOURCE_PRECEDENCE } from '../model/entities.js';
-import type { Entity, EntityData, SourceKind } from '../model/entities.js';
+import type { SourceKind } from '../model/entities.js';
 import { contentHash } from '../model/hash.js';
 import { emptyAccountCounts } from '../model/run.js';
-import type { AccountCounts, RunProblem } from '../model/run.js';
-import type { AccountHead, AccountWrite, ChangeWrite, StoredAccount } from '../model/stored-account.js';
+import { createUuidv7 } from '../model/ids.js';
+import type { AccountHead, StoredAccount } from '../model/stored-account.js';
 import type { Store } from '../store/store.js';
-import { accountKindOf, applyOverrides, deriveAccount, parseOverrideFields } from './derive.js';
+import { regrantReleasedEmails } from './deactivation.js';
+import { BatchGate } from './decision-order.js';
+import { accountKindOf, parseOverrideFields } from './derive.js';
 import type { DesiredAccount, StaffOverrideFields } from './derive.js';
+import { identityLookups, matchIdentities } from './match-identities.js';
+import type { IdentityCandidates, IdentityLookups } from './match-identities.js';
+import { completePlan, deriveDesired, planAccounts } from './plan-accounts.js';
+import type { AccountPlan } from './plan-accounts.js';
+import { accountFields } from './provision-batch.js';
+import type { ProvisionBatch, ProvisionRecord, ProvisionResult } from './provision-batch.js';
 import type { RunIdentities } from './run-identities.js';
+
+// The sync imports the batch's types, the run's order and deactivation from here with the rest of
+// provisioning.
+export type { ProvisionBatch, ProvisionRecord, ProvisionResult } from './provision-batch.js';
+export { applyPendingDeactivations, deactivateForArchived, regrantReleasedEmails } from './deactivation.js';
+export { DecisionOrder } from './decision-order.js';
+export type { StreamGate, Turn } from './decision-order.js';
 
 /**
  * Provisioning, run inside each batch's transaction:
@@ -23,108 +35,20 @@ import type { RunIdentities } from './run-identities.js';
  * - an email held by two active accounts is a login identity of neither (reported);
  * - an account whose record stops being eligible is queued for deactivation (through the valve).
  * Manual accounts are never linked, changed or deactivated here.
+ *
+ * It runs in three phases, so that the store's reads and writes sit apart from the decisions, and
+ * the decisions can be tested without a database:
+ * 1. load the context: the batch's records that need a look and their accounts ({@link loadBatch}),
+ *    then what the rules say their accounts should be (derive.ts, pure), then the accounts holding
+ *    their keys and emails ({@link loadCandidates});
+ * 2. plan, purely: match identities (match-identities.ts), then the writes, feed entries, counts
+ *    and problems they come to (plan-accounts.ts);
+ * 3. apply the plan ({@link applyPlan}): the writes, the archived take-overs, the deactivations
+ *    queued for the valve, and the change feed.
+ * When batches run side by side (see decision-order.ts), phase 1 reads keys and emails only once
+ * the batches that decided before it have committed, and the batch tells the others it has decided
+ * between phases 2 and 3, once its accounts are recorded in the run's known identities.
  */
-
-/** A record of a batch, as provisioning reads it (see ProvisionBatch.records). */
-export interface ProvisionRecord {
-  sourceId: string;
-  data: EntityData[Entity];
-  hash?: string;
-  isNew?: boolean;
-  accountData?: AccountFieldsOf[AccountEntity] | undefined;
-}
-
-export interface ProvisionBatch {
-  runId: string | null;
-  district: string;
-  source: SourceKind;
-  entity: Entity;
-  config: DistrictConfig;
-  /** The version of the rules (see {@link deriveVersion}); accounts derived under another are redone. */
-  deriveVersion: string;
-  /**
-   * `hash` is the record's content hash: with it, an account derived from the same record is skipped.
-   * `isNew` marks a record the store did not hold: no account can be linked to it yet, so none is
-   * looked up. `accountData`, when the source sent it, is what the account is derived from instead of
-   * `data` (see model/account-fields.ts).
-   */
-  records: ReadonlyArray<ProvisionRecord>;
-  /**
-   * Called with the records whose accounts are derived again (not quiet), before their fields are
-   * read: gives the records a source did not decode their stored data (see sources/stored-only.ts).
-   */
-  loadData?: (records: ReadonlyArray<ProvisionRecord>) => Promise<void>;
-  /**
-   * Set when the district had no accounts at the start of the run: keys and emails it does not know
-   * are held by nobody and are not looked up (see {@link RunIdentities}). Every account this batch
-   * writes is added to it.
-   */
-  known?: RunIdentities | null;
-  /**
-   * Set when the district provisions no guardians and no account of this source is a guardian's
-   * (checked at the start of the run, under the lock): contacts then have nothing to provision and
-   * are not looked at.
-   */
-  noGuardianAccounts?: boolean;
-  /**
-   * When batches of one stream overlap (see run-sync.ts): this batch decides after the previous one
-   * has decided (and recorded its keys in `known`), and reads accounts from the store only once the
-   * previous one has committed. `decided` is called when this batch has decided, whatever happens.
-   */
-  gate?: { previousDecided: Promise<unknown>; previousCommitted: Promise<unknown>; decided: () => void };
-  /**
-   * The run's {@link DecisionOrder} (PostgreSQL, where streams commit side by side), and a promise
-   * that settles when this batch's transaction has ended.
-   */
-  order?: { decisions: DecisionOrder; ended: Promise<void> };
-}
-
-/** A batch's place in a {@link DecisionOrder}. */
-export interface Turn {
-  /** Settles when every batch that took a turn before this one has decided. */
-  previous: Promise<void>;
-  /** This batch has decided (idempotent). */
-  decided: () => void;
-  /** Settles when every other batch that has decided has also ended its transaction. */
-  othersCommitted: () => Promise<void>;
-}
-
-/**
- * The run-wide order in which batches decide their accounts, across streams. On PostgreSQL streams
- * commit side by side: without an order, a student and a staff member with one email, first seen in
- * batches of two streams at once, each looked the email up before the other's account existed, and
- * both kept it as a login identity. A batch decides after every batch that took a turn before it has
- * decided, and reads the keys and emails it looks up only once every batch that has decided has
- * committed. No cycle of waits can form: a batch takes its turn inside its transaction, after the
- * batch before it in its own stream has decided; it waits only on batches that took a turn before
- * it; between taking its turn and deciding it only reads; and a batch that has decided looks
- * nothing up any more.
- */
-export class DecisionOrder {
-  private last: Promise<void> = Promise.resolve();
-  private readonly uncommitted = new Set<Promise<void>>();
-
-  /** `ended` settles (never rejects) when the batch's transaction has ended, committed or not. */
-  take(ended: Promise<void>): Turn {
-    const previous = this.last;
-    let signal!: () => void;
-    this.last = new Promise<void>((resolve) => (signal = resolve));
-    let done = false;
-    return {
-      previous,
-      decided: () => {
-        if (done) return;
-        done = true;
-        this.uncommitted.add(ended);
-        void ended.then(() => this.uncommitted.delete(ended));
-        signal();
-      },
-      othersCommitted: async () => {
-        await Promise.all([...this.uncommitted].filter((p) => p !== ended));
-      },
-    };
-  }
-}
 
 /**
  * The version of everything besides the record that decides an account: the district's settings and
@@ -135,27 +59,133 @@ export async function deriveVersion(store: Store, district: string, config: Dist
   return contentHash({ config, overrides: await store.overrides.stamp(district) });
 }
 
-export interface ProvisionResult {
-  counts: Partial<AccountCounts>;
-  problems: RunProblem[];
-  /** Accounts to deactivate once the run passes the safety valve (also stored when there is a run). */
-  pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }>;
-  /** Records of a lower source whose accounts this batch took over (they were archived). */
-  superseded: Array<{ source: SourceKind; id: string }>;
+export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<ProvisionResult> {
+  if (!b.gate && !b.order) return provision(tx, b, null);
+  const gate = new BatchGate(b.gate ?? null, b.order ?? null);
+  try {
+    await gate.enter();
+    return await provision(tx, b, gate);
+  } finally {
+    gate.decided();
+  }
 }
 
-function changedFields(before: StoredAccount, after: AccountWrite): string[] {
-  const out: string[] = [];
-  const same = (a: unknown, b: unknown) => contentHash(a) === contentHash(b);
-  if (!same(before.name, after.name)) out.push('name');
-  if (before.email !== after.email) out.push('email');
-  if (before.title !== after.title) out.push('title');
-  if (!same([...before.roles].sort(), after.roles)) out.push('roles');
-  if (!same(before.access, after.access)) out.push('access');
-  if (!same(sortIdentities(before.identities), sortIdentities(after.identities))) out.push('identities');
-  if (before.recordSource !== after.recordSource || before.recordSourceId !== after.recordSourceId)
-    out.push('record');
-  return out;
+async function provision(
+  tx: Store,
+  b: ProvisionBatch,
+  /** The batch's waits when it runs beside others; told once its accounts are decided and recorded in `b.known`. */
+  gate: BatchGate | null,
+): Promise<ProvisionResult> {
+  const kind = accountKindOf(b.entity);
+  if (!kind || b.records.length === 0 || (kind === 'guardian' && b.noGuardianAccounts))
+    return { counts: {}, problems: [], pendingDeactivations: [], superseded: [] };
+
+  // 1. Load the context.
+  const batch = await loadBatch(tx, b, kind);
+  if (batch === null)
+    return { counts: emptyAccountCounts(), problems: [], pendingDeactivations: [], superseded: [] };
+  const { records, linked } = batch;
+  const desired = deriveDesired(b, kind, records, linked, batch.overrides);
+  const lookups = identityLookups(records, desired, linked);
+  const candidates = await loadCandidates(tx, b, desired, lookups, gate);
+
+  // 2. Plan.
+  const matches = matchIdentities({
+    district: b.district,
+    kind,
+    source: b.source,
+    matchByEmail: b.config.matchByEmail,
+    records,
+    desired,
+    linked,
+    unlinked: lookups.unlinked,
+    candidates,
+  });
+  const plan = planAccounts({
+    b,
+    kind,
+    records,
+    desired,
+    linked,
+    matches,
+    heldInStore: candidates.emailHolders,
+    newId: createUuidv7(),
+  });
+
+  // 3. Apply it.
+  return applyPlan(tx, b, plan, gate);
+}
+
+/** The records of a batch provisioning looks at, the accounts linked to them and their overrides. */
+interface LoadedBatch {
+  records: ProvisionRecord[];
+  /** The accounts linked to `records` (any status), by source id. */
+  linked: Map<string, AccountHead>;
+  /** Staff overrides that apply to each record, in the order they apply. */
+  overrides: Map<string, StaffOverrideFields[]>;
+}
+
+/** Null when no record of the batch needs a look. */
+async function loadBatch(tx: Store, b: ProvisionBatch, kind: AccountKind): Promise<LoadedBatch | null> {
+  // Quiet records: the account was derived from this very record under these rules and nobody has
+  // edited it since (see AccountsRepo.quietRecords); their accounts are not even read. Nor do
+  // contacts of a district that provisions no guardians need a look unless they still have an
+  // account (from when it did): the rest would derive nothing.
+  const stored = b.records.filter((r) => !r.isNew);
+  const quiet = await tx.accounts.quietRecords(
+    b.district,
+    b.source,
+    stored.flatMap((r) => (r.hash !== undefined ? [{ sourceId: r.sourceId, hash: r.hash }] : [])),
+    b.deriveVersion,
+  );
+  const allLinked = await tx.accounts.byRecords(
+    b.district,
+    b.source,
+    stored.filter((r) => !quiet.has(r.sourceId)).map((r) => r.sourceId),
+  );
+  const noGuardians = kind === 'guardian' && !b.config.provisionGuardians;
+  const records = b.records.filter(
+    (r) => !quiet.has(r.sourceId) && !(noGuardians && !allLinked.has(r.sourceId)),
+  );
+  if (records.length === 0) return null;
+  await b.loadData?.(records);
+  const batchIds = new Set(records.map((r) => r.sourceId));
+  const linked = new Map([...allLinked].filter(([id]) => batchIds.has(id)));
+  const overrides =
+    kind === 'staff' && (await tx.overrides.hasAny(b.district))
+      ? await loadOverrides(tx, b, records, linked)
+      : new Map<string, StaffOverrideFields[]>();
+  return { records, linked, overrides };
+}
+
+/** The staff overrides that apply to each record: by any of its identifiers, then by its account. */
+async function loadOverrides(
+  tx: Store,
+  b: ProvisionBatch,
+  records: ReadonlyArray<ProvisionRecord>,
+  linked: ReadonlyMap<string, AccountHead>,
+): Promise<Map<string, StaffOverrideFields[]>> {
+  const overridesByRecord = new Map<string, StaffOverrideFields[]>();
+  const keys: Array<{ keyType: string; keyValue: string }> = [];
+  for (const r of records) {
+    keys.push(...overrideKeys(accountFields(r) as StaffAccountFields));
+    const a = linked.get(r.sourceId);
+    if (a) keys.push({ keyType: 'account', keyValue: a.id });
+  }
+  const rows = await tx.overrides.find(b.district, keys);
+  const byKey = new Map(rows.map((o) => [`${o.keyType}\u0000${o.keyValue}`, o]));
+  for (const r of records) {
+    const list: StaffOverrideFields[] = [];
+    for (const k of overrideKeys(accountFields(r) as StaffAccountFields)) {
+      const o = byKey.get(`${k.keyType}\u0000${k.keyValue}`);
+      if (o) list.push(parseOverrideFields(o.fields));
+    }
+    const a = linked.get(r.sourceId);
+    const manual = a ? byKey.get(`account\u0000${a.id}`) : undefined;
+    if (manual) list.push(parseOverrideFields(manual.fields));
+    if (list.length > 0) overridesByRecord.set(r.sourceId, list);
+  }
+  return overridesByRecord;
 }
 
 /** The override keys a staff record can be addressed by (staff_overrides.csv uses any identifier). */
@@ -167,127 +197,24 @@ function overrideKeys(s: StaffAccountFields): Array<{ keyType: string; keyValue:
   return out;
 }
 
-/** What a record's account is derived from: the fields its source sent apart, or the record. */
-function accountFields(r: ProvisionRecord): AccountFieldsOf[AccountEntity] {
-  return r.accountData ?? (r.data as AccountFieldsOf[AccountEntity]);
-}
-
-type KeyDecision =
-  { kind: 'match'; account: StoredAccount } | { kind: 'conflict'; reason: string } | { kind: 'none' };
-
-export async function provisionBatch(tx: Store, b: ProvisionBatch): Promise<ProvisionResult> {
-  const { gate, order } = b;
-  if (!gate && !order) return provisionGated(tx, b);
-  let turn: Turn | null = null;
-  let decided = false;
-  const decide = () => {
-    if (!decided) {
-      gate?.decided();
-      turn?.decided();
-    }
-    decided = true;
-  };
-  try {
-    await gate?.previousDecided.catch(() => undefined);
-    // The turn is taken once the batch before it in its own stream has decided, so the run's order
-    // never contradicts a stream's own.
-    turn = order ? order.decisions.take(order.ended) : null;
-    await turn?.previous;
-    return await provisionGated(tx, b, decide, turn);
-  } finally {
-    decide();
-  }
-}
-
-async function provisionGated(
+/** The accounts that hold the batch's keys and emails, for matching (see IdentityCandidates). */
+async function loadCandidates(
   tx: Store,
   b: ProvisionBatch,
-  /** Called once this batch's accounts are decided and recorded in `b.known`, before they are written. */
-  decided: () => void = () => undefined,
-  /** This batch's place in the run's DecisionOrder, if it has one. */
-  turn: Turn | null = null,
-): Promise<ProvisionResult> {
-  const kind = accountKindOf(b.entity);
-  if (!kind || b.records.length === 0 || (kind === 'guardian' && b.noGuardianAccounts))
-    return { counts: {}, problems: [], pendingDeactivations: [], superseded: [] };
-  const counts = emptyAccountCounts();
-  const problems: RunProblem[] = [];
-  const changes: ChangeWrite[] = [];
-  const entity = b.entity as 'students' | 'staff' | 'contacts';
-  // Quiet records: the account was derived from this very record under these rules and nobody has
-  // edited it since (see AccountsRepo.quietRecords); their accounts are not even read. Nor do
-  // contacts of a district that provisions no guardians need a look unless they still have an
-  // account (from when it did): the rest would derive nothing. Everything below only looks at the
-  // rest.
-  const stored = b.records.filter((r) => !r.isNew);
-  const quiet = await tx.accounts.quietRecords(
-    b.district,
-    b.source,
-    stored.flatMap((r) => (r.hash !== undefined ? [{ sourceId: r.sourceId, hash: r.hash }] : [])),
-    b.deriveVersion,
-  );
-  const allExisting = await tx.accounts.byRecords(
-    b.district,
-    b.source,
-    stored.filter((r) => !quiet.has(r.sourceId)).map((r) => r.sourceId),
-  );
-  const noGuardians = kind === 'guardian' && !b.config.provisionGuardians;
-  const records = b.records.filter(
-    (r) => !quiet.has(r.sourceId) && !(noGuardians && !allExisting.has(r.sourceId)),
-  );
-  if (records.length === 0) return { counts, problems, pendingDeactivations: [], superseded: [] };
-  await b.loadData?.(records);
-  const batchIds = new Set(records.map((r) => r.sourceId));
-  const existing = new Map([...allExisting].filter(([id]) => batchIds.has(id)));
+  desired: ReadonlyMap<string, DesiredAccount>,
+  { unlinked, keyType }: IdentityLookups,
+  gate: BatchGate | null,
+): Promise<IdentityCandidates> {
   const known = b.known ?? null;
-  /** Values worth looking up: all of them, or on a first sync only those an account of this run holds. */
-  const lookup = (type: IdentityType, values: ReadonlyArray<string>): string[] =>
-    known ? values.filter((v) => known.mayBeHeld(type, v)) : [...values];
-  // A value held by an account of this run may belong to a batch that has decided and is still
-  // committing (the previous one of this stream, or one of another stream).
-  const settled = async <T>(values: T[]): Promise<T[]> => {
-    if (values.length > 0 && b.gate) await b.gate.previousCommitted.catch(() => undefined);
-    if (values.length > 0 && turn) await turn.othersCommitted();
-    return values;
-  };
-  const derived = (r: ProvisionRecord) => ({ recordHash: r.hash ?? null, version: b.deriveVersion });
-
-  // A. What the rules say each record's account should be (with overrides for staff).
-  const desired = new Map<string, DesiredAccount>();
-  const overridesByRecord = new Map<string, StaffOverrideFields[]>();
-  if (kind === 'staff' && (await tx.overrides.hasAny(b.district))) {
-    const keys: Array<{ keyType: string; keyValue: string }> = [];
-    for (const r of records) {
-      keys.push(...overrideKeys(accountFields(r) as StaffAccountFields));
-      const a = existing.get(r.sourceId);
-      if (a) keys.push({ keyType: 'account', keyValue: a.id });
-    }
-    const rows = await tx.overrides.find(b.district, keys);
-    const byKey = new Map(rows.map((o) => [`${o.keyType}\u0000${o.keyValue}`, o]));
-    for (const r of records) {
-      const list: StaffOverrideFields[] = [];
-      for (const k of overrideKeys(accountFields(r) as StaffAccountFields)) {
-        const o = byKey.get(`${k.keyType}\u0000${k.keyValue}`);
-        if (o) list.push(parseOverrideFields(o.fields));
-      }
-      const a = existing.get(r.sourceId);
-      const manual = a ? byKey.get(`account\u0000${a.id}`) : undefined;
-      if (manual) list.push(parseOverrideFields(manual.fields));
-      if (list.length > 0) overridesByRecord.set(r.sourceId, list);
-    }
-  }
-  deriveDesired(entity, kind, b, records, existing, overridesByRecord, desired);
-
-  // B. Records new to this source: match by the district's key first.
-  const unlinked = records.filter((r) => !existing.has(r.sourceId) && desired.get(r.sourceId)!.eligible);
-  const keyType = unlinked.map((r) => desired.get(r.sourceId)!.key?.type).find((t) => t !== undefined);
-  const keyCandidates =
+  const byKey =
     keyType !== undefined
       ? await tx.identities.lookup(
           b.district,
           keyType,
           await settled(
-            lookup(
+            gate,
+            worthLookingUp(
+              known,
               keyType,
               unlinked
                 .map((r) => desired.get(r.sourceId)!.key?.value)
@@ -296,13 +223,15 @@ async function provisionGated(
           ),
         )
       : new Map<string, StoredAccount[]>();
-  const emailCandidates =
+  const byEmail =
     b.config.matchByEmail && unlinked.length > 0
       ? await tx.identities.lookup(
           b.district,
           'email',
           await settled(
-            lookup(
+            gate,
+            worthLookingUp(
+              known,
               'email',
               unlinked.map((r) => desired.get(r.sourceId)!.email).filter((e): e is string => e !== null),
             ),
@@ -312,7 +241,7 @@ async function provisionGated(
   /** Records of other sources that candidate accounts are linked to and that are still active. */
   const activeElsewhere = new Set<string>();
   const otherLinks = new Map<SourceKind, string[]>();
-  for (const list of [...keyCandidates.values(), ...emailCandidates.values()]) {
+  for (const list of [...byKey.values(), ...byEmail.values()]) {
     for (const c of list) {
       if (c.recordSource && c.recordSource !== b.source && c.recordSourceId) {
         otherLinks.set(c.recordSource, [...(otherLinks.get(c.recordSource) ?? []), c.recordSourceId]);
@@ -324,203 +253,48 @@ async function provisionGated(
       if (!st.archived) activeElsewhere.add(`${source}\u0000${id}`);
     }
   }
-  /** Accounts claimed in this batch, by identity, carrying their new link, so two records cannot share one. */
-  const claimed = new Map<string, StoredAccount[]>();
-  const claim = (type: IdentityType, value: string, a: StoredAccount) => {
-    const k = `${type}\u0000${value}`;
-    const list = claimed.get(k);
-    if (list) list.push(a);
-    else claimed.set(k, [a]);
-  };
-  const decide = (
-    sourceId: string,
-    type: IdentityType,
-    value: string,
-    fromDb: StoredAccount[] | undefined,
-  ): KeyDecision => {
-    const inBatch = claimed.get(`${type}\u0000${value}`);
-    // Most records of a first sync: no account holds the value.
-    if (!fromDb?.length && !inBatch) return { kind: 'none' };
-    const byId = new Map<string, StoredAccount>();
-    for (const a of [...(fromDb ?? []), ...(inBatch ?? [])]) if (a.kind === kind) byId.set(a.id, a);
-    const cands = [...byId.values()];
-    if (cands.length === 0) return { kind: 'none' };
-    if (cands.length > 1)
-      return {
-        kind: 'conflict',
-        reason: `${cands.length} accounts hold its ${type}; no account was created or linked`,
-      };
-    const c = cands[0]!;
-    if (c.origin === 'manual')
-      return {
-        kind: 'conflict',
-        reason: `a manually created account holds its ${type}; link or remove it by hand`,
-      };
-    if (c.recordSource === b.source && c.recordSourceId !== sourceId && c.status === 'active') {
-      return {
-        kind: 'conflict',
-        reason: `its ${type} belongs to the account of another ${b.source} record (${c.recordSourceId ?? '?'})`,
-      };
-    }
-    // Moving between sources goes one way (csv → clever): a record of a lower-precedence source never
-    // takes an account from an active record of a higher one, so a district sending both cannot
-    // make accounts flip between them every night.
-    if (
-      c.recordSource !== null &&
-      c.recordSource !== b.source &&
-      c.recordSourceId !== null &&
-      activeElsewhere.has(`${c.recordSource}\u0000${c.recordSourceId}`) &&
-      SOURCE_PRECEDENCE[b.source] <= SOURCE_PRECEDENCE[c.recordSource]
-    ) {
-      return {
-        kind: 'conflict',
-        reason: `its ${type} belongs to the account of an active ${c.recordSource} record; a district sends one source at a time`,
-      };
-    }
-    return { kind: 'match', account: c };
-  };
-  const decisions = new Map<string, KeyDecision>();
-  for (const r of unlinked) {
-    const d = desired.get(r.sourceId)!;
-    if (!d.key) continue;
-    const dec = decide(r.sourceId, d.key.type, d.key.value, keyCandidates.get(d.key.value));
-    decisions.set(r.sourceId, dec);
-    if (dec.kind === 'match')
-      claim(d.key.type, d.key.value, {
-        ...dec.account,
-        recordSource: b.source,
-        recordSourceId: r.sourceId,
-        status: 'active',
-      });
-    if (dec.kind === 'none') claim(d.key.type, d.key.value, pseudoAccount(kind, b, r.sourceId));
-  }
-
-  // C. Emails: a login identity only when exactly one active account holds it. A batch record counts
-  //    as the account it has or will be linked to, so a person is never "sharing" with themselves.
-  const target = (sourceId: string): string => {
-    const dec = decisions.get(sourceId);
-    return existing.get(sourceId)?.id ?? (dec?.kind === 'match' ? dec.account.id : `new:${sourceId}`);
-  };
   const emails = [
     ...new Set([...desired.values()].filter((d) => d.eligible && d.email).map((d) => d.email!)),
   ];
-  const dbHolders = await tx.accounts.activeByEmail(b.district, await settled(lookup('email', emails)));
-  const emailHolders = new Map<string, Set<string>>();
-  const hold = (email: string, id: string) => {
-    let set = emailHolders.get(email);
-    if (!set) emailHolders.set(email, (set = new Set()));
-    set.add(id);
-  };
-  const batchTargets = new Set(records.map((r) => target(r.sourceId)));
-  for (const [email, accounts] of dbHolders) {
-    for (const a of accounts) {
-      if (a.recordSource === b.source && a.recordSourceId !== null && batchIds.has(a.recordSourceId))
-        continue;
-      if (batchTargets.has(a.id)) continue;
-      hold(email, a.id);
-    }
-  }
-  for (const r of records) {
-    const d = desired.get(r.sourceId)!;
-    // A record that will get no account (a key conflict) holds no email either.
-    if (d.eligible && d.email && decisions.get(r.sourceId)?.kind !== 'conflict')
-      hold(d.email, target(r.sourceId));
-  }
+  const emailHolders = await tx.accounts.activeByEmail(
+    b.district,
+    await settled(gate, worthLookingUp(known, 'email', emails)),
+  );
+  return { byKey, byEmail, activeElsewhere, emailHolders };
+}
 
-  // D. Still unmatched: match by email, when the email is held by that one account only.
-  if (b.config.matchByEmail) {
-    const byEmail = unlinked.filter(
-      (r) => (decisions.get(r.sourceId)?.kind ?? 'none') === 'none' && desired.get(r.sourceId)!.email,
-    );
-    for (const r of byEmail) {
-      const email = desired.get(r.sourceId)!.email!;
-      const dec = decide(r.sourceId, 'email', email, emailCandidates.get(email));
-      if (dec.kind !== 'match') continue; // an email conflict is no reason to refuse an account: create one
-      const others = [...(emailHolders.get(email) ?? [])].filter(
-        (id) => id !== `new:${r.sourceId}` && id !== dec.account.id,
-      );
-      if (others.length > 0) continue; // shared: never a matching key
-      decisions.set(r.sourceId, dec);
-      const set = emailHolders.get(email)!;
-      set.delete(`new:${r.sourceId}`);
-      set.add(dec.account.id);
-      claim('email', email, {
-        ...dec.account,
-        recordSource: b.source,
-        recordSourceId: r.sourceId,
-        status: 'active',
-      });
-    }
-  }
-  const shared = (email: string | null) => email !== null && (emailHolders.get(email)?.size ?? 0) > 1;
+/** Values worth looking up: all of them, or on a first sync only those an account of this run holds. */
+function worthLookingUp(
+  known: RunIdentities | null,
+  type: IdentityType,
+  values: ReadonlyArray<string>,
+): string[] {
+  return known ? values.filter((v) => known.mayBeHeld(type, v)) : [...values];
+}
 
-  // E. Build the writes.
-  const { writes, superseded, toDiff, pendingDeactivations } = buildWrites({
-    b,
-    kind,
-    records,
-    desired,
-    existing,
-    decisions,
-    shared,
-    derived,
-    counts,
-    problems,
-    changes,
-  });
+/**
+ * `values`, once they can be read: a value held by an account of this run may belong to a batch
+ * that has decided and is still committing (the previous one of this stream, or one of another
+ * stream).
+ */
+async function settled<T>(gate: BatchGate | null, values: T[]): Promise<T[]> {
+  if (values.length > 0 && gate) await gate.settled();
+  return values;
+}
 
-  // F. Accounts outside this batch that now share an email lose it as a login identity.
-  const sharedHolders: string[] = [];
-  for (const [email, holders] of emailHolders) {
-    if (holders.size < 2) continue;
-    for (const a of dbHolders.get(email) ?? []) {
-      if (holders.has(a.id) && a.origin !== 'manual' && !writes.has(a.id)) sharedHolders.push(a.id);
-    }
-  }
-  const full = await tx.accounts.getMany([...toDiff.map((t) => t.accountId), ...sharedHolders]);
-  const releasedEmails: Array<string | null> = [];
-  for (const t of toDiff) {
-    const before = full.get(t.accountId)!;
-    if (before.email !== t.write.email) releasedEmails.push(before.email);
-    const fields = changedFields(before, t.write);
-    if (t.reactivated) {
-      counts.reactivated++;
-      changes.push({
-        district: b.district,
-        accountId: t.accountId,
-        kind: 'reactivated',
-        fields,
-        runId: b.runId,
-      });
-    } else if (fields.length > 0) {
-      counts.updated++;
-      changes.push({ district: b.district, accountId: t.accountId, kind: 'updated', fields, runId: b.runId });
-    }
-  }
-  for (const id of sharedHolders) {
-    const a = full.get(id)!;
-    const email = a.email!;
-    if (!a.identities.some((i) => i.type === 'email' && i.value === email)) continue;
-    writes.set(a.id, {
-      write: {
-        ...a,
-        identities: a.identities.filter((i) => !(i.type === 'email' && i.value === email)),
-        derived: a.deriveVersion ? { recordHash: a.recordHash, version: a.deriveVersion } : null,
-      },
-      isNew: false,
-    });
-    counts.updated++;
-    changes.push({
-      district: b.district,
-      accountId: a.id,
-      kind: 'updated',
-      fields: ['identities'],
-      runId: b.runId,
-    });
-  }
-
-  if (known) for (const w of writes.values()) known.add(w.write);
-  decided();
+async function applyPlan(
+  tx: Store,
+  b: ProvisionBatch,
+  plan: AccountPlan,
+  gate: BatchGate | null,
+): Promise<ProvisionResult> {
+  const { counts, writes, superseded, pendingDeactivations } = plan;
+  // The stored state of the accounts that change, for the feed's changed fields (only now is it
+  // known which accounts those are).
+  const before = await tx.accounts.getMany([...plan.toDiff.map((t) => t.accountId), ...plan.sharedHolders]);
+  const releasedEmails = completePlan(b, plan, before);
+  if (b.known) for (const w of writes.values()) b.known.add(w.write);
+  gate?.decided();
   await tx.accounts.writeMany([...writes.values()]);
   for (const src of new Set(superseded.map((x) => x.source))) {
     const ids = superseded.filter((x) => x.source === src).map((x) => x.id);
@@ -528,319 +302,7 @@ async function provisionGated(
   }
   if (pendingDeactivations.length > 0 && b.runId !== null)
     await tx.pendingDeactivations.add(b.runId, pendingDeactivations);
-  await tx.changeFeed.append(changes);
+  await tx.changeFeed.append(plan.changes);
   counts.updated += await regrantReleasedEmails(tx, b.district, releasedEmails, b.runId);
-  return { counts, problems, pendingDeactivations, superseded };
-}
-
-/**
- * Step A of provisioning, per record: what the rules (and any overrides) say its account should be,
- * into `desired`. Apart from provisionGated for the same reason as {@link buildWrites}.
- */
-function deriveDesired(
-  entity: 'students' | 'staff' | 'contacts',
-  kind: AccountKind,
-  b: ProvisionBatch,
-  records: ReadonlyArray<ProvisionRecord>,
-  existing: ReadonlyMap<string, AccountHead>,
-  overridesByRecord: ReadonlyMap<string, StaffOverrideFields[]>,
-  desired: Map<string, DesiredAccount>,
-): void {
-  for (const r of records) {
-    let d = deriveAccount(entity, r.sourceId, b.source, accountFields(r), b.config);
-    const a = existing.get(r.sourceId);
-    // "Source controls access" off: the mapping applies at creation only; later local edits stick.
-    if (kind === 'staff' && !b.config.access.sourceControlsAccess && a?.access)
-      d = { ...d, access: a.access };
-    const o = overridesByRecord.get(r.sourceId);
-    if (o) d = applyOverrides(d, o);
-    desired.set(r.sourceId, d);
-  }
-}
-
-/** What building a batch's writes reads (see {@link buildWrites}). */
-interface WritePlan {
-  b: ProvisionBatch;
-  kind: AccountKind;
-  records: ReadonlyArray<ProvisionRecord>;
-  desired: ReadonlyMap<string, DesiredAccount>;
-  /** The accounts linked to the batch's records. */
-  existing: ReadonlyMap<string, AccountHead>;
-  decisions: ReadonlyMap<string, KeyDecision>;
-  /** Whether an email is held by more than one account (not a login identity then). */
-  shared: (email: string | null) => boolean;
-  derived: (r: ProvisionRecord) => NonNullable<AccountWrite['derived']>;
-  /** Added to: */
-  counts: AccountCounts;
-  problems: RunProblem[];
-  changes: ChangeWrite[];
-}
-
-/**
- * Step E of provisioning: the account writes the batch's decisions come to, by account id. A function
- * of its own (the per-record loop of a first sync) so that V8 compiles it apart from the rest of
- * provisionGated, which deoptimizes and is compiled again on each new shape it meets.
- */
-function buildWrites(p: WritePlan): {
-  writes: Map<string, { write: AccountWrite; isNew: boolean }>;
-  superseded: Array<{ source: SourceKind; id: string }>;
-  toDiff: Array<{ accountId: string; write: AccountWrite; reactivated: boolean }>;
-  pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }>;
-} {
-  const { b, kind, records, desired, existing, decisions, shared, derived, counts, problems, changes } = p;
-  const writes = new Map<string, { write: AccountWrite; isNew: boolean }>();
-  /** Records of another source whose accounts were linked here: archived, so no one is counted twice. */
-  const superseded: Array<{ source: SourceKind; id: string }> = [];
-  /** Linked accounts whose stored state differs: the changed fields go into the feed. */
-  const toDiff: Array<{ accountId: string; write: AccountWrite; reactivated: boolean }> = [];
-  const pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }> = [];
-  const uuidv7 = createUuidv7();
-  for (const r of records) {
-    const d = desired.get(r.sourceId)!;
-    const acct = existing.get(r.sourceId);
-    const identities =
-      d.email && !shared(d.email)
-        ? withIdentity<{ type: IdentityType; value: string }>(d.identities, { type: 'email', value: d.email })
-        : d.identities;
-    if (d.email && shared(d.email) && d.eligible) {
-      problems.push({
-        severity: 'warning',
-        entity: b.entity,
-        recordId: r.sourceId,
-        field: 'email',
-        reason: 'email is shared with another account; it is not used as a login identity',
-      });
-    }
-    const sorted = sortIdentities(identities);
-    /** The account the rules want, as one object literal (one shape for every write; no spreads). */
-    const accountWrite = (id: string, origin: AccountWrite['origin']): AccountWrite => ({
-      id,
-      district: b.district,
-      kind,
-      status: 'active',
-      origin,
-      recordSource: b.source,
-      recordSourceId: r.sourceId,
-      name: d.name,
-      email: d.email,
-      title: d.title,
-      roles: d.roles,
-      access: d.access,
-      identities: sorted,
-      derived: derived(r),
-    });
-
-    if (acct) {
-      if (!d.eligible) {
-        if (kind !== 'guardian') counts.notProvisioned++;
-        if (acct.status === 'active' && acct.origin === 'sync') {
-          pendingDeactivations.push({
-            accountId: acct.id,
-            kind,
-            reason: d.ineligibleReason?.reason ?? 'no longer eligible',
-          });
-        }
-        continue;
-      }
-      const write = accountWrite(acct.id, acct.origin);
-      const sameState = acct.status === 'active' && acct.stateHash === accountStateHash(write);
-      const sameBookkeeping =
-        acct.recordHash === write.derived!.recordHash &&
-        acct.deriveVersion === write.derived!.version &&
-        acct.syncedHash === acct.stateHash;
-      if (sameState && sameBookkeeping) continue;
-      writes.set(acct.id, { write, isNew: false });
-      toDiff.push({ accountId: acct.id, write, reactivated: acct.status === 'inactive' });
-      continue;
-    }
-
-    if (!d.eligible) {
-      // Contacts without guardian accounts are not a finding; students outside the grades are.
-      if (kind === 'guardian') continue;
-      counts.notProvisioned++;
-      if (d.ineligibleReason) {
-        problems.push({
-          severity: 'warning',
-          entity: b.entity,
-          recordId: r.sourceId,
-          field: d.ineligibleReason.field,
-          reason: d.ineligibleReason.reason,
-        });
-      }
-      continue;
-    }
-
-    const dec = decisions.get(r.sourceId) ?? { kind: 'none' };
-    if (dec.kind === 'conflict') {
-      counts.conflicts++;
-      problems.push({
-        severity: 'error',
-        entity: b.entity,
-        recordId: r.sourceId,
-        field: d.key?.type ?? 'email',
-        reason: dec.reason,
-      });
-      continue;
-    }
-    if (dec.kind === 'match') {
-      const m = dec.account;
-      if (m.recordSource && m.recordSource !== b.source && m.recordSourceId) {
-        superseded.push({ source: m.recordSource, id: m.recordSourceId });
-      }
-      writes.set(m.id, { write: accountWrite(m.id, 'sync'), isNew: false });
-      counts.linked++;
-      changes.push({
-        district: b.district,
-        accountId: m.id,
-        kind: 'linked',
-        fields: [`${b.source}:${r.sourceId}`],
-        runId: b.runId,
-      });
-      if (m.status === 'inactive') {
-        counts.reactivated++;
-        changes.push({
-          district: b.district,
-          accountId: m.id,
-          kind: 'reactivated',
-          fields: [],
-          runId: b.runId,
-        });
-      }
-      continue;
-    }
-    const id = uuidv7();
-    writes.set(id, { write: accountWrite(id, 'sync'), isNew: true });
-    counts.provisioned++;
-    changes.push({ district: b.district, accountId: id, kind: 'created', fields: [], runId: b.runId });
-  }
-
-  return { writes, superseded, toDiff, pendingDeactivations };
-}
-
-/** Stands for an account this batch will create, so a second record with the same key conflicts. */
-function pseudoAccount(kind: AccountKind, b: ProvisionBatch, sourceId: string): StoredAccount {
-  return {
-    id: `new:${sourceId}`,
-    district: b.district,
-    kind,
-    status: 'active',
-    origin: 'sync',
-    recordSource: b.source,
-    recordSourceId: sourceId,
-    name: {},
-    email: null,
-    title: null,
-    roles: [],
-    access: null,
-    identities: [],
-    createdAt: '',
-    updatedAt: '',
-    deactivatedAt: null,
-    stateHash: null,
-    recordHash: null,
-    deriveVersion: null,
-    syncedHash: null,
-  };
-}
-
-/** Deactivates the sync accounts of archived records (never deletes; manual accounts untouched). */
-export async function deactivateForArchived(
-  tx: Store,
-  b: { runId: string | null; district: string; source: SourceKind; entity: Entity; ids: readonly string[] },
-): Promise<number> {
-  if (!accountKindOf(b.entity)) return 0;
-  const accounts = await tx.accounts.activeSyncAccountsOf(b.district, b.source, b.ids);
-  if (accounts.length === 0) return 0;
-  await tx.accounts.setStatus(
-    accounts.map((a) => a.id),
-    'inactive',
-  );
-  await tx.changeFeed.append(
-    accounts.map((a) => ({
-      district: b.district,
-      accountId: a.id,
-      kind: 'deactivated' as const,
-      fields: ['record archived'],
-      runId: b.runId,
-    })),
-  );
-  await regrantReleasedEmails(
-    tx,
-    b.district,
-    accounts.map((a) => a.email),
-    b.runId,
-  );
-  return accounts.length;
-}
-
-/**
- * An email stops being shared when all but one of its holders are deactivated or change email; the
- * one left gets it back as a login identity. (Gaining a holder is handled where it happens.)
- */
-export async function regrantReleasedEmails(
-  tx: Store,
-  district: string,
-  emails: ReadonlyArray<string | null>,
-  runId: string | null,
-): Promise<number> {
-  const released = [...new Set(emails.filter((e): e is string => e !== null))];
-  if (released.length === 0) return 0;
-  const holders = await tx.accounts.activeByEmail(district, released);
-  const sole = [...holders.values()]
-    .filter((list) => list.length === 1 && list[0]!.origin === 'sync')
-    .map((list) => list[0]!.id);
-  if (sole.length === 0) return 0;
-  const full = await tx.accounts.getMany(sole);
-  const writes: Array<{ write: AccountWrite; isNew: boolean }> = [];
-  for (const a of full.values()) {
-    if (!a.email || a.identities.some((i) => i.type === 'email')) continue;
-    writes.push({
-      write: {
-        ...a,
-        identities: sortIdentities([...a.identities, { type: 'email', value: a.email }]),
-        derived: a.deriveVersion ? { recordHash: a.recordHash, version: a.deriveVersion } : null,
-      },
-      isNew: false,
-    });
-  }
-  await tx.accounts.writeMany(writes);
-  await tx.changeFeed.append(
-    writes.map((w) => ({
-      district,
-      accountId: w.write.id,
-      kind: 'updated' as const,
-      fields: ['identities'],
-      runId,
-    })),
-  );
-  return writes.length;
-}
-
-/** Deactivates accounts a run queued as no longer eligible (still active, still sync-owned). */
-export async function applyPendingDeactivations(tx: Store, runId: string, district: string): Promise<number> {
-  const pending = await tx.pendingDeactivations.list(runId);
-  const ids: string[] = [];
-  const emails: Array<string | null> = [];
-  const reasons = new Map<string, string>();
-  for (const p of pending) {
-    const a = await tx.accounts.get(p.accountId);
-    if (a?.status === 'active' && a.origin === 'sync') {
-      emails.push(a.email);
-      ids.push(a.id);
-      reasons.set(a.id, p.reason);
-    }
-  }
-  if (ids.length === 0) return 0;
-  await tx.accounts.setStatus(ids, 'inactive');
-  await tx.changeFeed.append(
-    ids.map((id) => ({
-      district,
-      accountId: id,
-      kind: 'deactivated' as const,
-      fields: [reasons.get(id) ?? 'not eligible'],
-      runId,
-    })),
-  );
-  await regrantReleasedEmails(tx, district, emails, runId);
-  return ids.length;
+  return { counts, problems: plan.problems, pendingDeactivations, superseded };
 }

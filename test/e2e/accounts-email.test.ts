@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { deactivateForArchived, deriveVersion, provisionBatch } from '../../src/accounts/provision.js';
+import { deactivateForArchived } from '../../src/accounts/deactivation.js';
+import { deriveVersion, provisionBatch } from '../../src/accounts/provision.js';
 import { districtConfigSchema } from '../../src/model/district-config.js';
 import type { Student } from '../../src/model/entities.js';
 import { contentHash } from '../../src/model/hash.js';
