@@ -128,6 +128,22 @@ export class Store {
     );
   }
 
+  /**
+   * Runs `fn` in one transaction that is always rolled back, whether `fn` resolves or throws: its
+   * writes are seen by its own reads and then are gone. A plan runs the sync's batches this way, so
+   * that each batch reads what the batches before it would have written.
+   */
+  async rolledBack<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    return this.database.inTransactionContext(async () => {
+      const trx = await this.executor.startTransaction().execute();
+      try {
+        return await fn(new Store(this.database, trx, this.clock));
+      } finally {
+        await trx.rollback().execute();
+      }
+    });
+  }
+
   async close(): Promise<void> {
     await this.database.close();
   }

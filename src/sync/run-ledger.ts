@@ -209,11 +209,8 @@ export class WritingLedger implements RunLedger {
 }
 
 /**
- * A plan's ledger: batches run in transactions that are rolled back, and what a sync would keep for
- * later batches and for the end of the run is kept here, in memory.
- *
- * The store rolls a transaction back only when its function throws, so `transaction` throws a value
- * of its own at the end of each batch and catches it: that throw never leaves this class.
+ * A plan's ledger: batches run in transactions that are always rolled back (Store.rolledBack), and
+ * what a sync would keep for later batches and for the end of the run is kept here, in memory.
  */
 export class RecordingLedger implements RunLedger {
   readonly keeps = false;
@@ -231,16 +228,8 @@ export class RecordingLedger implements RunLedger {
 
   async open(): Promise<void> {}
 
-  async transaction(fn: (tx: Store) => Promise<void>): Promise<void> {
-    const rollback = new Error('plan: roll back');
-    try {
-      await this.run.store.transaction(async (tx) => {
-        await fn(tx);
-        throw rollback;
-      });
-    } catch (err) {
-      if (err !== rollback) throw err;
-    }
+  transaction(fn: (tx: Store) => Promise<void>): Promise<void> {
+    return this.run.store.rolledBack(fn);
   }
 
   async writeRecords(
