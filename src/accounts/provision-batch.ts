@@ -49,7 +49,7 @@ export interface ProvisionBatch {
    * are not looked at.
    */
   noGuardianAccounts?: boolean;
-  /** When batches of one stream overlap (see run-sync.ts and decision-order.ts). */
+  /** When batches of one stream overlap (see sync/page-overlap.ts and decision-order.ts). */
   gate?: StreamGate;
   /**
    * The run's {@link DecisionOrder} (PostgreSQL, where streams commit side by side), and a promise

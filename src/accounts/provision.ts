@@ -19,13 +19,6 @@ import { accountFields } from './provision-batch.js';
 import type { ProvisionBatch, ProvisionRecord, ProvisionResult } from './provision-batch.js';
 import type { RunIdentities } from './run-identities.js';
 
-// The sync imports the batch's types, the run's order and deactivation from here with the rest of
-// provisioning.
-export type { ProvisionBatch, ProvisionRecord, ProvisionResult } from './provision-batch.js';
-export { applyPendingDeactivations, deactivateForArchived, regrantReleasedEmails } from './deactivation.js';
-export { DecisionOrder } from './decision-order.js';
-export type { StreamGate, Turn } from './decision-order.js';
-
 /**
  * Provisioning, run inside each batch's transaction:
  * - an active, eligible record has exactly one active account (created, or updated when what the

@@ -1,4 +1,4 @@
-import { applyPendingDeactivations, deactivateForArchived } from '../accounts/provision.js';
+import { applyPendingDeactivations, deactivateForArchived } from '../accounts/deactivation.js';
 import { ENTITIES, SOURCE_PRECEDENCE, SOURCES } from '../model/entities.js';
 import type { Entity } from '../model/entities.js';
 import type { RunCounts } from '../model/run.js';

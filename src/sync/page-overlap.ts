@@ -1,4 +1,4 @@
-import type { ProvisionBatch } from '../accounts/provision.js';
+import type { ProvisionBatch } from '../accounts/provision-batch.js';
 
 /** What a page whose transaction overlaps the previous page's waits for (see PageOverlap). */
 export interface PageTurn {

@@ -1,4 +1,4 @@
-import { DecisionOrder } from '../accounts/provision.js';
+import { DecisionOrder } from '../accounts/decision-order.js';
 import type { RunIdentities } from '../accounts/run-identities.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import type { Entity } from '../model/entities.js';

@@ -1,4 +1,4 @@
-import type { ProvisionResult } from '../accounts/provision.js';
+import type { ProvisionResult } from '../accounts/provision-batch.js';
 import type { AccountKind } from '../model/account.js';
 import type { Entity, SourceKind } from '../model/entities.js';
 import type { RunProblem } from '../model/run.js';
