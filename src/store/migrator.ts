@@ -8,6 +8,7 @@ import * as m0003 from './migrations/0003-identity-column.js';
 import * as m0004 from './migrations/0004-section-members-index.js';
 import * as m0005 from './migrations/0005-raw-item-hash.js';
 import * as m0006 from './migrations/0006-identity-path-ops.js';
+import * as m0007 from './migrations/0007-service.js';
 import type { DB } from './schema.js';
 
 /**
@@ -24,6 +25,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0004-section-members-index', m0004],
   ['0005-raw-item-hash', m0005],
   ['0006-identity-path-ops', m0006],
+  ['0007-service', m0007],
 ];
 
 export interface MigrationOutcome {

@@ -11,6 +11,7 @@ import { DistrictsRepo } from './queries/districts.js';
 import { LocksRepo } from './queries/locks.js';
 import { RecordsRepo } from './queries/records.js';
 import { RunsRepo } from './queries/runs.js';
+import { ServiceRepo } from './queries/service.js';
 import { WebhooksRepo } from './queries/webhooks.js';
 import type { DB } from './schema.js';
 
@@ -33,6 +34,7 @@ export class Store {
   readonly locks: LocksRepo;
   readonly accounts: AccountsRepo;
   readonly webhooks: WebhooksRepo;
+  readonly service: ServiceRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
 
@@ -50,6 +52,7 @@ export class Store {
     this.locks = new LocksRepo(executor, now);
     this.accounts = new AccountsRepo(executor, database.caps, now, bulk);
     this.webhooks = new WebhooksRepo(executor, now);
+    this.service = new ServiceRepo(executor, now);
   }
 
   /** Opens the database named by `location` and (by default) migrates it to the latest schema. */

@@ -104,6 +104,7 @@ describeEachDatabase('store contract', (dbs) => {
       '0004-section-members-index',
       '0005-raw-item-hash',
       '0006-identity-path-ops',
+      '0007-service',
     ]);
   });
 
@@ -734,6 +735,7 @@ describeEachDatabase('store contract', (dbs) => {
         '0004-section-members-index',
         '0005-raw-item-hash',
         '0006-identity-path-ops',
+        '0007-service',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -786,6 +788,7 @@ describeEachDatabase('store contract', (dbs) => {
         '0004-section-members-index',
         '0005-raw-item-hash',
         '0006-identity-path-ops',
+        '0007-service',
       ]);
       const indexes =
         database.caps.dialect === 'postgres'
@@ -847,6 +850,7 @@ describeEachDatabase('store contract', (dbs) => {
       expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
         '0005-raw-item-hash',
         '0006-identity-path-ops',
+        '0007-service',
       ]);
     } finally {
       await database.close();
@@ -966,7 +970,10 @@ describeEachDatabase('store contract', (dbs) => {
           ])
           .execute();
       }
-      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual(['0006-identity-path-ops']);
+      expect((await migrateToLatest(database.db, database.caps)).applied).toEqual([
+        '0006-identity-path-ops',
+        '0007-service',
+      ]);
       if (database.caps.dialect === 'postgres') {
         const defs = await sql<{ def: string }>`
           select indexdef as def from pg_indexes where indexname = 'accounts_identities_idx'`.execute(
