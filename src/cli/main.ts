@@ -7,6 +7,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerDistrictsCommand } from './commands/districts.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunsCommand } from './commands/runs.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerSyncCommands } from './commands/sync.js';
 import { registerWebhooksCommand } from './commands/webhooks.js';
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerChangesCommand(program);
   registerWebhooksCommand(program);
   registerCleverSimCommand(program);
+  registerServeCommand(program);
   return program;
 }
 

@@ -101,10 +101,12 @@ export async function runDistrictJob(deps: DistrictJobDeps, job: DistrictJob): P
   }
   token ??= c.token ?? null;
   if (!token) {
-    const reason = row.cleverDistrictId
-      ? 'config: no token for the district (store one with `districts set-token`, or configure clever.clientId/clientSecret)'
-      : 'config: the district has no Clever source';
-    return done(deps, skipped(reason));
+    return done(
+      deps,
+      skipped(
+        'config: no Clever token for the district (store one with `districts set-token`, or configure clever.clientId/clientSecret)',
+      ),
+    );
   }
 
   deps.metrics?.runStarted();

@@ -251,6 +251,16 @@ export class ServiceRepo {
       .execute();
   }
 
+  /** Puts a taken request back in the queue (the process stopped before it started). */
+  async releaseRequest(id: string): Promise<void> {
+    await this.db
+      .updateTable('run_requests')
+      .set({ state: 'queued', taken_at: null })
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .execute();
+  }
+
   /**
    * Requests a stopped process had taken go back to the queue (the run itself, if it started, is
    * finished by the next run of the district: the sync is crash-safe).
