@@ -167,9 +167,15 @@ export class ServiceRepo {
       .execute();
   }
 
-  async remove(district: string): Promise<void> {
-    await this.db.deleteFrom('district_service').where('district_id', '=', district).execute();
+  /**
+   * Removes a district that holds no synced data (the caller checks: no runs, no records), with its
+   * schedule and run requests. Synced data is never deleted here.
+   */
+  async removeDistrict(district: string): Promise<void> {
     await this.db.deleteFrom('run_requests').where('district_id', '=', district).execute();
+    await this.db.deleteFrom('district_service').where('district_id', '=', district).execute();
+    await this.db.deleteFrom('checkpoints').where('district_id', '=', district).execute();
+    await this.db.deleteFrom('districts').where('id', '=', district).execute();
   }
 
   /**
