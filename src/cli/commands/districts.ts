@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parse as parseYaml } from 'yaml';
 import { describeDistricts, setScheduleParts } from '../../jobs/district-schedules.js';
+import { discoverDistricts } from '../../jobs/discover.js';
 import { districtConfigSchema } from '../../model/district-config.js';
 import { RostersyncError } from '../../shared/errors.js';
 import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
@@ -136,6 +137,29 @@ export function registerDistrictsCommand(program: Command): void {
             });
           await store.districts.ensure(id, opts.name ?? id, opts.cleverDistrict ?? null);
           process.stdout.write(`district ${id}: added\n`);
+        });
+      }),
+    );
+
+  d.command('discover')
+    .description(
+      'register the districts that authorised the Clever app (clever.clientId / clever.clientSecret); prints those it added',
+    )
+    .option('--database <db>', 'SQLite file or postgres:// URL')
+    .option('--clever-url <url>', 'Clever host (default https://api.clever.com)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (opts) => {
+        const config = configFromFlags(opts, { 'clever.url': opts.cleverUrl });
+        await withStore(config, async ({ store }) => {
+          const found = await discoverDistricts(store, config, () => resolveSecretBox(config));
+          if (opts.json) return void process.stdout.write(JSON.stringify(found) + '\n');
+          const added = found.filter((f) => f.added);
+          for (const f of added)
+            process.stdout.write(`added district ${f.id} (clever ${f.cleverDistrictId})\n`);
+          process.stdout.write(
+            `${found.length} districts authorised the app; ${added.length} added, ${found.length - added.length} known already\n`,
+          );
         });
       }),
     );
