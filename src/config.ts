@@ -83,9 +83,24 @@ export const configSchema = z
         concurrency: z.number().int().min(1).max(256).default(2),
         /** Zone of schedules that name none (IANA, e.g. `America/Chicago`). Default `UTC`. */
         timezone: z.string().min(1).default('UTC'),
+        /**
+         * Workers (pg-boss): a job whose worker went silent this long (s) is retried elsewhere.
+         * The district lock keeps a retry from running beside a live run. Default 1800.
+         */
+        jobExpireSeconds: z.number().int().min(1).default(1800),
+        /** Workers: retries of a transient failure, with exponential backoff. Default 8. */
+        retryLimit: z.number().int().min(0).default(8),
+        /** Workers: first retry delay (s). Default 30. */
+        retryDelaySeconds: z.number().int().min(0).default(30),
       })
       .strict()
-      .default({ concurrency: 2, timezone: 'UTC' }),
+      .default({
+        concurrency: 2,
+        timezone: 'UTC',
+        jobExpireSeconds: 1800,
+        retryLimit: 8,
+        retryDelaySeconds: 30,
+      }),
     /**
      * Per-district settings keyed by district id, applied to the store at start. `schedule` is kept
      * apart from the sync settings (see store/migrations/0007-service.ts).
@@ -117,6 +132,9 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_SYNC_LOCK_STALE_MS', ['sync', 'lockStaleMs'], 'number'],
   ['ROSTERSYNC_SERVICE_CONCURRENCY', ['service', 'concurrency'], 'number'],
   ['ROSTERSYNC_SERVICE_TIMEZONE', ['service', 'timezone'], 'string'],
+  ['ROSTERSYNC_SERVICE_JOB_EXPIRE_SECONDS', ['service', 'jobExpireSeconds'], 'number'],
+  ['ROSTERSYNC_SERVICE_RETRY_LIMIT', ['service', 'retryLimit'], 'number'],
+  ['ROSTERSYNC_SERVICE_RETRY_DELAY_SECONDS', ['service', 'retryDelaySeconds'], 'number'],
 ];
 
 /** Variables whose value may instead be read from a file named by `<NAME>_FILE` (container secrets). */

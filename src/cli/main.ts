@@ -11,6 +11,7 @@ import { registerServeCommand } from './commands/serve.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerSyncCommands } from './commands/sync.js';
 import { registerWebhooksCommand } from './commands/webhooks.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 /** The `rostersync` command line. Each command lives in src/cli/commands/ and only composes. */
 export function buildProgram(): Command {
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   registerWebhooksCommand(program);
   registerCleverSimCommand(program);
   registerServeCommand(program);
+  registerWorkerCommand(program);
   return program;
 }
 

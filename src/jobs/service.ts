@@ -4,7 +4,10 @@ import type { Logger } from '../shared/logger.js';
 import type { SecretBox } from '../store/secrets.js';
 import type { Store } from '../store/store.js';
 import { loadSchedules } from './district-schedules.js';
+import { openBoss, DistributedRunner } from './distributed-runner.js';
+import type { BossOptions } from './distributed-runner.js';
 import { EmbeddedRunner } from './embedded-runner.js';
+import type { JobRunner } from './job-runner.js';
 import { runDistrictJob } from './run-district-job.js';
 import type { DistrictJobResult } from './run-district-job.js';
 import { Scheduler } from './scheduler.js';
@@ -25,7 +28,7 @@ export interface ServiceOptions {
 }
 
 export interface RunningService {
-  runner: EmbeddedRunner;
+  runner: JobRunner;
   scheduler: Scheduler;
   /** No new runs; runs in progress stop at their next batch boundary; resolves when they have. */
   stop(): Promise<void>;
@@ -38,8 +41,6 @@ export interface RunningService {
  */
 export async function startEmbeddedService(opts: ServiceOptions): Promise<RunningService> {
   const { store, config, logger } = opts;
-  // Requests taken by a process that died go back to the queue.
-  await store.service.requeueRunning();
   const runner = new EmbeddedRunner({
     concurrency: opts.concurrency ?? config.service.concurrency,
     logger,
@@ -63,10 +64,32 @@ export async function startEmbeddedService(opts: ServiceOptions): Promise<Runnin
       if (result && changedAccounts(result)) await deliver(opts);
     },
   });
+  return feed(runner, opts);
+}
+
+/**
+ * The distributed service (`serve` on PostgreSQL): the same schedules and run requests, enqueued
+ * to pg-boss for `rostersync worker` processes to run.
+ */
+export async function startDistributedService(
+  opts: ServiceOptions & { boss: BossOptions },
+): Promise<RunningService> {
+  const boss = await openBoss(opts.boss);
+  return feed(new DistributedRunner(boss, opts.store), opts);
+}
+
+/** Schedules and run requests (`runs start`) both go to `runner.enqueue`: one path for both. */
+async function feed(runner: JobRunner, opts: ServiceOptions): Promise<RunningService> {
+  const { store, config, logger } = opts;
+  // Requests taken by a process that died go back to the queue.
+  await store.service.requeueRunning();
   opts.metrics.setQueueDepth(() => runner.queueDepth());
   const scheduler = new Scheduler({
     schedules: () => loadSchedules(store, config.service.timezone),
-    onDue: (district) => void runner.enqueue({ district, origin: 'schedule' }),
+    onDue: (district) =>
+      void runner
+        .enqueue({ district, origin: 'schedule' })
+        .catch((err: unknown) => logger.error({ err, district }, 'could not enqueue a scheduled run')),
     logger,
     ...(opts.reloadMs !== undefined ? { reloadMs: opts.reloadMs } : {}),
   });

@@ -1,7 +1,9 @@
 import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { ServiceMetrics } from '../../jobs/service-metrics.js';
-import { startEmbeddedService } from '../../jobs/service.js';
+import { bossOptions } from '../../jobs/distributed-runner.js';
+import { startDistributedService, startEmbeddedService } from '../../jobs/service.js';
+import { isPostgresUrl } from '../../store/db.js';
 import { buildApp } from '../../server/app.js';
 import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
 
@@ -42,6 +44,11 @@ export function registerServeCommand(program: Command): void {
       'districts run at once (default service.concurrency, 2)',
       int('concurrency', 1),
     )
+    .option(
+      '--workers <n>',
+      'PostgreSQL: 0 runs the jobs in this process; otherwise (default) they go to pg-boss for `rostersync worker` processes',
+      int('workers', 0),
+    )
     .action(
       action(async (opts) => {
         const config = configFromFlags(opts, { 'service.concurrency': opts.concurrency });
@@ -49,7 +56,18 @@ export function registerServeCommand(program: Command): void {
           const metrics = new ServiceMetrics();
           let draining = false;
           const secretBox = () => resolveSecretBox(config);
-          const service = await startEmbeddedService({ store, config, logger, secretBox, metrics });
+          const distributed = isPostgresUrl(config.database) && opts.workers !== 0;
+          const service = distributed
+            ? await startDistributedService({
+                store,
+                config,
+                logger,
+                secretBox,
+                metrics,
+                boss: bossOptions(config.database, config, logger),
+              })
+            : await startEmbeddedService({ store, config, logger, secretBox, metrics });
+          logger.info({ mode: distributed ? 'distributed (pg-boss)' : 'embedded' }, 'jobs');
           const app = await buildApp({ store, metrics, draining: () => draining });
           const signal = stopSignal();
           try {
