@@ -132,7 +132,11 @@ describeEachDatabase('rostersync serve', (dbs) => {
       expect((await syncSim(reference, sim, { district })).status).toBe('succeeded');
       await store.districts.ensure(district, district);
 
-      const serve = await start(['serve', '--port', '0', '--database', location], env, /url=(\S+)/);
+      const serve = await start(
+        ['serve', '--port', '0', '--workers', '0', '--database', location],
+        env,
+        /url=(\S+)/,
+      );
       children.push(serve.child);
       const url = serve.match[1]!;
       expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
@@ -162,7 +166,11 @@ describeEachDatabase('rostersync serve', (dbs) => {
       expect(serve.output().err).not.toContain(sim.token);
 
       sim.setFaults(null);
-      const again = await start(['serve', '--port', '0', '--database', location], env, /url=(\S+)/);
+      const again = await start(
+        ['serve', '--port', '0', '--workers', '0', '--database', location],
+        env,
+        /url=(\S+)/,
+      );
       children.push(again.child);
       for (let i = 0; i < 1200; i++) {
         const [last] = await store.runs.list({ district });
