@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { districtConfigSchema } from './model/district-config.js';
+import { scheduleSchema } from './model/schedule.js';
 import { RostersyncError } from './shared/errors.js';
 
 /**
@@ -29,6 +30,12 @@ export const configSchema = z
         apiVersion: z.enum(['v3.0', 'v3.1']).default('v3.0'),
         /** District bearer token; usually given per run with --clever-token. */
         token: z.string().optional(),
+        /**
+         * The Clever app's credentials: with both, `districts discover` lists the districts that
+         * authorised the app, and each run fetches its district's current token. No default.
+         */
+        clientId: z.string().optional(),
+        clientSecret: z.string().optional(),
         /**
          * Records per page, 1–10000 (Clever's maximum). Default 2000: memory grows with the pages in
          * flight (a parsed page holds all its users, and several streams read ahead), while 2000
@@ -70,8 +77,37 @@ export const configSchema = z
       })
       .strict()
       .default({ lockStaleMs: 600_000 }),
-    /** Per-district settings keyed by district id, applied to the store at start. */
-    districts: z.record(z.string(), districtConfigSchema).default({}),
+    service: z
+      .object({
+        /** Districts run at once by `serve` (embedded) or by one `worker`. Default 2. */
+        concurrency: z.number().int().min(1).max(256).default(2),
+        /** Zone of schedules that name none (IANA, e.g. `America/Chicago`). Default `UTC`. */
+        timezone: z.string().min(1).default('UTC'),
+        /**
+         * Workers (pg-boss): a job whose worker went silent this long (s) is retried elsewhere.
+         * The district lock keeps a retry from running beside a live run. Default 1800.
+         */
+        jobExpireSeconds: z.number().int().min(1).default(1800),
+        /** Workers: retries of a transient failure, with exponential backoff. Default 8. */
+        retryLimit: z.number().int().min(0).default(8),
+        /** Workers: first retry delay (s). Default 30. */
+        retryDelaySeconds: z.number().int().min(0).default(30),
+      })
+      .strict()
+      .default({
+        concurrency: 2,
+        timezone: 'UTC',
+        jobExpireSeconds: 1800,
+        retryLimit: 8,
+        retryDelaySeconds: 30,
+      }),
+    /**
+     * Per-district settings keyed by district id, applied to the store at start. `schedule` is kept
+     * apart from the sync settings (see store/migrations/0007-service.ts).
+     */
+    districts: z
+      .record(z.string(), districtConfigSchema.extend({ schedule: scheduleSchema.optional() }))
+      .default({}),
   })
   .strict();
 
@@ -86,18 +122,27 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_CLEVER_URL', ['clever', 'url'], 'string'],
   ['ROSTERSYNC_CLEVER_API_VERSION', ['clever', 'apiVersion'], 'string'],
   ['ROSTERSYNC_CLEVER_TOKEN', ['clever', 'token'], 'string'],
+  ['ROSTERSYNC_CLEVER_CLIENT_ID', ['clever', 'clientId'], 'string'],
+  ['ROSTERSYNC_CLEVER_CLIENT_SECRET', ['clever', 'clientSecret'], 'string'],
   ['ROSTERSYNC_CLEVER_PAGE_SIZE', ['clever', 'pageSize'], 'number'],
   ['ROSTERSYNC_CLEVER_REQUESTS_PER_MINUTE', ['clever', 'requestsPerMinute'], 'number'],
   ['ROSTERSYNC_CLEVER_CONCURRENCY', ['clever', 'concurrency'], 'number'],
   ['ROSTERSYNC_CLEVER_TIMEOUT_MS', ['clever', 'timeoutMs'], 'number'],
   ['ROSTERSYNC_CLEVER_MAX_RETRIES', ['clever', 'maxRetries'], 'number'],
   ['ROSTERSYNC_SYNC_LOCK_STALE_MS', ['sync', 'lockStaleMs'], 'number'],
+  ['ROSTERSYNC_SERVICE_CONCURRENCY', ['service', 'concurrency'], 'number'],
+  ['ROSTERSYNC_SERVICE_TIMEZONE', ['service', 'timezone'], 'string'],
+  ['ROSTERSYNC_SERVICE_JOB_EXPIRE_SECONDS', ['service', 'jobExpireSeconds'], 'number'],
+  ['ROSTERSYNC_SERVICE_RETRY_LIMIT', ['service', 'retryLimit'], 'number'],
+  ['ROSTERSYNC_SERVICE_RETRY_DELAY_SECONDS', ['service', 'retryDelaySeconds'], 'number'],
 ];
 
 /** Variables whose value may instead be read from a file named by `<NAME>_FILE` (container secrets). */
 const FILE_VARIANTS = new Set([
   'ROSTERSYNC_SECRET_KEY',
   'ROSTERSYNC_CLEVER_TOKEN',
+  'ROSTERSYNC_CLEVER_CLIENT_ID',
+  'ROSTERSYNC_CLEVER_CLIENT_SECRET',
   'ROSTERSYNC_DATABASE_URL',
 ]);
 

@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
 import { createLogger } from '../shared/logger.js';
 import type { Logger } from '../shared/logger.js';
+import { applyScheduleConfig } from '../jobs/district-schedules.js';
 import { isPostgresUrl } from '../store/db.js';
 import { SecretBox } from '../store/secrets.js';
 import { Store } from '../store/store.js';
@@ -65,10 +66,11 @@ export async function deliverAfterRun(ctx: CliContext): Promise<void> {
  * what the store holds, on every start. Districts not named there keep their stored settings.
  */
 export async function applyDistrictConfig(store: Store, config: Config): Promise<void> {
-  for (const [id, settings] of Object.entries(config.districts)) {
+  for (const [id, { schedule, ...settings }] of Object.entries(config.districts)) {
     const row = await store.districts.ensure(id, id);
     if (JSON.stringify(row.config) !== JSON.stringify(settings))
       await store.districts.setConfig(id, settings);
+    if (schedule) await applyScheduleConfig(store, id, schedule);
   }
 }
 

@@ -7,9 +7,11 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerDistrictsCommand } from './commands/districts.js';
 import { registerMigrateCommand } from './commands/migrate.js';
 import { registerRunsCommand } from './commands/runs.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerSyncCommands } from './commands/sync.js';
 import { registerWebhooksCommand } from './commands/webhooks.js';
+import { registerWorkerCommand } from './commands/worker.js';
 
 /** The `rostersync` command line. Each command lives in src/cli/commands/ and only composes. */
 export function buildProgram(): Command {
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerChangesCommand(program);
   registerWebhooksCommand(program);
   registerCleverSimCommand(program);
+  registerServeCommand(program);
+  registerWorkerCommand(program);
   return program;
 }
 

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'bad_response' // a source answered with something we cannot read
   | 'input' // a file or argument was rejected as a whole
   | 'conflict' // another run holds the district, or a state transition is not allowed
+  | 'cancelled' // the process is stopping; the run stopped between batches and the next run finishes it
   | 'not_found';
 
 export class RostersyncError extends Error {

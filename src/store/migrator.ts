@@ -8,6 +8,7 @@ import * as m0003 from './migrations/0003-identity-column.js';
 import * as m0004 from './migrations/0004-section-members-index.js';
 import * as m0005 from './migrations/0005-raw-item-hash.js';
 import * as m0006 from './migrations/0006-identity-path-ops.js';
+import * as m0007 from './migrations/0007-service.js';
 import type { DB } from './schema.js';
 
 /**
@@ -24,6 +25,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0004-section-members-index', m0004],
   ['0005-raw-item-hash', m0005],
   ['0006-identity-path-ops', m0006],
+  ['0007-service', m0007],
 ];
 
 export interface MigrationOutcome {
@@ -64,11 +66,28 @@ export async function migrateUpTo(
   const result: MigrationResultSet =
     target === null ? await migrator.migrateToLatest() : await migrator.migrateTo(target);
   if (result.error) {
-    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    const failed = result.results?.find((r) => r.status === 'Error')?.migrationName;
+    // No migration named: the database could not be opened at all (unreachable, refused, bad login).
+    if (failed === undefined)
+      throw new RostersyncError('config', `database: cannot open it: ${describeCause(result.error)}`, {
+        cause: result.error,
+      });
     throw new RostersyncError('config', `database migration ${failed} failed`, { cause: result.error });
   }
   const applied = (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
   return { applied, current: target ?? MIGRATIONS[MIGRATIONS.length - 1]?.[0] ?? null };
+}
+
+/**
+ * A connection error as one line that names the host and the cause (`connect ECONNREFUSED
+ * 127.0.0.1:5999`). A host with several addresses fails with an AggregateError whose own message is
+ * empty; its inner errors say what happened.
+ */
+function describeCause(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0)
+    return [...new Set(err.errors.map((e) => describeCause(e)))].join('; ');
+  if (err instanceof Error) return err.message || ((err as { code?: string }).code ?? err.name);
+  return String(err);
 }
 
 export const LATEST_MIGRATION = MIGRATIONS[MIGRATIONS.length - 1]?.[0] ?? null;

@@ -16,6 +16,7 @@ import { PendingDeactivationsRepo } from './queries/pending-deactivations.js';
 import { RawFingerprintsRepo } from './queries/raw-fingerprints.js';
 import { RecordsRepo } from './queries/records.js';
 import { RunsRepo } from './queries/runs.js';
+import { ServiceRepo } from './queries/service.js';
 import { WebhooksRepo } from './queries/webhooks.js';
 import type { DB } from './schema.js';
 
@@ -44,6 +45,7 @@ export class Store {
   readonly changeFeed: ChangeFeedRepo;
   readonly pendingDeactivations: PendingDeactivationsRepo;
   readonly webhooks: WebhooksRepo;
+  readonly service: ServiceRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
   private readonly dialectQueries: DialectQueries;
@@ -69,6 +71,7 @@ export class Store {
     this.changeFeed = new ChangeFeedRepo(executor, q, now);
     this.pendingDeactivations = new PendingDeactivationsRepo(executor, q);
     this.webhooks = new WebhooksRepo(executor, now);
+    this.service = new ServiceRepo(executor, now);
   }
 
   /** Opens the database named by `location` and (by default) migrates it to the latest schema. */

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../shared/logger.js';
+import { abortableSource } from '../sources/abortable-source.js';
 import { CleverSource } from '../sources/clever/clever-source.js';
 import type { Store } from '../store/store.js';
 import type { RunReport } from './run-report.js';
@@ -17,6 +18,8 @@ export interface CleverSyncRequest {
   onProgress?: (p: SyncProgress) => void;
   /** Test knob: first retry backoff (ms). */
   retryBaseMs?: number;
+  /** Stops the run between pages (the service's shutdown); what committed stays, the next run finishes. */
+  signal?: AbortSignal;
 }
 
 /** Composes a Clever source from configuration and runs one sync (or plan) of its district. */
@@ -39,7 +42,7 @@ export async function syncFromClever(req: CleverSyncRequest): Promise<RunReport>
   try {
     const opts: RunSyncOptions = {
       store: req.store,
-      source,
+      source: abortableSource(source, req.signal),
       mode: req.mode ?? 'sync',
       logger: req.logger,
       lockStaleMs: req.config.sync.lockStaleMs,

@@ -43,9 +43,15 @@ describe('rostersync clever-sim', () => {
       '2',
       '--token',
       'cli-test-token',
+      '--client-id',
+      'cli-app',
+      '--client-secret',
+      'cli-secret',
     ]);
     try {
-      expect(line).toMatch(/^clever-sim listening url=http:\/\/127\.0\.0\.1:\d+ token=cli-test-token$/);
+      expect(line).toMatch(
+        /^clever-sim listening url=http:\/\/127\.0\.0\.1:\d+ token=cli-test-token client_id=cli-app client_secret=cli-secret$/,
+      );
       const url = /url=(\S+)/.exec(line)![1]!;
       const res = await fetch(`${url}/v3.0/users?role=student&count=true`, {
         headers: { Authorization: 'Bearer cli-test-token' },

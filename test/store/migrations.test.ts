@@ -32,6 +32,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       '0004-section-members-index',
       '0005-raw-item-hash',
       '0006-identity-path-ops',
+      '0007-service',
     ]);
   });
 
@@ -74,6 +75,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0004-section-members-index',
         '0005-raw-item-hash',
         '0006-identity-path-ops',
+        '0007-service',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -126,6 +128,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0004-section-members-index',
         '0005-raw-item-hash',
         '0006-identity-path-ops',
+        '0007-service',
       ]);
       const indexes =
         dbs.kind === 'postgres'
@@ -187,6 +190,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       expect((await migrateToLatest(database.db, database.migrations)).applied).toEqual([
         '0005-raw-item-hash',
         '0006-identity-path-ops',
+        '0007-service',
       ]);
     } finally {
       await database.close();
@@ -308,6 +312,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       }
       expect((await migrateToLatest(database.db, database.migrations)).applied).toEqual([
         '0006-identity-path-ops',
+        '0007-service',
       ]);
       if (dbs.kind === 'postgres') {
         const defs = await sql<{ def: string }>`

@@ -40,7 +40,7 @@ export function registerCleverSimCommand(program: Command): void {
   program
     .command('clever-sim')
     .description(
-      'serve a local Clever Data API simulator (v3.0 and v3.1) until SIGINT/SIGTERM; prints one line: clever-sim listening url=... token=...',
+      'serve a local Clever Data API simulator (v3.0 and v3.1) until SIGINT/SIGTERM; prints one line: clever-sim listening url=... token=... client_id=... client_secret=...',
     )
     .option('--port <port>', 'listen port (default 0 = ephemeral)', int('port', 0))
     .option('--host <host>', 'listen address (default 127.0.0.1; the /__sim control endpoints have no auth)')
@@ -60,6 +60,8 @@ export function registerCleverSimCommand(program: Command): void {
     .option('--courses <n>', 'courses per district (default 12)', int('courses', 1))
     .option('--no-quirks', 'serve clean data without the realistic quirks')
     .option('--token <token>', "fix district 0's bearer token (default derived from the seed)")
+    .option('--client-id <id>', "the app's client id for /oauth/tokens (default derived from the seed)")
+    .option('--client-secret <secret>', "the app's client secret (default derived from the seed)")
     .option(
       '--faults <spec>',
       'fault injection RATE[:kind,kind] (kinds: 500,502,503,429,reset,truncated,slow)',
@@ -86,14 +88,18 @@ export function registerCleverSimCommand(program: Command): void {
       if (opts.terms !== undefined) sim.terms = opts.terms;
       if (opts.courses !== undefined) sim.courses = opts.courses;
       if (opts.token !== undefined) sim.token = opts.token;
+      if (opts.clientId !== undefined) sim.clientId = opts.clientId;
+      if (opts.clientSecret !== undefined) sim.clientSecret = opts.clientSecret;
       if (opts.faults !== undefined) sim.faults = opts.faults;
       if (opts.rateLimit !== undefined) sim.rateLimit = { limit: opts.rateLimit, windowMs: 60_000 };
       const server = await startCleverSimulator(sim);
       if (opts.advance !== undefined && opts.advance > 0) {
         for (let d = 0; d < server.districts.length; d++) server.advance(opts.advance, 'normal', d);
       }
-      // Other tools parse this line: keep `url=` and `token=` exactly.
-      process.stdout.write(`clever-sim listening url=${server.url} token=${server.token}\n`);
+      // Other tools parse this line: keep `url=`, `token=`, `client_id=` and `client_secret=` exactly.
+      process.stdout.write(
+        `clever-sim listening url=${server.url} token=${server.token} client_id=${server.clientId} client_secret=${server.clientSecret}\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);

@@ -1,5 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { parse as parseYaml } from 'yaml';
+import { describeDistricts, setScheduleParts } from '../../jobs/district-schedules.js';
+import { discoverDistricts } from '../../jobs/discover.js';
 import { districtConfigSchema } from '../../model/district-config.js';
 import { RostersyncError } from '../../shared/errors.js';
 import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
@@ -24,13 +26,23 @@ export function registerDistrictsCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (opts) => {
-        await withStore(configFromFlags(opts), async ({ store }) => {
-          const list = await store.districts.list();
+        const config = configFromFlags(opts);
+        await withStore(config, async ({ store }) => {
+          const views = await describeDistricts(store, config.service.timezone);
+          const list = (await store.districts.list()).map((x) => ({ ...x, ...views.get(x.id) }));
           if (opts.json) return void process.stdout.write(JSON.stringify(list) + '\n');
           process.stdout.write(
             table([
-              ['id', 'name', 'clever district', 'token stored'],
-              ...list.map((x) => [x.id, x.name, x.cleverDistrictId ?? '-', x.hasToken ? 'yes' : 'no']),
+              ['id', 'name', 'clever district', 'token stored', 'schedule', 'next run', 'attention'],
+              ...list.map((x) => [
+                x.id,
+                x.name,
+                x.cleverDistrictId ?? '-',
+                x.hasToken ? 'yes' : 'no',
+                `${x.cron ?? '-'} ${x.timezone ?? ''}`,
+                x.nextRun ?? '-',
+                x.attention ? `NEEDS ATTENTION: ${x.attention}` : '-',
+              ]),
             ]) + '\n',
           );
         });
@@ -42,12 +54,21 @@ export function registerDistrictsCommand(program: Command): void {
     .option('--database <db>', 'SQLite file or postgres:// URL')
     .action(
       action(async (id, opts) => {
-        await withStore(configFromFlags(opts), async ({ store }) => {
+        const config = configFromFlags(opts);
+        await withStore(config, async ({ store }) => {
           const row = await store.districts.get(id);
           if (!row) throw new RostersyncError('not_found', `district ${id} does not exist`);
+          const view = (await describeDistricts(store, config.service.timezone)).get(id);
           process.stdout.write(
             JSON.stringify(
-              { id: row.id, name: row.name, cleverDistrictId: row.cleverDistrictId, config: row.config },
+              {
+                id: row.id,
+                name: row.name,
+                cleverDistrictId: row.cleverDistrictId,
+                config: row.config,
+                schedule: { cron: view?.cron, timezone: view?.timezone, nextRun: view?.nextRun },
+                attention: view?.attention ?? null,
+              },
               null,
               2,
             ) + '\n',
@@ -69,10 +90,17 @@ export function registerDistrictsCommand(program: Command): void {
           if (!row && opts.create) row = await store.districts.ensure(id, id);
           if (!row) throw new RostersyncError('not_found', `district ${id} does not exist (use --create)`);
           const next = structuredClone(row.config) as unknown as Record<string, unknown>;
+          const schedule: { cron?: string | null; timezone?: string | null } = {};
           for (const s of settings) {
             const eq = s.indexOf('=');
             if (eq <= 0) throw new RostersyncError('input', `"${s}" is not key=value`);
-            setPath(next, s.slice(0, eq), parseYaml(s.slice(eq + 1)) as unknown);
+            const key = s.slice(0, eq);
+            // The schedule is kept apart from the sync settings (store/migrations/0007-service.ts).
+            if (key === 'schedule.cron' || key === 'schedule.timezone') {
+              schedule[key === 'schedule.cron' ? 'cron' : 'timezone'] = s.slice(eq + 1).trim() || null;
+              continue;
+            }
+            setPath(next, key, parseYaml(s.slice(eq + 1)) as unknown);
           }
           const parsed = districtConfigSchema.safeParse(next);
           if (!parsed.success) {
@@ -81,8 +109,73 @@ export function registerDistrictsCommand(program: Command): void {
               parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
             );
           }
+          if (Object.keys(schedule).length > 0) await setScheduleParts(store, id, schedule);
           await store.districts.setConfig(id, parsed.data);
+          // Changed settings are what a district that needs attention waits for.
+          await store.service.clearAttention(id);
           process.stdout.write(`district ${id}: settings saved\n`);
+        });
+      }),
+    );
+
+  d.command('add <id>')
+    .description('register a district (it then runs on its schedule under `serve`)')
+    .option('--database <db>', 'SQLite file or postgres:// URL')
+    .option('--name <name>', "display name (default: the id; the first sync sets Clever's name)")
+    .option('--clever-district <id>', "Clever's district id (found by `districts discover`)")
+    .option('--cron <expr>', 'schedule, a cron expression (default `30 1 * * *`: nightly at 01:30)')
+    .option('--timezone <tz>', 'IANA zone of the schedule (default service.timezone, UTC)')
+    .action(
+      action(async (id, opts) => {
+        await withStore(configFromFlags(opts), async ({ store }) => {
+          if (await store.districts.get(id))
+            throw new RostersyncError('conflict', `district ${id} exists already`);
+          if (opts.cron !== undefined || opts.timezone !== undefined)
+            await setScheduleParts(store, id, {
+              ...(opts.cron !== undefined ? { cron: opts.cron } : {}),
+              ...(opts.timezone !== undefined ? { timezone: opts.timezone } : {}),
+            });
+          await store.districts.ensure(id, opts.name ?? id, opts.cleverDistrict ?? null);
+          process.stdout.write(`district ${id}: added\n`);
+        });
+      }),
+    );
+
+  d.command('discover')
+    .description(
+      'register the districts that authorised the Clever app (clever.clientId / clever.clientSecret); prints those it added',
+    )
+    .option('--database <db>', 'SQLite file or postgres:// URL')
+    .option('--clever-url <url>', 'Clever host (default https://api.clever.com)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (opts) => {
+        const config = configFromFlags(opts, { 'clever.url': opts.cleverUrl });
+        await withStore(config, async ({ store }) => {
+          const found = await discoverDistricts(store, config, () => resolveSecretBox(config));
+          if (opts.json) return void process.stdout.write(JSON.stringify(found) + '\n');
+          const added = found.filter((f) => f.added);
+          for (const f of added)
+            process.stdout.write(`added district ${f.id} (clever ${f.cleverDistrictId})\n`);
+          process.stdout.write(
+            `${found.length} districts authorised the app; ${added.length} added, ${found.length - added.length} known already\n`,
+          );
+        });
+      }),
+    );
+
+  d.command('remove <id>')
+    .description('remove a district that holds no synced data (never deletes synced records)')
+    .option('--database <db>', 'SQLite file or postgres:// URL')
+    .action(
+      action(async (id, opts) => {
+        await withStore(configFromFlags(opts), async ({ store }) => {
+          if (!(await store.districts.get(id)))
+            throw new RostersyncError('not_found', `district ${id} does not exist`);
+          if ((await store.runs.list({ district: id, limit: 1 })).length > 0)
+            throw new RostersyncError('conflict', `district ${id} has synced data; it cannot be removed`);
+          await store.service.removeDistrict(id);
+          process.stdout.write(`district ${id}: removed\n`);
         });
       }),
     );
@@ -101,6 +194,7 @@ export function registerDistrictsCommand(program: Command): void {
           if (!(await store.districts.get(id)))
             throw new RostersyncError('not_found', `district ${id} does not exist`);
           await store.districts.setToken(id, config.clever.token!, resolveSecretBox(config));
+          await store.service.clearAttention(id);
           process.stdout.write(`district ${id}: token stored (encrypted)\n`);
         });
       }),

@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { startRuns } from '../../jobs/run-requests.js';
 import { approveRun, rejectRun } from '../../sync/run-control.js';
 import { action, configFromFlags, withStore } from '../context.js';
 import { table } from '../render.js';
@@ -95,6 +96,27 @@ export function registerRunsCommand(program: Command): void {
             );
           process.stdout.write(lines.join('\n') + '\n');
         });
+      }),
+    );
+
+  runs
+    .command('start')
+    .description(
+      'ask `serve` for a run now, the way a schedule does (exit once asked; with --wait: 0 succeeded, 2 held, 1 failed)',
+    )
+    .option('--database <db>', 'SQLite file or postgres:// URL')
+    .option('--district <id>', 'the district to run')
+    .option('--all', 'every district')
+    .option('--wait', 'wait for the runs to end and print how they ended')
+    .action(
+      action(async (opts) => {
+        return withStore(configFromFlags(opts), ({ store }) =>
+          startRuns(
+            store,
+            { district: opts.district, all: opts.all === true, wait: opts.wait === true },
+            (line) => process.stdout.write(line + '\n'),
+          ),
+        );
       }),
     );
 

@@ -20,7 +20,17 @@ export function registerStatusCommand(program: Command): void {
             store,
             opts.district !== undefined ? { district: opts.district } : {},
           );
-          process.stdout.write(opts.json ? JSON.stringify(status) + '\n' : renderStatus(status));
+          const attention = (await store.service.list())
+            .filter(
+              (s) => s.attention !== null && (opts.district === undefined || s.district === opts.district),
+            )
+            .map((s) => ({ district: s.district, reason: s.attention!, since: s.attentionAt }));
+          if (opts.json) return void process.stdout.write(JSON.stringify({ ...status, attention }) + '\n');
+          process.stdout.write(renderStatus(status));
+          for (const a of attention)
+            process.stdout.write(
+              `\ndistrict ${a.district} NEEDS ATTENTION since ${a.since ?? '?'}: ${a.reason}\n  (the schedule skips it until its settings change; \`rostersync runs start --district ${a.district}\` tries now)\n`,
+            );
         });
       }),
     );

@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
 import { RostersyncError } from '../../shared/errors.js';
+import { assertReachable } from '../../sources/clever-reachable.js';
 import { syncFromClever } from '../../sync/clever-sync.js';
 import { exitCodeFor } from '../../sync/run-report.js';
 import { action, configFromFlags, deliverAfterRun, resolveSecretBox, withStore } from '../context.js';
@@ -58,6 +59,8 @@ export function registerSyncCommands(program: Command): void {
               'clever.token: no token given (use --clever-token, ROSTERSYNC_CLEVER_TOKEN, or store one with `districts set-token` and pass --district)',
             );
           }
+          // Interactive: a host that refuses connections fails now, not after minutes of retries.
+          await assertReachable(config.clever.url);
           const progress = progressReporter(logger, opts.progress && !opts.json);
           const report = await syncFromClever({
             store,

@@ -1,0 +1,89 @@
+import type { Command } from '@commander-js/extra-typings';
+import { InvalidArgumentError } from '@commander-js/extra-typings';
+import { ServiceMetrics } from '../../jobs/service-metrics.js';
+import { bossOptions } from '../../jobs/distributed-runner.js';
+import { startDistributedService, startEmbeddedService } from '../../jobs/service.js';
+import { isPostgresUrl } from '../../store/db.js';
+import { buildApp } from '../../server/app.js';
+import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
+
+function int(name: string, min: number): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v) || Number(v) < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return Number(v);
+  };
+}
+
+/** Resolves on the first SIGTERM or SIGINT. */
+function stopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (sig: string): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(sig);
+    };
+    const onInt = (): void => stop('SIGINT');
+    const onTerm = (): void => stop('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'the long-running service: runs each district on its schedule and on `runs start`, answers /healthz, /readyz and /metrics; SIGTERM stops it gracefully. Prints one line: rostersync serve listening url=...',
+    )
+    .option('--database <db>', 'SQLite file or postgres:// URL (default ./rostersync.db)')
+    .option('--port <port>', 'HTTP port (default 8080; 0 = any free port)', int('port', 0), 8080)
+    .option('--host <host>', 'HTTP listen address (default 127.0.0.1)', '127.0.0.1')
+    .option(
+      '--concurrency <n>',
+      'districts run at once (default service.concurrency, 2)',
+      int('concurrency', 1),
+    )
+    .option(
+      '--workers <n>',
+      'PostgreSQL: 0 runs the jobs in this process; otherwise (default) they go to pg-boss for `rostersync worker` processes',
+      int('workers', 0),
+    )
+    .action(
+      action(async (opts) => {
+        const config = configFromFlags(opts, { 'service.concurrency': opts.concurrency });
+        await withStore(config, async ({ store, logger }) => {
+          const metrics = new ServiceMetrics();
+          let draining = false;
+          const secretBox = () => resolveSecretBox(config);
+          const distributed = isPostgresUrl(config.database) && opts.workers !== 0;
+          const service = distributed
+            ? await startDistributedService({
+                store,
+                config,
+                logger,
+                secretBox,
+                metrics,
+                boss: bossOptions(config.database, config, logger),
+              })
+            : await startEmbeddedService({ store, config, logger, secretBox, metrics });
+          logger.info({ mode: distributed ? 'distributed (pg-boss)' : 'embedded' }, 'jobs');
+          const app = await buildApp({ store, metrics, draining: () => draining });
+          const signal = stopSignal();
+          try {
+            const url = await app.listen({ port: opts.port, host: opts.host });
+            // Other tools parse this line: keep `url=` exactly.
+            process.stdout.write(`rostersync serve listening url=${url}\n`);
+            logger.info({ url, database: store.location }, 'serving');
+            const sig = await signal;
+            draining = true;
+            logger.info({ signal: sig }, 'stopping: no new runs; runs in progress stop at their next batch');
+          } finally {
+            await service.stop();
+            await app.close();
+          }
+          logger.info('stopped');
+        });
+      }),
+    );
+}

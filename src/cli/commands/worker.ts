@@ -1,0 +1,62 @@
+import type { Command } from '@commander-js/extra-typings';
+import { InvalidArgumentError } from '@commander-js/extra-typings';
+import { bossOptions, openBoss, startWorker } from '../../jobs/distributed-runner.js';
+import { RostersyncError } from '../../shared/errors.js';
+import { isPostgresUrl } from '../../store/db.js';
+import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
+
+function int(name: string, min: number): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v) || Number(v) < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return Number(v);
+  };
+}
+
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description(
+      'run district jobs that `serve` enqueues (pg-boss on PostgreSQL), on any number of machines; SIGTERM drains. Prints one line: rostersync worker started',
+    )
+    .option('--database <db>', 'postgres:// URL (the same database as serve)')
+    .option(
+      '--concurrency <n>',
+      'districts run at once (default service.concurrency, 2)',
+      int('concurrency', 1),
+    )
+    .action(
+      action(async (opts) => {
+        const config = configFromFlags(opts, { 'service.concurrency': opts.concurrency });
+        if (!isPostgresUrl(config.database))
+          throw new RostersyncError(
+            'config',
+            'database: workers need PostgreSQL (on SQLite, `serve` runs the jobs itself)',
+          );
+        await withStore(config, async ({ store, logger }) => {
+          const boss = await openBoss(bossOptions(config.database, config, logger));
+          const worker = await startWorker({
+            boss,
+            store,
+            config,
+            logger,
+            secretBox: () => resolveSecretBox(config),
+          });
+          process.stdout.write(`rostersync worker started concurrency=${config.service.concurrency}\n`);
+          await new Promise<void>((resolve) => {
+            const stop = (): void => {
+              process.off('SIGINT', stop);
+              process.off('SIGTERM', stop);
+              resolve();
+            };
+            process.on('SIGINT', stop);
+            process.on('SIGTERM', stop);
+          });
+          logger.info(
+            'stopping: no new jobs; runs in progress stop at their next batch and are retried elsewhere',
+          );
+          await worker.stop();
+        });
+      }),
+    );
+}
