@@ -60,6 +60,12 @@ describe('the command line', () => {
     }
   });
 
+  it('runs show of a run that does not exist says so and exits 1', async () => {
+    const r = await cli(['runs', 'show', 'no-such-run', '--database', join(dir, 'empty.db')]);
+    expect(r.stderr).toContain('run no-such-run does not exist');
+    expect(r.code).toBe(1);
+  });
+
   it('sync --json prints the report and exits 0; a second run is all unchanged', async () => {
     const args = ['sync', '--clever-url', sim.url, '--clever-token', sim.token, '--database', db, '--json'];
     const first = await cli(args);

@@ -50,7 +50,7 @@ export function registerRunsCommand(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (runId, opts) => {
-        await withStore(configFromFlags(opts), async ({ store }) => {
+        return withStore(configFromFlags(opts), async ({ store }) => {
           const run = await store.runs.get(runId);
           if (!run) {
             process.stderr.write(`error: run ${runId} does not exist\n`);
