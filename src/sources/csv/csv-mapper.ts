@@ -261,6 +261,34 @@ function resolveSchool(
   return undefined;
 }
 
+/**
+ * A person row's value of the district's chosen key; missing, it is an error unless the key column
+ * already has one (a bad identifier is reported once).
+ */
+function districtKey(
+  values: Record<string, string>,
+  keyCol: string,
+  person: 'student' | 'staff',
+  errors: RowIssue[],
+): string | undefined {
+  const key = identifier(values, keyCol, []);
+  if (!key && !errors.some((e) => e.column === keyCol))
+    errors.push({ column: keyCol, reason: `required: ${keyCol} is the district's ${person} key` });
+  return key;
+}
+
+/** A person row's first and last names, both required. */
+function requiredName(
+  values: Record<string, string>,
+  errors: RowIssue[],
+): { first: string | undefined; last: string | undefined } {
+  const first = opt(values, 'first_name');
+  const last = opt(values, 'last_name');
+  if (!first) errors.push({ column: 'first_name', reason: 'required' });
+  if (!last) errors.push({ column: 'last_name', reason: 'required' });
+  return { first, last };
+}
+
 export function mapSchoolRow(values: Record<string, string>): RowResult<School> {
   const errors: RowIssue[] = [];
   const warnings: RowIssue[] = [];
@@ -312,13 +340,8 @@ export function mapStudentRow(
     studentNumber: identifier(values, 'student_number', errors),
     stateId: identifier(values, 'student_state_id', errors),
   };
-  const key = identifier(values, keyCol, []);
-  if (!key && !errors.some((e) => e.column === keyCol))
-    errors.push({ column: keyCol, reason: `required: ${keyCol} is the district's student key` });
-  const first = opt(values, 'first_name');
-  const last = opt(values, 'last_name');
-  if (!first) errors.push({ column: 'first_name', reason: 'required' });
-  if (!last) errors.push({ column: 'last_name', reason: 'required' });
+  const key = districtKey(values, keyCol, 'student', errors);
+  const { first, last } = requiredName(values, errors);
   const grade = gradeCell(values, 'grade_year', errors);
   if (grade === undefined && !errors.some((e) => e.column === 'grade_year'))
     errors.push({ column: 'grade_year', reason: 'required' });
@@ -412,13 +435,8 @@ export function mapStaffRow(
     staffId: identifier(values, 'staff_id', errors),
     teacherNumber: identifier(values, 'teacher_number', errors),
   };
-  const key = identifier(values, keyCol, []);
-  if (!key && !errors.some((e) => e.column === keyCol))
-    errors.push({ column: keyCol, reason: `required: ${keyCol} is the district's staff key` });
-  const first = opt(values, 'first_name');
-  const last = opt(values, 'last_name');
-  if (!first) errors.push({ column: 'first_name', reason: 'required' });
-  if (!last) errors.push({ column: 'last_name', reason: 'required' });
+  const key = districtKey(values, keyCol, 'staff', errors);
+  const { first, last } = requiredName(values, errors);
   const r = roles(values, config, errors);
   const accessRaw = opt(values, 'access_type')?.toLowerCase();
   let accessType: AccessType | undefined;
