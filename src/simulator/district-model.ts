@@ -219,9 +219,17 @@ export class DistrictModel {
 
   /** The generation of a generated student key (block 0 of a generation day), if it is one. */
   genOf(key: number): Gen | undefined {
-    if (keyBlock(key) !== BLOCK.student) return undefined;
+    return this.generated(key, BLOCK.student);
+  }
+
+  /**
+   * The generation that made `key` as one of its students (block 0) or contacts: the generation of
+   * the key's day, when the key's index is within what it made of that block.
+   */
+  private generated(key: number, block: typeof BLOCK.student | typeof BLOCK.contact): Gen | undefined {
+    if (keyBlock(key) !== block) return undefined;
     const gen = this.genByDay.get(keyDay(key));
-    if (!gen || keyIndex(key) >= gen.count) return undefined;
+    if (!gen || keyIndex(key) >= (block === BLOCK.student ? gen.count : gen.contacts)) return undefined;
     return gen;
   }
 
@@ -354,10 +362,7 @@ export class DistrictModel {
   // ---------------------------------------------------------------- contacts
 
   contactGen(key: number): Gen | undefined {
-    if (keyBlock(key) !== BLOCK.contact) return undefined;
-    const gen = this.genByDay.get(keyDay(key));
-    if (!gen || keyIndex(key) >= gen.contacts) return undefined;
-    return gen;
+    return this.generated(key, BLOCK.contact);
   }
 
   isContactKey(key: number): boolean {

@@ -167,26 +167,14 @@ export function takePage(
 ): KeyPage {
   const keys: number[] = [];
   if (before !== null) {
-    const it = src.desc(before);
-    let r = it.next();
-    while (!r.done && keys.length < limit) {
-      keys.push(r.value);
-      r = it.next();
-    }
-    const hasPrev = !r.done;
+    const hasPrev = fill(keys, src.desc(before), limit);
     keys.reverse();
     const last = keys[keys.length - 1];
     const hasNext = last !== undefined ? !src.asc(last).next().done : !src.asc(before - 1).next().done;
     return { keys, hasNext, hasPrev };
   }
   const start = after ?? -1;
-  const it = src.asc(start);
-  let r = it.next();
-  while (!r.done && keys.length < limit) {
-    keys.push(r.value);
-    r = it.next();
-  }
-  const hasNext = !r.done;
+  const hasNext = fill(keys, src.asc(start), limit);
   const first = keys[0];
   const hasPrev =
     after === null
@@ -195,4 +183,17 @@ export function takePage(
         ? !src.desc(first).next().done
         : !src.desc(start + 1).next().done;
   return { keys, hasNext, hasPrev };
+}
+
+/**
+ * Appends keys of `it` to `keys` until it holds `limit`; true when `it` had more (the one key read
+ * past the limit says so, and is dropped).
+ */
+function fill(keys: number[], it: Iterator<number>, limit: number): boolean {
+  let r = it.next();
+  while (!r.done && keys.length < limit) {
+    keys.push(r.value);
+    r = it.next();
+  }
+  return !r.done;
 }

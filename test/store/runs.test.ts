@@ -44,6 +44,31 @@ describeEachDatabase('store: runs, checkpoints and locks', (dbs) => {
     expect((await store.runs.list({ district: 'd1' }))[0]?.id).toBe('run-a');
   });
 
+  it('finds and removes pending archives of one run, entity and source only', async () => {
+    await createRun(store, 'run-arch1');
+    await store.runs.addPendingArchives('run-arch1', 'students', ['p1', 'p2', 'p3'], 'clever');
+    await store.runs.addPendingArchives('run-arch1', 'students', ['p1', 'p2'], 'csv');
+    await store.runs.addPendingArchives('run-arch1', 'staff', ['p1'], 'clever');
+    await createRun(store, 'run-arch2');
+    await store.runs.addPendingArchives('run-arch2', 'students', ['p1'], 'clever');
+
+    const among = await store.runs.pendingArchivesAmong(
+      'run-arch1',
+      'students',
+      ['p1', 'p3', 'p9'],
+      'clever',
+    );
+    expect(among.sort()).toEqual(['p1', 'p3']);
+
+    await store.runs.removePendingArchives('run-arch1', 'students', ['p1', 'p9'], 'clever');
+    const left = (run: string, entity: 'students' | 'staff', source: 'clever' | 'csv') =>
+      store.runs.pendingArchives(run, entity, source, null, 10);
+    expect(await left('run-arch1', 'students', 'clever')).toEqual(['p2', 'p3']);
+    expect(await left('run-arch1', 'students', 'csv')).toEqual(['p1', 'p2']);
+    expect(await left('run-arch1', 'staff', 'clever')).toEqual(['p1']);
+    expect(await left('run-arch2', 'students', 'clever')).toEqual(['p1']);
+  });
+
   it('numbers the problems of concurrent transactions of one run without collisions', async () => {
     await createRun(store, 'run-p');
     const problem = (recordId: string) => ({

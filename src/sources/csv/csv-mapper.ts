@@ -5,6 +5,14 @@ import { parseGrade } from '../../model/grade.js';
 import type { Grade } from '../../model/grade.js';
 import type { RunProblem } from '../../model/run.js';
 import { parseDob } from '../clever/decode/clever-mapper.js';
+import {
+  OVERRIDE_COLUMNS,
+  SCHOOL_COLUMNS,
+  STAFF_COLUMNS,
+  STAFF_KEY_COLUMNS,
+  STUDENT_COLUMNS,
+  STUDENT_KEY_COLUMNS,
+} from './csv-columns.js';
 
 /**
  * The district CSV formats (docs/csv-format.md) and their mapping to the canonical model.
@@ -28,66 +36,35 @@ interface FileSpec {
   optional: readonly string[];
 }
 
+/** A file's spec: the columns it names in a role, and every other column of the file as optional. */
+function fileSpec(columns: readonly string[], named: Omit<FileSpec, 'optional'>): FileSpec {
+  const inRole = new Set([...named.required, ...named.identifiers, ...(named.oneOf ?? [])]);
+  return { ...named, optional: columns.filter((c) => !inRole.has(c)) };
+}
+
+const STAFF_IDENTIFIERS = Object.values(STAFF_KEY_COLUMNS);
+
 export const FILE_SPECS: Record<CsvFileName, FileSpec> = {
-  'schools.csv': {
+  'schools.csv': fileSpec(SCHOOL_COLUMNS, {
     required: ['name'],
     identifiers: ['school_number', 'school_sis_id', 'school_state_id'],
-    optional: [
-      'low_grade',
-      'high_grade',
-      'address',
-      'city',
-      'state',
-      'zip',
-      'phone',
-      'principal_name',
-      'principal_email',
-    ],
-  },
-  'students.csv': {
+  }),
+  'students.csv': fileSpec(STUDENT_COLUMNS, {
     required: ['first_name', 'last_name', 'grade_year'],
-    identifiers: ['student_sis_id', 'student_number', 'student_state_id'],
+    identifiers: Object.values(STUDENT_KEY_COLUMNS),
     oneOf: ['school_number', 'school_sis_id', 'school_state_id'],
-    optional: [
-      'middle_name',
-      'preferred_first_name',
-      'email',
-      'birthday',
-      'gender',
-      'race',
-      'hispanic_ethnicity',
-      'ell_status',
-      'iep_status',
-      'frl_status',
-      'section_504_status',
-      'graduation_year',
-      'home_language',
-    ],
-  },
-  'school_staff.csv': {
+  }),
+  'school_staff.csv': fileSpec(STAFF_COLUMNS, {
     required: ['first_name', 'last_name'],
-    identifiers: ['staff_id', 'staff_sis_id', 'teacher_number'],
-    optional: ['email', 'role', 'access_type', 'school_number_list', 'grades', 'title'],
-  },
-  'staff_overrides.csv': {
-    required: [],
-    identifiers: ['staff_id', 'staff_sis_id', 'teacher_number'],
-    optional: ['title', 'role', 'access_type', 'school_number_list', 'grades', 'email'],
-  },
+    identifiers: STAFF_IDENTIFIERS,
+  }),
+  'staff_overrides.csv': fileSpec(OVERRIDE_COLUMNS, { required: [], identifiers: STAFF_IDENTIFIERS }),
 };
 
 /** The column holding the district's chosen key, per file kind. */
 export function keyColumn(file: CsvFileName, config: DistrictConfig): string | null {
-  if (file === 'students.csv') {
-    return { sis_id: 'student_sis_id', student_number: 'student_number', state_id: 'student_state_id' }[
-      config.studentKey
-    ];
-  }
-  if (file === 'school_staff.csv') {
-    return { staff_id: 'staff_id', sis_id: 'staff_sis_id', teacher_number: 'teacher_number' }[
-      config.staffKey
-    ];
-  }
+  if (file === 'students.csv') return STUDENT_KEY_COLUMNS[config.studentKey];
+  if (file === 'school_staff.csv') return STAFF_KEY_COLUMNS[config.staffKey];
   return null;
 }
 
@@ -284,6 +261,34 @@ function resolveSchool(
   return undefined;
 }
 
+/**
+ * A person row's value of the district's chosen key; missing, it is an error unless the key column
+ * already has one (a bad identifier is reported once).
+ */
+function districtKey(
+  values: Record<string, string>,
+  keyCol: string,
+  person: 'student' | 'staff',
+  errors: RowIssue[],
+): string | undefined {
+  const key = identifier(values, keyCol, []);
+  if (!key && !errors.some((e) => e.column === keyCol))
+    errors.push({ column: keyCol, reason: `required: ${keyCol} is the district's ${person} key` });
+  return key;
+}
+
+/** A person row's first and last names, both required. */
+function requiredName(
+  values: Record<string, string>,
+  errors: RowIssue[],
+): { first: string | undefined; last: string | undefined } {
+  const first = opt(values, 'first_name');
+  const last = opt(values, 'last_name');
+  if (!first) errors.push({ column: 'first_name', reason: 'required' });
+  if (!last) errors.push({ column: 'last_name', reason: 'required' });
+  return { first, last };
+}
+
 export function mapSchoolRow(values: Record<string, string>): RowResult<School> {
   const errors: RowIssue[] = [];
   const warnings: RowIssue[] = [];
@@ -335,13 +340,8 @@ export function mapStudentRow(
     studentNumber: identifier(values, 'student_number', errors),
     stateId: identifier(values, 'student_state_id', errors),
   };
-  const key = identifier(values, keyCol, []);
-  if (!key && !errors.some((e) => e.column === keyCol))
-    errors.push({ column: keyCol, reason: `required: ${keyCol} is the district's student key` });
-  const first = opt(values, 'first_name');
-  const last = opt(values, 'last_name');
-  if (!first) errors.push({ column: 'first_name', reason: 'required' });
-  if (!last) errors.push({ column: 'last_name', reason: 'required' });
+  const key = districtKey(values, keyCol, 'student', errors);
+  const { first, last } = requiredName(values, errors);
   const grade = gradeCell(values, 'grade_year', errors);
   if (grade === undefined && !errors.some((e) => e.column === 'grade_year'))
     errors.push({ column: 'grade_year', reason: 'required' });
@@ -435,13 +435,8 @@ export function mapStaffRow(
     staffId: identifier(values, 'staff_id', errors),
     teacherNumber: identifier(values, 'teacher_number', errors),
   };
-  const key = identifier(values, keyCol, []);
-  if (!key && !errors.some((e) => e.column === keyCol))
-    errors.push({ column: keyCol, reason: `required: ${keyCol} is the district's staff key` });
-  const first = opt(values, 'first_name');
-  const last = opt(values, 'last_name');
-  if (!first) errors.push({ column: 'first_name', reason: 'required' });
-  if (!last) errors.push({ column: 'last_name', reason: 'required' });
+  const key = districtKey(values, keyCol, 'staff', errors);
+  const { first, last } = requiredName(values, errors);
   const r = roles(values, config, errors);
   const accessRaw = opt(values, 'access_type')?.toLowerCase();
   let accessType: AccessType | undefined;

@@ -7,65 +7,16 @@ import { stringify } from 'csv-stringify';
 import type { School, Staff, Student } from '../../model/entities.js';
 import { toCsvGrade } from '../../model/grade.js';
 import type { Grade } from '../../model/grade.js';
+import { STAFF_KEY_COLUMNS } from './csv-columns.js';
+import type { OVERRIDE_COLUMNS, SCHOOL_COLUMNS, STAFF_COLUMNS, STUDENT_COLUMNS } from './csv-columns.js';
+
+export { OVERRIDE_COLUMNS, SCHOOL_COLUMNS, STAFF_COLUMNS, STUDENT_COLUMNS } from './csv-columns.js';
 
 /**
  * Writes a roster in the district CSV formats (the same ones `import-csv` reads), streaming page by
  * page. Every field is quoted, so identifiers with leading zeros survive a trip through a spreadsheet
  * that respects quoting.
  */
-
-export const SCHOOL_COLUMNS = [
-  'school_sis_id',
-  'school_number',
-  'school_state_id',
-  'name',
-  'low_grade',
-  'high_grade',
-  'address',
-  'city',
-  'state',
-  'zip',
-  'phone',
-  'principal_name',
-  'principal_email',
-] as const;
-export const STUDENT_COLUMNS = [
-  'student_sis_id',
-  'student_number',
-  'student_state_id',
-  'first_name',
-  'middle_name',
-  'last_name',
-  'preferred_first_name',
-  'grade_year',
-  'school_sis_id',
-  'school_number',
-  'school_state_id',
-  'email',
-  'birthday',
-  'gender',
-  'race',
-  'hispanic_ethnicity',
-  'ell_status',
-  'iep_status',
-  'frl_status',
-  'section_504_status',
-  'graduation_year',
-  'home_language',
-] as const;
-export const STAFF_COLUMNS = [
-  'staff_id',
-  'staff_sis_id',
-  'teacher_number',
-  'first_name',
-  'last_name',
-  'email',
-  'role',
-  'access_type',
-  'school_number_list',
-  'grades',
-  'title',
-] as const;
 
 const g = (grade: Grade | undefined) => (grade ? toCsvGrade(grade) : '');
 
@@ -151,22 +102,8 @@ function schoolNumbers(ids: readonly string[], schools: ReadonlyMap<string, Scho
     .join(',');
 }
 
-/** staff_overrides.csv columns after the key column. */
-export const OVERRIDE_COLUMNS = [
-  'title',
-  'role',
-  'access_type',
-  'school_number_list',
-  'grades',
-  'email',
-] as const;
-
 /** The staff_overrides.csv key column of a stored override key type. */
-export const OVERRIDE_KEY_COLUMN: Record<string, string> = {
-  staff_id: 'staff_id',
-  sis_id: 'staff_sis_id',
-  teacher_number: 'teacher_number',
-};
+export const OVERRIDE_KEY_COLUMN: Record<string, string> = STAFF_KEY_COLUMNS;
 
 /** One staff_overrides.csv row (after its key column) from a stored CSV override; blank cells override nothing. */
 export function overrideRow(

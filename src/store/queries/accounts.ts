@@ -15,6 +15,22 @@ import {
 } from './account-row.js';
 import type { IdentitiesRepo } from './identities.js';
 
+/** The columns a single insert and an update both set from an account write (no timestamps). */
+function writtenColumns(a: AccountWrite) {
+  return {
+    status: a.status,
+    record_source: a.recordSource,
+    record_source_id: a.recordSourceId,
+    name: JSON.stringify(a.name),
+    email: a.email,
+    title: a.title,
+    roles: a.roles.join(','),
+    access: a.access ? JSON.stringify(a.access) : null,
+    state_hash: accountStateHash(a),
+    identities: identityTokens(a.identities),
+  };
+}
+
 /**
  * Accounts: read by id, by the records they were provisioned from and by email; written one at a
  * time or in bulk. Their login identities are kept in step through the identities repository.
@@ -127,20 +143,11 @@ export class AccountsRepo {
         id: a.id,
         district_id: a.district,
         kind: a.kind,
-        status: a.status,
         origin: a.origin,
-        record_source: a.recordSource,
-        record_source_id: a.recordSourceId,
-        name: JSON.stringify(a.name),
-        email: a.email,
-        title: a.title,
-        roles: a.roles.join(','),
-        access: a.access ? JSON.stringify(a.access) : null,
+        ...writtenColumns(a),
         created_at: now,
         updated_at: now,
         deactivated_at: a.status === 'active' ? null : now,
-        state_hash: accountStateHash(a),
-        identities: identityTokens(a.identities),
       })
       .execute();
     await this.identities.replace(a.id, a.district, a.identities);
@@ -152,17 +159,8 @@ export class AccountsRepo {
     await this.db
       .updateTable('accounts')
       .set({
-        status: a.status,
-        record_source: a.recordSource,
-        record_source_id: a.recordSourceId,
-        name: JSON.stringify(a.name),
-        email: a.email,
-        title: a.title,
-        roles: a.roles.join(','),
-        access: a.access ? JSON.stringify(a.access) : null,
+        ...writtenColumns(a),
         updated_at: now,
-        state_hash: accountStateHash(a),
-        identities: identityTokens(a.identities),
         ...(a.status !== previousStatus ? { deactivated_at: a.status === 'active' ? null : now } : {}),
       })
       .where('id', '=', a.id)

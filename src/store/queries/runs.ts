@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Entity, SourceKind } from '../../model/entities.js';
 import type { RunCounts, RunMode, RunProblem, RunStats, RunStatus, SyncRun } from '../../model/run.js';
 import type { DialectQueries } from '../dialect/dialect.js';
@@ -277,10 +277,7 @@ export class RunsRepo {
       const rows = await this.db
         .selectFrom('run_pending_archives')
         .select('source_id')
-        .where('run_id', '=', runId)
-        .where('entity', '=', entity)
-        .where('source', '=', source)
-        .where((eb) => this.q.anyOf(eb, 'source_id', sourceIds.slice(i, i + size)))
+        .where(this.pendingAmong(runId, entity, source, sourceIds.slice(i, i + size)))
         .execute();
       for (const r of rows) out.push(r.source_id);
     }
@@ -298,12 +295,20 @@ export class RunsRepo {
     for (let i = 0; i < sourceIds.length; i += size) {
       await this.db
         .deleteFrom('run_pending_archives')
-        .where('run_id', '=', runId)
-        .where('entity', '=', entity)
-        .where('source', '=', source)
-        .where((eb) => this.q.anyOf(eb, 'source_id', sourceIds.slice(i, i + size)))
+        .where(this.pendingAmong(runId, entity, source, sourceIds.slice(i, i + size)))
         .execute();
     }
+  }
+
+  /** The filter of a run's pending archives of one entity and source whose id is one of `sourceIds`. */
+  private pendingAmong(runId: string, entity: Entity, source: SourceKind, sourceIds: readonly string[]) {
+    return (eb: ExpressionBuilder<DB, 'run_pending_archives'>) =>
+      eb.and([
+        eb('run_id', '=', runId),
+        eb('entity', '=', entity),
+        eb('source', '=', source),
+        this.q.anyOf(eb, 'source_id', sourceIds),
+      ]);
   }
 
   async clearPendingArchives(runId: string): Promise<void> {
