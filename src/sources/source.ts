@@ -1,7 +1,7 @@
 import type { AccountEntity, AccountFieldsOf } from '../model/account-fields.js';
 import type { District, Entity, EntityData, SourceKind } from '../model/entities.js';
 import type { KnownState } from '../model/hash.js';
-import type { RowLines } from '../store/encoding/row-text.js';
+import type { PreparedRow, RawFingerprint } from '../store/encoding/prepared-row.js';
 import type { RunProblem } from '../model/run.js';
 
 /**
@@ -25,32 +25,23 @@ export interface SourceRecord<E extends Entity = Entity> {
   /** Contacts: the student ids of its relationships. */
   studentIds?: readonly string[] | undefined;
   /**
-   * Optional, from the same kind of source: `json` as UTF-8 bytes, and the record's indexed values
-   * and link rows (see store/encoding/record-index.ts), so the record can be written without reading `data`.
+   * Optional, from the same kind of source: what writing the record takes (its JSON as UTF-8 bytes,
+   * and when asked for, see PageOptions.forWriting, its indexed values and link rows or its rows as
+   * COPY text), built by the store's own encoder (see store/encoding/prepared-row.ts), so the record
+   * can be written without reading `data`. Opaque here: only the store reads it.
    */
-  jsonBytes?: Uint8Array | undefined;
-  indexValues?: ReadonlyArray<string | null> | undefined;
-  links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
+  prepared?: PreparedRow | undefined;
   /**
    * Optional, from the same kind of source, for students and staff: the fields of `data` their
    * account is derived from (see model/account-fields.ts), cheaper to read than `data` itself.
    */
   accountData?: AccountFieldsOf[AccountEntity] | undefined;
   /**
-   * Optional, from the same kind of source when asked for (PageOptions.rowText): the record's row
-   * and its link rows as COPY text (see store/encoding/row-text.ts), each without the leading columns the
-   * store adds. Row: `source_id, hash, data`, then the indexed values (store/encoding/record-index.ts).
-   * Link rows: the record's id, then the link's values (linkRows).
-   */
-  rowLines?: RowLines | undefined;
-  linkLines?: RowLines | undefined;
-  /**
    * Optional, from a source that can recognise an unchanged item by its bytes (see
    * PageOptions.known), for a record mapped exactly as sent: the raw hash of its item and its filter
-   * scope as JSON, stored with it (see store/migrations/0005-raw-item-hash.ts).
+   * scope, stored with it (see store/encoding/prepared-row.ts RawFingerprint).
    */
-  raw?: string | null | undefined;
-  scope?: string | null | undefined;
+  fingerprint?: RawFingerprint | undefined;
 }
 
 export interface SourcePage {
@@ -88,13 +79,13 @@ export interface SourceStream {
 export interface PageOptions {
   /**
    * Nothing of the stream's entities is stored yet, so every record will be written: a source that
-   * can prepare records for writing (see SourceRecord.jsonBytes) should. Otherwise most records of a
+   * can prepare records for writing (see SourceRecord.prepared) should. Otherwise most records of a
    * nightly sync are unchanged and such work is wasted.
    */
   forWriting?: boolean;
   /**
-   * With `forWriting`: the store bulk-loads rows as COPY text (PostgreSQL), so a source may hand
-   * each record's rows over already in that form (see SourceRecord.rowLines) instead of as values.
+   * With `forWriting`: the store bulk-loads rows as COPY text (PostgreSQL), so a source prepares
+   * each record's rows in that form (PreparedForm `lines`) instead of as values.
    */
   rowText?: boolean;
   /**

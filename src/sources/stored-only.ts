@@ -1,4 +1,5 @@
 import type { Entity, EntityData } from '../model/entities.js';
+import type { RawFingerprint } from '../store/encoding/prepared-row.js';
 import type { SourceRecord } from './source.js';
 
 /**
@@ -8,7 +9,7 @@ import type { SourceRecord } from './source.js';
  * the store only when something needs it (see {@link load}): a record the filter trims, an account
  * to derive again. On a no-change re-sync nothing does.
  */
-export class StoredOnlyRecord implements SourceRecord {
+export class StoredOnlyRecord implements SourceRecord, RawFingerprint {
   private loaded: EntityData[Entity] | undefined;
   private list: string[] | undefined;
 
@@ -22,6 +23,11 @@ export class StoredOnlyRecord implements SourceRecord {
     /** The stored filter scope, JSON (see store/migrations/0005-raw-item-hash.ts). */
     readonly scope: string,
   ) {}
+
+  /** The stored raw hash and scope, which are this record's: the record itself, no copy. */
+  get fingerprint(): RawFingerprint {
+    return this;
+  }
 
   /** Whether `data` has been loaded. */
   get isLoaded(): boolean {

@@ -98,8 +98,8 @@ export class Store {
   }
 
   /**
-   * New records are best handed over with their rows as COPY text (SourceRecord.rowLines): this
-   * store loads such lines as they are. Where false, it would decode them, so values are better.
+   * New records are best handed over with their rows as COPY text (SourceRecord.prepared): this
+   * store loads such lines as they are. Where false, it writes values, so lines would be wasted.
    */
   get loadsRowText(): boolean {
     return this.database.loadsRowText;

@@ -301,15 +301,16 @@ export class PagePipeline {
         });
       }
       this.run.ledger.created(entity, changes.created);
-      // Unchanged records decoded although stored: their raw hash (see SourceRecord.raw) was not
-      // stored with them, so it is, and the next re-sync recognises them without decoding.
+      // Unchanged records decoded although stored: their raw hash (see SourceRecord.fingerprint) was
+      // not stored with them, so it is, and the next re-sync recognises them without decoding.
       const rawRefresh: RawRefresh[] = [];
       for (const r of changes.records) {
         if (r.storedOnly || r.isNew) continue;
-        const raw = r.raw;
         const st = stored.get(r.sourceId);
-        if (raw && st && !st.archived && st.hash === r.hash && st.raw !== undefined && st.raw !== raw)
-          rawRefresh.push({ sourceId: r.sourceId, raw, scope: r.scope ?? null });
+        // The stored state first: the fingerprint is built when read.
+        if (!st || st.archived || st.hash !== r.hash || st.raw === undefined) continue;
+        const fp = r.fingerprint;
+        if (fp && st.raw !== fp.raw) rawRefresh.push({ sourceId: r.sourceId, raw: fp.raw, scope: fp.scope });
       }
       const writes: NormalizedRecord[] = [...changes.created, ...changes.updated, ...changes.restored];
       // Provisioning sees every record of the page once (a record sent twice gets one account).

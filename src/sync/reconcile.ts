@@ -1,6 +1,6 @@
 import type { AccountEntity, AccountFieldsOf } from '../model/account-fields.js';
 import type { Entity, EntityData } from '../model/entities.js';
-import type { RowLines } from '../store/encoding/row-text.js';
+import type { PreparedRow, RawFingerprint } from '../store/encoding/prepared-row.js';
 import { canonicalJson, jsonHash, upsertKind } from '../model/hash.js';
 import type { StoredState } from '../model/hash.js';
 import type { SourceRecord } from '../sources/source.js';
@@ -14,16 +14,12 @@ export interface NormalizedRecord<E extends Entity = Entity> {
   hash: string;
   /** Set on records reconcile found absent from the store (they are inserted, not upserted). */
   isNew?: boolean;
-  /** From a source that has them (see SourceRecord): what a write needs, without reading `data`. */
-  jsonBytes?: Uint8Array | undefined;
-  indexValues?: ReadonlyArray<string | null> | undefined;
-  links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
+  /** From a source that has it (see SourceRecord.prepared): what a write needs, without reading `data`. */
+  prepared?: PreparedRow | undefined;
+  /** From a source that has them (see SourceRecord.accountData): the fields accounts derive from. */
   accountData?: AccountFieldsOf[AccountEntity] | undefined;
-  rowLines?: RowLines | undefined;
-  linkLines?: RowLines | undefined;
-  /** From a source that sent them (see SourceRecord.raw): the item's raw hash and the record's scope. */
-  raw?: string | null | undefined;
-  scope?: string | null | undefined;
+  /** From a source that sent it (see SourceRecord.fingerprint): the item's raw hash and the record's scope. */
+  fingerprint?: RawFingerprint | undefined;
   /** Set when the source did not decode the record (see sources/stored-only.ts). */
   storedOnly?: StoredOnlyRecord | undefined;
 }
@@ -67,36 +63,16 @@ class SentRecord implements NormalizedRecord {
     return this.rec.data;
   }
 
-  get jsonBytes(): Uint8Array | undefined {
-    return this.rec.jsonBytes;
-  }
-
-  get indexValues(): ReadonlyArray<string | null> | undefined {
-    return this.rec.indexValues;
-  }
-
-  get links(): ReadonlyArray<ReadonlyArray<string | null>> | undefined {
-    return this.rec.links;
+  get prepared(): PreparedRow | undefined {
+    return this.rec.prepared;
   }
 
   get accountData(): AccountFieldsOf[AccountEntity] | undefined {
     return this.rec.accountData;
   }
 
-  get rowLines(): RowLines | undefined {
-    return this.rec.rowLines;
-  }
-
-  get linkLines(): RowLines | undefined {
-    return this.rec.linkLines;
-  }
-
-  get raw(): string | null | undefined {
-    return this.rec.raw;
-  }
-
-  get scope(): string | null | undefined {
-    return this.rec.scope;
+  get fingerprint(): RawFingerprint | undefined {
+    return this.rec.fingerprint;
   }
 
   get storedOnly(): StoredOnlyRecord | undefined {

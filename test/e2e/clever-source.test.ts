@@ -6,6 +6,14 @@ import { districtConfigSchema } from '../../src/model/district-config.js';
 import { canonicalJson } from '../../src/model/hash.js';
 import { indexValues, linkRows } from '../../src/store/encoding/record-index.js';
 import { lineValues } from '../../src/store/encoding/row-text.js';
+import {
+  hasLines,
+  preparedIndexValues,
+  preparedJson,
+  preparedLinkLines,
+  preparedLinks,
+  preparedRowLines,
+} from '../../src/store/encoding/prepared-row.js';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { CleverSource } from '../../src/sources/clever/clever-source.js';
@@ -74,11 +82,12 @@ describe('Clever source records carry what a write needs', () => {
         (rec) => {
           const data = JSON.parse(rec.json!) as typeof rec.data;
           expect(rec.json).toBe(canonicalJson(rec.data));
-          expect(Buffer.from(rec.jsonBytes!).toString('utf8')).toBe(rec.json);
-          expect(rec.indexValues).toEqual(indexValues(rec.entity, data));
+          expect(preparedJson(rec.prepared!).toString('utf8')).toBe(rec.json);
+          expect(preparedIndexValues(rec.prepared!, rec.entity)).toEqual(indexValues(rec.entity, data));
           // Contacts carry their links; sections' are read from their data (see packsLinks).
-          if (rec.entity === 'contacts') expect(rec.links).toEqual(linkRows(rec.entity, data));
-          else expect(rec.links).toBeUndefined();
+          if (rec.entity === 'contacts')
+            expect(preparedLinks(rec.prepared!, rec.entity)).toEqual(linkRows(rec.entity, data));
+          else expect(preparedLinks(rec.prepared!, rec.entity)).toBeUndefined();
           if (rec.entity === 'students' || rec.entity === 'staff') {
             const entity: AccountEntity = rec.entity;
             const fields = ACCOUNT_FIELDS[entity] as readonly string[];
@@ -94,8 +103,8 @@ describe('Clever source records carry what a write needs', () => {
             accountRecords++;
           } else expect(rec.accountData).toBeUndefined();
           seen.set(rec.entity, (seen.get(rec.entity) ?? 0) + 1);
-          links += rec.links?.length ?? 0;
-          nulls += rec.indexValues!.filter((v) => v === null).length;
+          links += preparedLinks(rec.prepared!, rec.entity)?.length ?? 0;
+          nulls += preparedIndexValues(rec.prepared!, rec.entity)!.filter((v) => v === null).length;
         },
         decodeInWorker,
       );
@@ -119,13 +128,12 @@ describe('Clever source records carry what a write needs', () => {
   it('does not prepare records for writing unless asked (a nightly sync writes few)', async () => {
     let records = 0;
     await eachRecord(400, {}, (rec) => {
-      expect(rec.indexValues).toBeUndefined();
-      expect(rec.links).toBeUndefined();
+      expect(preparedIndexValues(rec.prepared!, rec.entity)).toBeUndefined();
+      expect(preparedLinks(rec.prepared!, rec.entity)).toBeUndefined();
       expect(rec.accountData).toBeUndefined();
-      expect(rec.rowLines).toBeUndefined();
-      expect(rec.linkLines).toBeUndefined();
+      expect(hasLines(rec.prepared!)).toBe(false);
       // The JSON bytes cost nothing extra: they are what the page already holds.
-      expect(Buffer.from(rec.jsonBytes!).toString('utf8')).toBe(rec.json);
+      expect(preparedJson(rec.prepared!).toString('utf8')).toBe(rec.json);
       records++;
     });
     expect(records).toBeGreaterThan(sim.truth().students);
@@ -137,16 +145,23 @@ describe('Clever source records carry what a write needs', () => {
     await eachRecord(250, { forWriting: true, rowText: true }, (rec) => {
       const data = JSON.parse(rec.json!) as typeof rec.data;
       // Lines instead of cells: the indexed values and links are only in the lines.
-      expect(rec.indexValues).toBeUndefined();
-      expect(rec.links).toBeUndefined();
+      expect(preparedIndexValues(rec.prepared!, rec.entity)).toBeUndefined();
+      expect(preparedLinks(rec.prepared!, rec.entity)).toBeUndefined();
       // The raw item hash and the scope: users and sections have them, schools, terms, courses not.
       const rawKept = rec.entity !== 'schools' && rec.entity !== 'terms' && rec.entity !== 'courses';
-      expect(rec.raw === null).toBe(!rawKept);
-      expect(lineValues(rec.rowLines!)).toEqual([
-        [rec.sourceId, rec.hash, rec.json, rec.raw, rec.scope, ...indexValues(rec.entity, data)],
+      expect(rec.fingerprint === undefined).toBe(!rawKept);
+      expect(lineValues(preparedRowLines([rec.prepared!])[0]!)).toEqual([
+        [
+          rec.sourceId,
+          rec.hash,
+          rec.json,
+          rec.fingerprint?.raw ?? null,
+          rec.fingerprint?.scope ?? null,
+          ...indexValues(rec.entity, data),
+        ],
       ]);
       const expected = linkRows(rec.entity, data).map((l) => [rec.sourceId, ...l]);
-      expect(lineValues(rec.linkLines!)).toEqual(expected);
+      expect(preparedLinkLines([rec.prepared!]).flatMap(lineValues)).toEqual(expected);
       links += expected.length;
       records++;
     });

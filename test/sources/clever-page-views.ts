@@ -146,6 +146,7 @@ export function decodedView(p: DecodedPage, what: PageKind): PageView {
   // The bytes are the page's own, sized exactly, so they can be transferred to another thread.
   expect(r.json.buffer.byteLength).toBe(r.json.byteLength);
   const rawLength = RAW_VERSION.length + HASH_LENGTH;
+  const lines = r.prepared.lines;
   const records: RecordView[] = [];
   for (let i = 0; i < r.count; i++) {
     const raw = r.raws === null ? null : r.raws.substring(i * rawLength, (i + 1) * rawLength);
@@ -156,8 +157,8 @@ export function decodedView(p: DecodedPage, what: PageKind): PageView {
         members.push(r.lists.text.substring(m === 0 ? 0 : r.lists.memberEnd[m - 1]!, r.lists.memberEnd[m]));
     }
     let cells: Array<string | null> | null = null;
-    if (r.cells) {
-      const c = r.cells;
+    if (r.prepared.values) {
+      const c = r.prepared.values;
       cells = [];
       for (let k = c.cellStart[i]!; k < c.cellStart[i + 1]!; k++)
         cells.push(
@@ -175,17 +176,20 @@ export function decodedView(p: DecodedPage, what: PageKind): PageView {
         ? JSON.parse(r.account.text.substring(i === 0 ? 0 : r.account.end[i - 1]!, r.account.end[i]))
         : null,
       cells,
-      row: r.rows ? lineValues({ bytes: r.rows.bytes, ends: r.rows.ends, first: i, last: i + 1 })[0]! : null,
-      links: r.rows
+      row: lines ? lineValues({ bytes: lines.bytes, ends: lines.ends, first: i, last: i + 1 })[0]! : null,
+      links: lines
         ? lineValues({
-            bytes: r.rows.links,
-            ends: r.rows.linkEnds,
-            first: r.rows.linkFirst[i]!,
-            last: r.rows.linkFirst[i + 1]!,
+            bytes: lines.links,
+            ends: lines.linkEnds,
+            first: lines.linkFirst[i]!,
+            last: lines.linkFirst[i + 1]!,
           })
         : null,
     });
   }
-  if (what.forWriting !== true) expect([r.cells, r.rows, r.account]).toEqual([null, null, null]);
+  if (what.forWriting !== true)
+    expect([r.prepared.values, r.prepared.lines, r.account]).toEqual([null, null, null]);
+  // The prepared rows are over the page's own JSON bytes, not a copy of them.
+  expect(r.prepared.json).toBe(r.json);
   return { itemIds: p.itemIds, notes: p.notes, records, lastId: p.lastId, next: p.next };
 }

@@ -4,7 +4,7 @@ import { contentHash } from '../../src/model/hash.js';
 import type { Student } from '../../src/model/entities.js';
 import { copyChunks, lineChunks } from '../../src/store/encoding/copy-chunks.js';
 import type { SqlValue } from '../../src/store/encoding/copy-chunks.js';
-import { writeRecordLine } from '../../src/store/encoding/record-index.js';
+import { PreparedRowsWriter } from '../../src/store/encoding/prepared-row.js';
 import { copyEscape, lineValues, RowTextWriter } from '../../src/store/encoding/row-text.js';
 import { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
@@ -123,14 +123,15 @@ describeEachDatabase('store: COPY text against plain inserts', (dbs) => {
           };
           return { sourceId: `p${run}-${i}`, data, hash: contentHash(data), json: JSON.stringify(data) };
         });
-        const w = new RowTextWriter();
-        for (const s of students) writeRecordLine(w, 'students', s.sourceId, s.hash, s.json, s.data);
-        const { bytes, ends } = w.finish();
-        const asLines = students.map((s, i) => ({
-          ...s,
-          isNew: true,
-          rowLines: { bytes, ends, first: i, last: i + 1 },
-        }));
+        const w = new PreparedRowsWriter('lines');
+        const ends: number[] = [];
+        let at = 0;
+        for (const s of students) {
+          w.add('students', s.sourceId, s.hash, s.json, s.data, null, null);
+          ends.push((at += Buffer.byteLength(s.json)));
+        }
+        const rows = w.finish(Buffer.from(students.map((s) => s.json).join('')), new Int32Array(ends));
+        const asLines = students.map((s, i) => ({ ...s, isNew: true, prepared: { rows, index: i } }));
         const asValues = students.map((s) => ({ ...s, sourceId: `${s.sourceId}-v`, isNew: true }));
         const scope = { district: 'copy', source: 'clever' as const };
         // Bulk paths inside a transaction (COPY on PostgreSQL); the plain path one upsert at a time outside.

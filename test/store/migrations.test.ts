@@ -3,8 +3,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { canonicalJson, contentHash } from '../../src/model/hash.js';
 import type { Student } from '../../src/model/entities.js';
-import { writeRecordLine } from '../../src/store/encoding/record-index.js';
-import { RowTextWriter } from '../../src/store/encoding/row-text.js';
+import { PreparedRowsWriter } from '../../src/store/encoding/prepared-row.js';
 import { Store } from '../../src/store/store.js';
 import { openDatabase } from '../../src/store/db.js';
 import { migrateToLatest, migrateUpTo } from '../../src/store/migrator.js';
@@ -199,18 +198,10 @@ describeEachDatabase('store: migrations', (dbs) => {
     try {
       const datas = [student(1), student(2), student(3)];
       // One written as values, one as COPY lines (where the store loads those), one without a raw hash.
-      const rowText = new RowTextWriter();
-      writeRecordLine(
-        rowText,
-        'students',
-        's2',
-        contentHash(datas[1]!),
-        canonicalJson(datas[1]!),
-        datas[1]!,
-        'r2',
-        '["sch1","sch2"]',
-      );
-      const rows = rowText.finish();
+      const writer = new PreparedRowsWriter('lines');
+      const json = canonicalJson(datas[1]!);
+      writer.add('students', 's2', contentHash(datas[1]!), json, datas[1]!, 'r2', ['sch1', 'sch2']);
+      const rows = writer.finish(Buffer.from(json), new Int32Array([Buffer.byteLength(json)]));
       await store.transaction(async (tx) => {
         await tx.records.write(
           s5,
@@ -221,26 +212,22 @@ describeEachDatabase('store: migrations', (dbs) => {
               data: datas[0]!,
               hash: contentHash(datas[0]!),
               isNew: true,
-              raw: 'r1',
-              scope: '["sch1","sch2"]',
+              fingerprint: { raw: 'r1', scope: '["sch1","sch2"]' },
             },
             {
               sourceId: 's2',
               data: datas[1]!,
               hash: contentHash(datas[1]!),
               isNew: true,
-              // A source that encodes lines gives the same values as fields (SQLite binds those).
-              raw: 'r2',
-              scope: '["sch1","sch2"]',
-              rowLines: { bytes: rows.bytes, ends: rows.ends, first: 0, last: 1 },
+              // A source that prepares lines gives the same fingerprint (SQLite writes values).
+              fingerprint: { raw: 'r2', scope: '["sch1","sch2"]' },
+              prepared: { rows, index: 0 },
             },
             {
               sourceId: 's3',
               data: datas[2]!,
               hash: contentHash(datas[2]!),
               isNew: true,
-              raw: null,
-              scope: '["x"]',
             },
           ],
           null,
@@ -259,7 +246,14 @@ describeEachDatabase('store: migrations', (dbs) => {
       await store.records.write(
         s5,
         'students',
-        [{ sourceId: 's1', data: changed, hash: contentHash(changed), raw: 'r1b', scope: '["sch1"]' }],
+        [
+          {
+            sourceId: 's1',
+            data: changed,
+            hash: contentHash(changed),
+            fingerprint: { raw: 'r1b', scope: '["sch1"]' },
+          },
+        ],
         null,
       );
       await store.records.archive(s5, 'students', ['s2'], null);

@@ -1,8 +1,7 @@
 import type { AccountEntity, AccountFieldsOf } from '../../model/account-fields.js';
 import type { Entity, EntityData } from '../../model/entities.js';
-import type { RowLines } from '../../store/encoding/row-text.js';
+import type { PreparedRow, RawFingerprint } from '../../store/encoding/prepared-row.js';
 import type { RunProblem } from '../../model/run.js';
-import { INDEX_COLUMNS, LINK_WIDTH } from '../../store/encoding/record-index.js';
 import { RostersyncError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type {
@@ -22,7 +21,7 @@ import { DecoderThread } from './decode/decoder-thread.js';
 import { StoredOnlyRecord } from '../stored-only.js';
 import { hasRawHash, PageDecoder, scanPage } from './decode/page-decoder.js';
 import type { DecodedPage, PageKind, PageScan } from './decode/page-decoder.js';
-import { HASH_LENGTH, NO_RAW, packsLinks, RAW_LENGTH } from './decode/record-packer.js';
+import { HASH_LENGTH, NO_RAW, RAW_LENGTH } from './decode/record-packer.js';
 import type { PackedRecords } from './decode/record-packer.js';
 
 export interface CleverSourceOptions {
@@ -264,6 +263,7 @@ class DecodedSourceRecord implements SourceRecord {
   private text: string | undefined;
   private parsed: EntityData[Entity] | undefined;
   private list: string[] | undefined;
+  private row: PreparedRow | undefined;
 
   constructor(
     readonly entity: Entity,
@@ -288,16 +288,17 @@ class DecodedSourceRecord implements SourceRecord {
   }
 
   /** The raw hash of the record's item, when it may be recognised by it (see PackedRecords.raws). */
-  get raw(): string | null {
+  private raw(): string | null {
     const raws = this.page.raws;
     if (raws === null) return null;
     const raw = raws.substring(this.index * RAW_LENGTH, (this.index + 1) * RAW_LENGTH);
     return raw === NO_RAW ? null : raw;
   }
 
-  /** With a raw hash, the record's filter scope as JSON (see SourceRecord.scope). */
-  get scope(): string | null {
-    return this.raw === null ? null : JSON.stringify(this.members() ?? []);
+  /** With a raw hash, that and the record's filter scope as JSON (see SourceRecord.fingerprint). */
+  get fingerprint(): RawFingerprint | undefined {
+    const raw = this.raw();
+    return raw === null ? undefined : { raw, scope: JSON.stringify(this.members() ?? []) };
   }
 
   /** Students, staff, sections: the record's schools (see SourceRecord.schoolIds). */
@@ -314,20 +315,9 @@ class DecodedSourceRecord implements SourceRecord {
     return (this.parsed ??= JSON.parse(this.json) as EntityData[Entity]);
   }
 
-  /** The record's row as COPY text, when its page carries it (see PackedRecords.rows). */
-  get rowLines(): RowLines | undefined {
-    const rows = this.page.rows;
-    if (!rows) return undefined;
-    return { bytes: rows.bytes, ends: rows.ends, first: this.index, last: this.index + 1 };
-  }
-
-  /** The record's link rows as COPY text, when its page carries them (see PackedRecords.rows). */
-  get linkLines(): RowLines | undefined {
-    const rows = this.page.rows;
-    if (!rows) return undefined;
-    const first = rows.linkFirst[this.index]!;
-    const last = rows.linkFirst[this.index + 1]!;
-    return { bytes: rows.links, ends: rows.linkEnds, first, last };
+  /** What writing the record takes, as its page prepared it (see PackedRecords.prepared). */
+  get prepared(): PreparedRow {
+    return (this.row ??= { rows: this.page.prepared, index: this.index });
   }
 
   /** Students and staff, when the page carries them (see PackedRecords.account): their account fields. */
@@ -337,40 +327,6 @@ class DecodedSourceRecord implements SourceRecord {
     return JSON.parse(
       a.text.substring(this.index === 0 ? 0 : a.end[this.index - 1]!, a.end[this.index]),
     ) as AccountFieldsOf[AccountEntity];
-  }
-
-  /** The record's JSON as UTF-8: a view of the page's bytes, no copy. */
-  get jsonBytes(): Uint8Array {
-    const end = this.page.jsonEnd;
-    return this.bytes.subarray(this.index === 0 ? 0 : end[this.index - 1]!, end[this.index]);
-  }
-
-  /** The record's indexed values, when its page carries them (see PageKind.forWriting). */
-  get indexValues(): Array<string | null> | undefined {
-    if (!this.page.cells) return undefined;
-    const first = this.page.cells.cellStart[this.index]!;
-    return this.cells(first, first + INDEX_COLUMNS[this.entity].length);
-  }
-
-  /** The record's link rows, when its page carries them (see packsLinks and PageKind.forWriting). */
-  get links(): Array<Array<string | null>> | undefined {
-    if (!this.page.cells || !packsLinks(this.entity)) return undefined;
-    const cs = this.page.cells.cellStart;
-    const width = LINK_WIDTH[this.entity]!;
-    const out: Array<Array<string | null>> = [];
-    const end = cs[this.index + 1]!;
-    for (let c = cs[this.index]! + INDEX_COLUMNS[this.entity].length; c < end; c += width)
-      out.push(this.cells(c, c + width));
-    return out;
-  }
-
-  /** Cells `from` up to `to` of the page (see PackedRecords.cells). */
-  private cells(from: number, to: number): Array<string | null> {
-    const { text, cellEnd, cellNull } = this.page.cells!;
-    const out: Array<string | null> = [];
-    for (let c = from; c < to; c++)
-      out.push(cellNull[c] === 1 ? null : text.substring(c === 0 ? 0 : cellEnd[c - 1]!, cellEnd[c]));
-    return out;
   }
 
   private members(): string[] | undefined {

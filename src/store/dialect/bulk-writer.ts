@@ -19,8 +19,14 @@ export interface BulkWriter {
    */
   insertNew(spec: Omit<BulkSpec, 'conflict'>, rows: ReadonlyArray<readonly SqlValue[]>): Promise<void>;
   /**
+   * Whether {@link insertLines} can load lines as they are here and now (PostgreSQL inside a
+   * transaction: COPY). Where it cannot, the caller writes the rows as values.
+   */
+  loadsLines(): boolean;
+  /**
    * Inserts rows known to be new, given as lines of COPY text (see encoding/row-text.ts) that each
-   * follow the same leading values: `spec.columns` names the leading columns, then the lines'.
+   * follow the same leading values: `spec.columns` names the leading columns, then the lines'. Only
+   * where {@link loadsLines}: nothing decodes lines back into values.
    */
   insertLines(
     spec: Omit<BulkSpec, 'conflict'>,

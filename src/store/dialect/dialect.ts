@@ -24,8 +24,8 @@ export interface Dialect {
   readonly concurrentTransactions: boolean;
   /**
    * New rows given as lines of COPY text (see encoding/row-text.ts) are loaded as they are
-   * (PostgreSQL COPY), so a source that can encode them should. Elsewhere lines would be decoded
-   * back into values first, so a source should hand values.
+   * (PostgreSQL COPY), so a source that can encode them should (see encoding/prepared-row.ts).
+   * Elsewhere rows are written as values, and a source should prepare those.
    */
   readonly loadsRowText: boolean;
   /** Schema differences, for migrations. */

@@ -7,7 +7,6 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { bound, copyChunks, lineChunks } from '../encoding/copy-chunks.js';
 import type { SqlValue } from '../encoding/copy-chunks.js';
-import { lineValues } from '../encoding/row-text.js';
 import type { RowLines } from '../encoding/row-text.js';
 import { toStoredAccount } from '../queries/account-row.js';
 import type { DB } from '../schema.js';
@@ -51,6 +50,11 @@ class PostgresBulkWriter implements BulkWriter {
     await pipeline(Readable.from(copyChunks(rows)), stream);
   }
 
+  /** COPY runs on a transaction's own connection: outside one, rows go as values. */
+  loadsLines(): boolean {
+    return this.copyClient() !== null;
+  }
+
   async insertLines(
     spec: Omit<BulkSpec, 'conflict'>,
     lead: readonly SqlValue[],
@@ -58,12 +62,8 @@ class PostgresBulkWriter implements BulkWriter {
   ): Promise<void> {
     if (!blocks.some((b) => b.last > b.first)) return;
     const client = this.copyClient();
-    if (!client) {
-      return this.write(
-        spec,
-        blocks.flatMap((b) => lineValues(b).map((values) => [...lead, ...values])),
-      );
-    }
+    if (!client)
+      throw new Error('COPY text outside a transaction: write the rows as values (see loadsLines)');
     const stream = client.query(
       copyFrom(`copy ${quote(spec.table)} (${spec.columns.map(quote).join(', ')}) from stdin`),
     );

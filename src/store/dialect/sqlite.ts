@@ -4,8 +4,6 @@ import type { KyselyConfig } from 'kysely';
 import { RostersyncError } from '../../shared/errors.js';
 import { bound } from '../encoding/copy-chunks.js';
 import type { SqlValue } from '../encoding/copy-chunks.js';
-import { lineValues } from '../encoding/row-text.js';
-import type { RowLines } from '../encoding/row-text.js';
 import { toStoredAccount } from '../queries/account-row.js';
 import type { DB } from '../schema.js';
 import { chunk } from '../sql-helpers.js';
@@ -37,17 +35,13 @@ class SqliteBulkWriter implements BulkWriter {
     return this.write(spec, rows);
   }
 
-  /** No COPY here: the lines are decoded back into values (a source should hand values instead). */
-  insertLines(
-    spec: Omit<BulkSpec, 'conflict'>,
-    lead: readonly SqlValue[],
-    blocks: readonly RowLines[],
-  ): Promise<void> {
-    if (!blocks.some((b) => b.last > b.first)) return Promise.resolve();
-    return this.write(
-      spec,
-      blocks.flatMap((b) => lineValues(b).map((values) => [...lead, ...values])),
-    );
+  /** No COPY here: lines are never handed over (see loadsLines). */
+  loadsLines(): boolean {
+    return false;
+  }
+
+  insertLines(): Promise<void> {
+    return Promise.reject(new Error('SQLite loads no COPY text: write the rows as values (see loadsLines)'));
   }
 
   async write(spec: BulkSpec, rows: ReadonlyArray<readonly SqlValue[]>): Promise<void> {

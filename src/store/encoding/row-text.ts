@@ -40,7 +40,10 @@ export function lineStart(lines: RowLines, i: number): number {
   return i === 0 ? 0 : lines.ends[i - 1]!;
 }
 
-/** The values of lines of COPY text (the inverse of the encoding; for paths that bind values). */
+/**
+ * The values of lines of COPY text: the inverse of the encoding, the reference the encoders are
+ * tested against. No write path uses it: lines are only ever loaded as they are (COPY).
+ */
 export function lineValues(lines: RowLines): Array<Array<string | null>> {
   const text = new TextDecoder();
   const out: Array<Array<string | null>> = [];

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import { hasLines, preparedLinkLines, preparedLinks } from '../encoding/prepared-row.js';
+import type { PreparedRow } from '../encoding/prepared-row.js';
 import { linkRows } from '../encoding/record-index.js';
-import type { RowLines } from '../encoding/row-text.js';
 import type { DialectQueries } from '../dialect/dialect.js';
 import { chunk } from '../sql-helpers.js';
 import type { SqlValue } from '../dialect/bulk-writer.js';
@@ -66,18 +67,22 @@ export class LinksRepo {
       scope,
       rows.filter((r) => !r.isNew).map((r) => r.sourceId),
     );
+    const bulk = this.q.bulk;
+    const copies = bulk.loadsLines();
     const links: SqlValue[][] = [];
-    const lines: RowLines[] = [];
+    const lined: PreparedRow[] = [];
     for (const r of rows) {
-      // Link rows the source encoded follow the scope columns (see RecordWrite.linkLines).
-      if (r.linkLines) {
-        lines.push(r.linkLines);
+      const p = r.prepared;
+      // Link rows the source prepared as lines follow the scope columns (see RecordWrite.prepared).
+      if (copies && p && hasLines(p)) {
+        lined.push(p);
         continue;
       }
-      for (const link of r.links ?? linkRows(entity, r.data))
+      for (const link of (p && preparedLinks(p, entity)) ?? linkRows(entity, r.data))
         links.push([scope.district, scope.source, r.sourceId, ...link]);
     }
-    await this.q.bulk.insertLines(LINK_TABLES[entity], [scope.district, scope.source], lines);
-    await this.q.bulk.insertNew(LINK_TABLES[entity], links);
+    if (lined.length > 0)
+      await bulk.insertLines(LINK_TABLES[entity], [scope.district, scope.source], preparedLinkLines(lined));
+    await bulk.insertNew(LINK_TABLES[entity], links);
   }
 }

@@ -17,7 +17,7 @@ export class RawFingerprintsRepo {
   constructor(private readonly q: DialectQueries) {}
 
   /**
-   * Sets the raw item hash and scope (see RecordWrite.raw) of stored rows whose content did not
+   * Sets the raw item hash and scope (see RecordWrite.fingerprint) of stored rows whose content did not
    * change, and nothing else: rows written before migration 0005, or whose item's bytes changed
    * without changing the record. Their next re-sync then recognises them undecoded.
    */

@@ -1,7 +1,7 @@
 /**
  * Roster records, the store's hottest repository: the reads a reconcile makes (states by id and by
- * cursor range), the bulk write of changed rows with its three forms of input (values, values a
- * source precomputed, lines of COPY text), archiving, and the listings and counts the API and
+ * cursor range), the bulk write of changed rows with its two forms of input (rows a source prepared,
+ * see encoding/prepared-row.ts, and plain records encoded here), archiving, and the listings and counts the API and
  * status read. It stays one file above ~400 lines because these all share the record tables' column
  * lists and scope; links and raw fingerprints, which have their own tables or columns, are apart.
  */
@@ -11,7 +11,8 @@ import type { Entity, EntityData, SourceKind, StoredRecord } from '../../model/e
 import { upsertKind } from '../../model/hash.js';
 import type { KnownState, StoredState, UpsertKind } from '../../model/hash.js';
 import { INDEX_COLUMNS, indexValues } from '../encoding/record-index.js';
-import type { RowLines } from '../encoding/row-text.js';
+import { hasLines, preparedIndexValues, preparedJson, preparedRowLines } from '../encoding/prepared-row.js';
+import type { PreparedRow, RawFingerprint } from '../encoding/prepared-row.js';
 import type { DialectQueries } from '../dialect/dialect.js';
 import { chunk } from '../sql-helpers.js';
 import type { LinksRepo } from './links.js';
@@ -28,26 +29,17 @@ export interface RecordWrite<E extends Entity = Entity> {
   /** The caller checked (under the district lock) that no row with this key exists: insert, no upsert. */
   isNew?: boolean;
   /**
-   * Optional, from a source that computed them while decoding (see SourceRecord): `json` as UTF-8
-   * bytes, and what {@link indexValues} and {@link linkRows} give for `data`. With all three a write
-   * never reads `data`.
+   * Optional, from a source that prepared it while decoding (see SourceRecord.prepared): the row in
+   * the form this store asked for. Rows prepared as COPY lines are copied as they are where the
+   * store loads lines now; otherwise what the prepared row lacks is encoded from `data`.
    */
-  jsonBytes?: Uint8Array | undefined;
-  indexValues?: ReadonlyArray<string | null> | undefined;
-  links?: ReadonlyArray<ReadonlyArray<string | null>> | undefined;
-  /**
-   * Optional, from the same kind of source (see SourceRecord.rowLines): the record's row and link
-   * rows as COPY text. Where the store loads by COPY, a new record's rows are copied as they are.
-   */
-  rowLines?: RowLines | undefined;
-  linkLines?: RowLines | undefined;
+  prepared?: PreparedRow | undefined;
   /**
    * Optional, from a Clever source, for a record written exactly as mapped: the hash of its item's
-   * bytes and its filter scope as JSON (see migrations/0005-raw-item-hash.ts). Null or absent: the
-   * row keeps neither, and a re-sync decodes its item.
+   * bytes and its filter scope (see migrations/0005-raw-item-hash.ts). Absent: the row keeps
+   * neither, and a re-sync decodes its item.
    */
-  raw?: string | null | undefined;
-  scope?: string | null | undefined;
+  fingerprint?: RawFingerprint | undefined;
 }
 
 export interface RecordScope {
@@ -70,13 +62,13 @@ const BASE_COLUMNS = [
   'run_id',
 ] as const;
 
-/** What `write` fills: the base columns, then the raw item hash and scope (see RecordWrite.raw). */
+/** What `write` fills: the base columns, then the raw item hash and scope (see RecordWrite.fingerprint). */
 const WRITE_COLUMNS = [...BASE_COLUMNS, 'raw_hash', 'scope_ids'] as const;
 
 /** The columns of a record's row as lines of COPY text, after the leading ones (see store/encoding/record-index.ts writeRecordLine). */
 const LINE_COLUMNS = ['source_id', 'hash', 'data', 'raw_hash', 'scope_ids'] as const;
 
-/** The columns a record's row as lines of COPY text follows (see RecordWrite.rowLines). */
+/** The columns a record's row as lines of COPY text follows (see RecordWrite.prepared). */
 const LINE_LEAD_COLUMNS = [
   'district_id',
   'source',
@@ -208,36 +200,39 @@ export class RecordsRepo {
     };
     const bulk = this.q.bulk;
     const toRow = (r: RecordWrite): SqlValue[] => {
+      const p = r.prepared;
       const row: SqlValue[] = [
         scope.district,
         scope.source,
         r.sourceId,
         r.hash,
-        bulk.json(r.jsonBytes, r.json) ?? JSON.stringify(r.data),
+        bulk.json(p && preparedJson(p), r.json) ?? JSON.stringify(r.data),
         null,
         now,
         now,
         runId,
-        r.raw ?? null,
-        r.raw ? (r.scope ?? null) : null,
+        r.fingerprint?.raw ?? null,
+        r.fingerprint?.scope ?? null,
       ];
-      for (const v of r.indexValues ?? indexValues(entity, r.data)) row.push(v);
+      for (const v of (p && preparedIndexValues(p, entity)) ?? indexValues(entity, r.data)) row.push(v);
       return row;
     };
-    // New records whose rows the source encoded go in as those lines, after the columns every row of
-    // this write shares (see RecordWrite.rowLines); the rest as values.
+    // New records whose rows the source prepared as lines go in as those lines, after the columns
+    // every row of this write shares, where the store loads lines now; the rest as values.
     const fresh = rows.filter((r) => r.isNew);
-    const lines = fresh.flatMap((r) => (r.rowLines ? [r.rowLines] : []));
-    await this.q.bulk.insertLines(
-      { table: entity, columns: [...LINE_LEAD_COLUMNS, ...LINE_COLUMNS, ...indexCols] },
-      [scope.district, scope.source, null, now, now, runId],
-      lines,
-    );
-    await this.q.bulk.insertNew(
+    const lined = bulk.loadsLines() ? fresh.filter((r) => r.prepared && hasLines(r.prepared)) : [];
+    if (lined.length > 0) {
+      await bulk.insertLines(
+        { table: entity, columns: [...LINE_LEAD_COLUMNS, ...LINE_COLUMNS, ...indexCols] },
+        [scope.district, scope.source, null, now, now, runId],
+        preparedRowLines(lined.map((r) => r.prepared!)),
+      );
+    }
+    await bulk.insertNew(
       spec,
-      (lines.length > 0 ? fresh.filter((r) => !r.rowLines) : fresh).map(toRow),
+      (lined.length > 0 ? fresh.filter((r) => !(r.prepared && hasLines(r.prepared))) : fresh).map(toRow),
     );
-    await this.q.bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
+    await bulk.write(spec, rows.filter((r) => !r.isNew).map(toRow));
     if (entity === 'sections' || entity === 'contacts') await this.links.replace(scope, entity, rows);
   }
 

@@ -25,11 +25,11 @@ export type PageKind = (
   | { kind: 'users'; entity: 'students' | 'staff' | 'contacts' }
 ) & {
   /**
-   * Pack what writing each record takes (PackedRecords.cells or rows, and account): set when most
+   * Prepare what writing each record takes (PackedRecords.prepared, and account): set when most
    * records will be written.
    */
   forWriting?: boolean;
-  /** With `forWriting`: pack it as COPY text (PackedRecords.rows) instead of cells. */
+  /** With `forWriting`: prepare rows as COPY text (PreparedForm `lines`) instead of values. */
   rowText?: boolean;
 };
 

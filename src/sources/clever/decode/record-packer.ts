@@ -1,13 +1,8 @@
 import type { Entity, EntityData } from '../../../model/entities.js';
 import type { Contact, Section, Staff, Student } from '../../../model/entities.js';
 import { accountFieldsJson } from '../../../model/account-fields.js';
-import {
-  indexValues,
-  linkRows,
-  writeLinkLines,
-  writeRecordLine,
-} from '../../../store/encoding/record-index.js';
-import { RowTextWriter } from '../../../store/encoding/row-text.js';
+import { PreparedRowsWriter, preparedTransferables } from '../../../store/encoding/prepared-row.js';
+import type { PreparedRows } from '../../../store/encoding/prepared-row.js';
 import { canonicalJson, jsonHash } from '../../../model/hash.js';
 
 /**
@@ -54,44 +49,13 @@ export interface PackedRecords {
    */
   lists: { text: string; memberEnd: Int32Array; memberStart: Int32Array } | null;
   /**
-   * What writing a record takes besides its JSON (see store/encoding/record-index.ts), only on pages decoded
-   * `forWriting` without `rowText` (else null: a no-change re-sync would pack it for nothing, and
-   * a store that loads COPY text takes `rows` instead). Per record its indexed
-   * values, then (see {@link packsLinks}) the values of its link rows, as cells: record r's cells are
-   * `cellStart[r]` up to `cellStart[r + 1]`; cell c is null when `cellNull[c]` is 1, else its text
-   * ends at `cellEnd[c]` in `text` (and starts where the cell before it ended).
+   * What writing each record takes (see store/encoding/prepared-row.ts): over `json`/`jsonEnd`, and
+   * on pages decoded `forWriting` also its indexed values and links, or its rows as COPY text when
+   * the store loads those (`rowText`). Not on other pages: a no-change re-sync would prepare them
+   * for nothing.
    */
-  cells: { text: string; cellEnd: Int32Array; cellNull: Uint8Array; cellStart: Int32Array } | null;
-  /**
-   * Students and staff on pages decoded `forWriting` (else null): each record's account fields as
-   * JSON (see model/account-fields.ts), concatenated in `text`; record r's ends at `end[r]`. A first
-   * sync derives an account for every one of them, from these ~150 bytes instead of the record's
-   * ~750: the main thread parses and collects a fifth of the text.
-   */
+  prepared: PreparedRows;
   account: { text: string; end: Int32Array } | null;
-  /**
-   * On pages decoded `forWriting` with `rowText` (else null), instead of `cells`: each record's row
-   * and link rows as lines of COPY text (see store/encoding/row-text.ts and SourceRecord.rowLines). Record r's
-   * row is line r of `bytes`/`ends`; its link rows are lines `linkFirst[r]` up to `linkFirst[r + 1]`
-   * of `links`/`linkEnds`. Writing a first sync's rows is then a copy of bytes on the main thread.
-   */
-  rows: {
-    bytes: Uint8Array;
-    ends: Int32Array;
-    links: Uint8Array;
-    linkEnds: Int32Array;
-    linkFirst: Int32Array;
-  } | null;
-}
-
-/**
- * Whether a page of `entity` carries its records' link rows in PackedRecords.cells: contacts only.
- * A section's member lists are most of its JSON, so parsing that on the main thread costs about
- * what packing its ~20 member rows here does, and a re-sync would pay the packing for every
- * unchanged section.
- */
-export function packsLinks(entity: Entity): boolean {
-  return entity === 'contacts';
 }
 
 /** Length of a content hash (SHA-1, base64url): see model/hash.ts. */
@@ -152,17 +116,9 @@ export class RecordPacker {
   private readonly memberEnd: number[] = [];
   private readonly memberStart: number[] = [];
   private membersLength = 0;
-  private cellText = '';
-  private cellEnd = new Int32Array(16_384);
-  private cellNull = new Uint8Array(16_384);
-  private cells = 0;
-  private readonly cellStart: number[] = [];
   private accountText = '';
   private readonly accountEnd: number[] = [];
-  private readonly rowText: RowTextWriter | null;
-  private readonly linkText: RowTextWriter | null;
-  private readonly linkFirst: number[] = [];
-  private readonly withCells: boolean;
+  private readonly prepared: PreparedRowsWriter;
 
   constructor(
     private readonly scratch: PackScratch,
@@ -171,23 +127,7 @@ export class RecordPacker {
     rowText: boolean,
     private readonly withRaws: boolean,
   ) {
-    this.withCells = forWriting && !rowText;
-    this.rowText = forWriting && rowText ? new RowTextWriter() : null;
-    this.linkText = forWriting && rowText ? new RowTextWriter() : null;
-  }
-
-  private cell(v: string | null): void {
-    if (this.cells === this.cellEnd.length) {
-      const end = new Int32Array(this.cells * 2);
-      end.set(this.cellEnd);
-      this.cellEnd = end;
-      const nul = new Uint8Array(this.cells * 2);
-      nul.set(this.cellNull);
-      this.cellNull = nul;
-    }
-    if (v === null) this.cellNull[this.cells] = 1;
-    else this.cellText += v;
-    this.cellEnd[this.cells++] = this.cellText.length;
+    this.prepared = new PreparedRowsWriter(forWriting ? (rowText ? 'lines' : 'values') : null);
   }
 
   /** `raw`: the item's raw hash when the record may be recognised by it (see PackedRecords.raws). */
@@ -212,24 +152,16 @@ export class RecordPacker {
       throw new Error(`content hash of unexpected length ${contentHash.length}`);
     this.hashes.push(contentHash);
     const d = data as EntityData[Entity];
-    if (this.withCells) {
-      this.cellStart.push(this.cells);
-      for (const v of indexValues(entity, d)) this.cell(v);
-      if (packsLinks(entity)) for (const row of linkRows(entity, d)) for (const v of row) this.cell(v);
-    }
-    if (this.rowText && this.linkText) {
-      const scope = raw === null ? null : JSON.stringify(scopeList(entity, d));
-      writeRecordLine(this.rowText, entity, sourceId, contentHash, json, d, raw, scope);
-      this.linkFirst.push(this.linkText.lines);
-      writeLinkLines(this.linkText, entity, sourceId, d);
-    }
+    // Entities with a raw hash all have a scope list, so a record's scope is one call for both uses.
+    const members = this.hasLists ? scopeList(entity, d) : null;
+    this.prepared.add(entity, sourceId, contentHash, json, d, raw, members);
     if (this.forWriting && (entity === 'students' || entity === 'staff')) {
       this.accountText += accountFieldsJson(entity, d as Student | Staff);
       this.accountEnd.push(this.accountText.length);
     }
-    if (!this.hasLists) return;
+    if (members === null) return;
     this.memberStart.push(this.members.length);
-    for (const m of scopeList(entity, d)) {
+    for (const m of members) {
       this.members.push(m);
       this.memberEnd.push((this.membersLength += m.length));
     }
@@ -237,14 +169,16 @@ export class RecordPacker {
 
   pack(): PackedRecords {
     const scratch = this.scratch.buffer;
+    const json = scratch ? Uint8Array.prototype.slice.call(scratch, 0, this.jsonLength) : new Uint8Array(0);
+    const jsonEnd = new Int32Array(this.jsonEnd);
     return {
       count: this.item.length,
       item: new Int32Array(this.item),
       sourceIds: this.sourceIds,
       hashes: this.hashes.join(''),
       raws: this.withRaws ? this.raws : null,
-      json: scratch ? Uint8Array.prototype.slice.call(scratch, 0, this.jsonLength) : new Uint8Array(0),
-      jsonEnd: new Int32Array(this.jsonEnd),
+      json,
+      jsonEnd,
       lists: this.hasLists
         ? {
             text: this.members.join(''),
@@ -252,29 +186,9 @@ export class RecordPacker {
             memberStart: new Int32Array([...this.memberStart, this.members.length]),
           }
         : null,
-      cells: this.withCells
-        ? {
-            text: this.cellText,
-            cellEnd: this.cellEnd.slice(0, this.cells),
-            cellNull: this.cellNull.slice(0, this.cells),
-            cellStart: new Int32Array([...this.cellStart, this.cells]),
-          }
-        : null,
       account:
         this.accountEnd.length > 0 ? { text: this.accountText, end: new Int32Array(this.accountEnd) } : null,
-      rows: this.rowText && this.linkText ? this.rowsPacked(this.rowText, this.linkText) : null,
-    };
-  }
-
-  private rowsPacked(rowText: RowTextWriter, linkText: RowTextWriter): NonNullable<PackedRecords['rows']> {
-    const rows = rowText.finish();
-    const links = linkText.finish();
-    return {
-      bytes: rows.bytes,
-      ends: rows.ends,
-      links: links.bytes,
-      linkEnds: links.ends,
-      linkFirst: new Int32Array([...this.linkFirst, links.ends.length]),
+      prepared: this.prepared.finish(json, jsonEnd),
     };
   }
 }
@@ -282,21 +196,9 @@ export class RecordPacker {
 /** The typed arrays of a page's records, to transfer rather than copy. */
 export function transferables(r: PackedRecords): ArrayBuffer[] {
   const out = [r.item.buffer, r.jsonEnd.buffer, r.json.buffer] as ArrayBuffer[];
-  if (r.cells)
-    out.push(
-      ...([r.cells.cellEnd.buffer, r.cells.cellNull.buffer, r.cells.cellStart.buffer] as ArrayBuffer[]),
-    );
   if (r.lists) out.push(r.lists.memberEnd.buffer as ArrayBuffer, r.lists.memberStart.buffer as ArrayBuffer);
   if (r.account) out.push(r.account.end.buffer as ArrayBuffer);
-  if (r.rows)
-    out.push(
-      ...([
-        r.rows.bytes.buffer,
-        r.rows.ends.buffer,
-        r.rows.links.buffer,
-        r.rows.linkEnds.buffer,
-        r.rows.linkFirst.buffer,
-      ] as ArrayBuffer[]),
-    );
+  // The prepared rows' JSON is `r.json`, listed above.
+  out.push(...preparedTransferables(r.prepared));
   return out;
 }
