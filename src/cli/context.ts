@@ -96,6 +96,19 @@ export function action<A extends unknown[]>(
   };
 }
 
+/** Resolves at the first SIGINT or SIGTERM (a long-running command's cue to stop), and stops listening. */
+export function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
 /**
  * The key that encrypts stored secrets (webhook secrets, district tokens). `secretKey` from the
  * configuration; on the embedded default (SQLite) without one, a key file beside the database

@@ -15,6 +15,8 @@ interface JobData {
   district: string;
   origin: RunRequestOrigin;
   requestId?: string;
+  /** When the job was enqueued (ISO-8601, the store's clock): see DistrictJob.askedAt. */
+  askedAt?: string;
 }
 
 export interface BossOptions {
@@ -88,7 +90,11 @@ export class DistributedRunner implements JobRunner {
   ) {}
 
   async enqueue(req: JobRequest): Promise<void> {
-    const data: JobData = { district: req.district, origin: req.origin };
+    const data: JobData = {
+      district: req.district,
+      origin: req.origin,
+      askedAt: this.store.clock().toISOString(),
+    };
     if (req.requestId !== undefined) data.requestId = req.requestId;
     const id = await this.boss.send(DISTRICT_QUEUE, data, { singletonKey: req.district });
     if (id === null && req.requestId !== undefined) await this.store.service.releaseRequest(req.requestId);
@@ -142,7 +148,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         signal: abort.signal,
         ...(opts.metrics ? { metrics: opts.metrics } : {}),
       },
-      { district: data.district, origin: data.origin },
+      {
+        district: data.district,
+        origin: data.origin,
+        ...(data.askedAt !== undefined ? { askedAt: data.askedAt } : {}),
+      },
     );
     if (data.requestId !== undefined && !result.reason?.startsWith('cancelled:')) {
       await store.service.finishRequest(data.requestId, {

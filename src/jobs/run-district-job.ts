@@ -23,6 +23,13 @@ export interface DistrictJobDeps {
 export interface DistrictJob {
   district: string;
   origin: RunRequestOrigin;
+  /**
+   * When the job was asked for (ISO-8601). A queue delivers a job at least once: pg-boss hands an
+   * expired job to another worker even when its first run went on to succeed. A run of the district
+   * that started after this moment and succeeded (or was held) has done what the job asked for, so
+   * the job is skipped instead of syncing the district twice in one tick.
+   */
+  askedAt?: string;
 }
 
 export interface DistrictJobResult {
@@ -49,6 +56,7 @@ function skipped(reason: string, transient = false): DistrictJobResult {
  * schedule and a person's ask. Everything is read from the store when it starts, so it can run
  * (and be retried) anywhere. It never throws for a failed run; the result says what happened.
  *
+ * - A job asked for before a run that has since succeeded (a queue's redelivery) is skipped.
  * - A district marked "needs attention" (its token was rejected) is skipped when the schedule asks;
  *   a person's ask clears the mark and tries again.
  * - With the app's credentials (`clever.clientId`/`clientSecret`), the district's current token is
@@ -62,6 +70,14 @@ export async function runDistrictJob(deps: DistrictJobDeps, job: DistrictJob): P
   const log = logger.child({ district: job.district, origin: job.origin });
   const row = await store.districts.get(job.district);
   if (!row) return done(deps, skipped(`not_found: district ${job.district} does not exist`));
+  if (job.askedAt !== undefined) {
+    const askedAt = job.askedAt;
+    const since = (await store.runs.list({ district: job.district, limit: 5 })).find(
+      (r) => r.startedAt >= askedAt && (r.status === 'succeeded' || r.status === 'held'),
+    );
+    if (since)
+      return done(deps, skipped(`already run: run ${since.id} started after this job was asked for`));
+  }
   const service = await store.service.get(job.district);
   if (service?.attention) {
     if (job.origin !== 'manual') {

@@ -65,13 +65,29 @@ describeEachDatabase('Clever app credentials', (dbs) => {
         sim.districts.map((d) => d.id).sort(),
       );
 
+      const askedAt = store.clock().toISOString();
       for (const d of sim.districts) {
-        const r = await runDistrictJob(deps, { district: d.id, origin: 'schedule' });
+        const r = await runDistrictJob(deps, { district: d.id, origin: 'schedule', askedAt });
         expect(r.status).toBe('succeeded');
         expect(await store.records.count({ district: d.id }, 'students')).toBe(
           sim.truth(sim.districts.indexOf(d)).students,
         );
       }
+      // A queue's redelivery of a job asked for before a run that has since succeeded runs nothing;
+      // a job asked for after it runs.
+      const d0 = sim.districts[0]!.id;
+      const redelivered = await runDistrictJob(deps, { district: d0, origin: 'schedule', askedAt });
+      expect(redelivered).toMatchObject({ status: 'skipped', transient: false });
+      expect(redelivered.reason).toMatch(/^already run: /);
+      expect((await store.runs.list({ district: d0 })).filter((r) => r.status === 'succeeded')).toHaveLength(
+        1,
+      );
+      const later = await runDistrictJob(deps, {
+        district: d0,
+        origin: 'schedule',
+        askedAt: store.clock().toISOString(),
+      });
+      expect(later.status).toBe('succeeded');
 
       // A district Clever no longer lists a token for needs attention and is not retried by the schedule.
       await store.districts.ensure('gone', 'gone', 'no-such-clever-district');

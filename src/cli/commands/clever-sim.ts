@@ -2,6 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { ALL_FAULT_KINDS, startCleverSimulator } from '../../simulator/index.js';
 import type { FaultKind, FaultOptions, SimulatorOptions } from '../../simulator/index.js';
+import { untilStopped } from '../context.js';
 
 function int(name: string, min: number): (v: string) => number {
   return (v) => {
@@ -100,15 +101,7 @@ export function registerCleverSimCommand(program: Command): void {
       process.stdout.write(
         `clever-sim listening url=${server.url} token=${server.token} client_id=${server.clientId} client_secret=${server.clientSecret}\n`,
       );
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          resolve();
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilStopped();
       await server.close();
     });
 }

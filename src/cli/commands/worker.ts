@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { bossOptions, openBoss, startWorker } from '../../jobs/distributed-runner.js';
 import { RostersyncError } from '../../shared/errors.js';
 import { isPostgresUrl } from '../../store/db.js';
-import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
+import { action, configFromFlags, resolveSecretBox, untilStopped, withStore } from '../context.js';
 
 function int(name: string, min: number): (v: string) => number {
   return (v) => {
@@ -43,15 +43,7 @@ export function registerWorkerCommand(program: Command): void {
             secretBox: () => resolveSecretBox(config),
           });
           process.stdout.write(`rostersync worker started concurrency=${config.service.concurrency}\n`);
-          await new Promise<void>((resolve) => {
-            const stop = (): void => {
-              process.off('SIGINT', stop);
-              process.off('SIGTERM', stop);
-              resolve();
-            };
-            process.on('SIGINT', stop);
-            process.on('SIGTERM', stop);
-          });
+          await untilStopped();
           logger.info(
             'stopping: no new jobs; runs in progress stop at their next batch and are retried elsewhere',
           );

@@ -17,7 +17,7 @@ import type { DialectQueries } from '../dialect/dialect.js';
 import { chunk } from '../sql-helpers.js';
 import type { LinksRepo } from './links.js';
 import type { BulkSpec, SqlValue } from '../dialect/bulk-writer.js';
-import type { DB } from '../schema.js';
+import type { DB, DbRecordBase } from '../schema.js';
 
 /** A record ready to write: its source id, canonical data and content hash. */
 export interface RecordWrite<E extends Entity = Entity> {
@@ -298,6 +298,14 @@ export class RecordsRepo {
     after: string | null,
     upTo: string | null,
   ): Promise<string[]> {
+    let q = this.activeIdsAfter(scope, entity, after);
+    if (upTo !== null) q = q.where('source_id', '<=', upTo);
+    const rows = await q.execute();
+    return rows.map((r) => r.source_id);
+  }
+
+  /** Active ids of a scope after a cursor (null: from the start), ascending. */
+  private activeIdsAfter(scope: RecordScope, entity: Entity, after: string | null) {
     let q = this.db
       .selectFrom(entity)
       .select('source_id')
@@ -305,9 +313,7 @@ export class RecordsRepo {
       .where('source', '=', scope.source)
       .where('archived_at', 'is', null);
     if (after !== null) q = q.where('source_id', '>', after);
-    if (upTo !== null) q = q.where('source_id', '<=', upTo);
-    const rows = await q.orderBy('source_id').execute();
-    return rows.map((r) => r.source_id);
+    return q.orderBy('source_id');
   }
 
   /** Pages through active ids (ascending) after a cursor; for streaming comparisons of large sets. */
@@ -317,14 +323,7 @@ export class RecordsRepo {
     after: string | null,
     limit: number,
   ): Promise<string[]> {
-    let q = this.db
-      .selectFrom(entity)
-      .select('source_id')
-      .where('district_id', '=', scope.district)
-      .where('source', '=', scope.source)
-      .where('archived_at', 'is', null);
-    if (after !== null) q = q.where('source_id', '>', after);
-    const rows = await q.orderBy('source_id').limit(limit).execute();
+    const rows = await this.activeIdsAfter(scope, entity, after).limit(limit).execute();
     return rows.map((r) => r.source_id);
   }
 
@@ -428,17 +427,18 @@ export class RecordsRepo {
 
 function toStored<E extends Entity>(
   entity: E,
-  row: {
-    district_id: string;
-    source: string;
-    source_id: string;
-    hash: string;
-    data: string;
-    archived_at: string | null;
-    created_at: string;
-    updated_at: string;
-    run_id: string | null;
-  },
+  row: Pick<
+    DbRecordBase,
+    | 'district_id'
+    | 'source'
+    | 'source_id'
+    | 'hash'
+    | 'data'
+    | 'archived_at'
+    | 'created_at'
+    | 'updated_at'
+    | 'run_id'
+  >,
 ): StoredRecord<E> {
   return {
     entity,
