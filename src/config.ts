@@ -54,6 +54,12 @@ export const configSchema = z
         /** Retries of one request (5xx, 429, resets, timeouts, truncated bodies). Default 8. */
         maxRetries: z.number().int().min(0).max(50).default(8),
         /**
+         * Time budget (ms) for one request's retries, from its first attempt; past it the run fails
+         * and says so. Default none: scheduled runs wait out an outage. Interactive `sync` uses
+         * `--max-retry-time` (default 30 s) when this is not set.
+         */
+        maxRetryTimeMs: z.number().int().min(1).optional(),
+        /**
          * Parse, map and hash pages in a worker thread, beside the main thread's reconcile and
          * writes. Default true; false keeps everything on the main thread.
          */
@@ -129,6 +135,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_CLEVER_CONCURRENCY', ['clever', 'concurrency'], 'number'],
   ['ROSTERSYNC_CLEVER_TIMEOUT_MS', ['clever', 'timeoutMs'], 'number'],
   ['ROSTERSYNC_CLEVER_MAX_RETRIES', ['clever', 'maxRetries'], 'number'],
+  ['ROSTERSYNC_CLEVER_MAX_RETRY_TIME_MS', ['clever', 'maxRetryTimeMs'], 'number'],
   ['ROSTERSYNC_SYNC_LOCK_STALE_MS', ['sync', 'lockStaleMs'], 'number'],
   ['ROSTERSYNC_SERVICE_CONCURRENCY', ['service', 'concurrency'], 'number'],
   ['ROSTERSYNC_SERVICE_TIMEZONE', ['service', 'timezone'], 'string'],
