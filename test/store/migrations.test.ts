@@ -33,6 +33,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       '0005-raw-item-hash',
       '0006-identity-path-ops',
       '0007-service',
+      '0008-csv-districts',
     ]);
   });
 
@@ -76,6 +77,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0005-raw-item-hash',
         '0006-identity-path-ops',
         '0007-service',
+        '0008-csv-districts',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -129,6 +131,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0005-raw-item-hash',
         '0006-identity-path-ops',
         '0007-service',
+        '0008-csv-districts',
       ]);
       const indexes =
         dbs.kind === 'postgres'
@@ -191,6 +194,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0005-raw-item-hash',
         '0006-identity-path-ops',
         '0007-service',
+        '0008-csv-districts',
       ]);
     } finally {
       await database.close();
@@ -313,6 +317,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       expect((await migrateToLatest(database.db, database.migrations)).applied).toEqual([
         '0006-identity-path-ops',
         '0007-service',
+        '0008-csv-districts',
       ]);
       if (dbs.kind === 'postgres') {
         const defs = await sql<{ def: string }>`
