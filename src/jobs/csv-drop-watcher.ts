@@ -24,7 +24,9 @@ export interface CsvDropWatcherOptions {
 export class CsvDropWatcher {
   private timer: NodeJS.Timeout | null = null;
   private looking: Promise<void> = Promise.resolve();
-  /** Folders already reported unreadable, so that a missing one is logged once, not every poll. */
+  /** Folders whose subfolders exist (made on first sight, so the uploader finds automated/). */
+  private readonly made = new Set<string>();
+  /** Folders already reported unusable, so that one is logged once, not every poll. */
   private readonly unreadable = new Set<string>();
 
   constructor(private readonly opts: CsvDropWatcherOptions) {}
@@ -54,13 +56,17 @@ export class CsvDropWatcher {
       });
       let waiting;
       try {
+        if (!this.made.has(s.csvFolder)) {
+          await folder.init();
+          this.made.add(s.csvFolder);
+        }
         waiting = await folder.waiting();
         this.unreadable.delete(s.csvFolder);
       } catch (err) {
         if (!this.unreadable.has(s.csvFolder))
           this.opts.logger.warn(
             { err, district: s.district, folder: s.csvFolder },
-            'cannot read the CSV drop folder (its first run creates it)',
+            'cannot use the CSV drop folder',
           );
         this.unreadable.add(s.csvFolder);
         continue;

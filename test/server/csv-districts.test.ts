@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, expect, it } from 'vitest';
@@ -96,7 +96,8 @@ describeEachDatabase('a CSV district under serve', (dbs) => {
         expect(none.stdout).toMatch(/district c1: skipped \(no CSV drop waiting in .*automated\)/);
         expect(await store.runs.list({ district })).toEqual([]);
 
-        mkdirSync(join(root, 'automated'), { recursive: true });
+        // serve made the folder's subfolders on its first look.
+        for (let i = 0; i < 100 && !existsSync(join(root, 'automated')); i++) await sleep(50);
         writeFileSync(join(root, 'automated', 'schools.csv'), files['schools.csv']!);
         writeFileSync(join(root, 'automated', 'students.csv'), files['students.csv']!);
         const [first] = await finishedRuns(store, district, 1);
