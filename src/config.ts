@@ -54,6 +54,12 @@ export const configSchema = z
         /** Retries of one request (5xx, 429, resets, timeouts, truncated bodies). Default 8. */
         maxRetries: z.number().int().min(0).max(50).default(8),
         /**
+         * Time budget (ms) for one request's retries, from its first attempt; past it the run fails
+         * and says so. Default none: scheduled runs wait out an outage. Interactive `sync` uses
+         * `--max-retry-time` (default 30 s) when this is not set.
+         */
+        maxRetryTimeMs: z.number().int().min(1).optional(),
+        /**
          * Parse, map and hash pages in a worker thread, beside the main thread's reconcile and
          * writes. Default true; false keeps everything on the main thread.
          */
@@ -92,6 +98,10 @@ export const configSchema = z
         retryLimit: z.number().int().min(0).default(8),
         /** Workers: first retry delay (s). Default 30. */
         retryDelaySeconds: z.number().int().min(0).default(30),
+        /** How often `serve` looks into the drop folders of CSV districts (ms). Default 5000. */
+        csvPollMs: z.number().int().min(10).default(5000),
+        /** A CSV drop is imported once its files have been unchanged this long (ms). Default 15000. */
+        csvSettleMs: z.number().int().min(0).default(15_000),
       })
       .strict()
       .default({
@@ -100,13 +110,22 @@ export const configSchema = z
         jobExpireSeconds: 1800,
         retryLimit: 8,
         retryDelaySeconds: 30,
+        csvPollMs: 5000,
+        csvSettleMs: 15_000,
       }),
     /**
      * Per-district settings keyed by district id, applied to the store at start. `schedule` is kept
-     * apart from the sync settings (see store/migrations/0007-service.ts).
+     * apart from the sync settings (see store/migrations/0007-service.ts), and so is `csvFolder`, the
+     * drop folder that makes it a CSV district (0008-csv-districts.ts).
      */
     districts: z
-      .record(z.string(), districtConfigSchema.extend({ schedule: scheduleSchema.optional() }))
+      .record(
+        z.string(),
+        districtConfigSchema.extend({
+          schedule: scheduleSchema.optional(),
+          csvFolder: z.string().min(1).optional(),
+        }),
+      )
       .default({}),
   })
   .strict();
@@ -129,12 +148,15 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_CLEVER_CONCURRENCY', ['clever', 'concurrency'], 'number'],
   ['ROSTERSYNC_CLEVER_TIMEOUT_MS', ['clever', 'timeoutMs'], 'number'],
   ['ROSTERSYNC_CLEVER_MAX_RETRIES', ['clever', 'maxRetries'], 'number'],
+  ['ROSTERSYNC_CLEVER_MAX_RETRY_TIME_MS', ['clever', 'maxRetryTimeMs'], 'number'],
   ['ROSTERSYNC_SYNC_LOCK_STALE_MS', ['sync', 'lockStaleMs'], 'number'],
   ['ROSTERSYNC_SERVICE_CONCURRENCY', ['service', 'concurrency'], 'number'],
   ['ROSTERSYNC_SERVICE_TIMEZONE', ['service', 'timezone'], 'string'],
   ['ROSTERSYNC_SERVICE_JOB_EXPIRE_SECONDS', ['service', 'jobExpireSeconds'], 'number'],
   ['ROSTERSYNC_SERVICE_RETRY_LIMIT', ['service', 'retryLimit'], 'number'],
   ['ROSTERSYNC_SERVICE_RETRY_DELAY_SECONDS', ['service', 'retryDelaySeconds'], 'number'],
+  ['ROSTERSYNC_SERVICE_CSV_POLL_MS', ['service', 'csvPollMs'], 'number'],
+  ['ROSTERSYNC_SERVICE_CSV_SETTLE_MS', ['service', 'csvSettleMs'], 'number'],
 ];
 
 /** Variables whose value may instead be read from a file named by `<NAME>_FILE` (container secrets). */

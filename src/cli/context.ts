@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { deliverUntilIdle } from '../accounts/webhooks.js';
 import { loadConfig } from '../config.js';
 import type { Config } from '../config.js';
@@ -66,11 +67,14 @@ export async function deliverAfterRun(ctx: CliContext): Promise<void> {
  * what the store holds, on every start. Districts not named there keep their stored settings.
  */
 export async function applyDistrictConfig(store: Store, config: Config): Promise<void> {
-  for (const [id, { schedule, ...settings }] of Object.entries(config.districts)) {
+  for (const [id, { schedule, csvFolder, ...settings }] of Object.entries(config.districts)) {
     const row = await store.districts.ensure(id, id);
     if (JSON.stringify(row.config) !== JSON.stringify(settings))
       await store.districts.setConfig(id, settings);
     if (schedule) await applyScheduleConfig(store, id, schedule);
+    // Relative to the working directory, stored absolute: `serve` may start elsewhere.
+    if (csvFolder !== undefined && (await store.service.get(id))?.csvFolder !== resolve(csvFolder))
+      await store.service.setCsvFolder(id, resolve(csvFolder));
   }
 }
 

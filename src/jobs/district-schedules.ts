@@ -45,6 +45,8 @@ export interface DistrictServiceView {
   /** When the schedule fires next (ISO), or null. */
   nextRun: string | null;
   attention: string | null;
+  /** The drop folder of a CSV district; null for a Clever district. */
+  csvFolder: string | null;
 }
 
 /** The schedule, next run and "needs attention" mark of every district, for `districts list|show`. */
@@ -68,6 +70,7 @@ export async function describeDistricts(
       defaultSchedule: !st?.cron && !st?.timezone,
       nextRun: next,
       attention: st?.attention ?? null,
+      csvFolder: st?.csvFolder ?? null,
     });
   }
   return out;

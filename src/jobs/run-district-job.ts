@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from '../config.js';
 import { errorMessage, isRostersyncError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -6,6 +7,8 @@ import type { SecretBox } from '../store/secrets.js';
 import type { RunRequestOrigin } from '../store/queries/service.js';
 import type { Store } from '../store/store.js';
 import { syncFromClever } from '../sync/clever-sync.js';
+import { DropFolder } from '../sync/drop-folder.js';
+import type { ProcessedDrop } from '../sync/drop-folder.js';
 import type { RunReport } from '../sync/run-report.js';
 import type { ServiceMetrics } from './service-metrics.js';
 
@@ -64,6 +67,8 @@ function skipped(reason: string, transient = false): DistrictJobResult {
  *   `clever.token`.
  * - A run rejected by Clever (401/403), or a district the app no longer has a token for, marks the
  *   district "needs attention".
+ * - A CSV district (one with a drop folder) never syncs from Clever: its run imports the drop waiting
+ *   in its folder's automated/, if there is one (see runCsvDrop).
  */
 export async function runDistrictJob(deps: DistrictJobDeps, job: DistrictJob): Promise<DistrictJobResult> {
   const { store, config, logger } = deps;
@@ -86,6 +91,7 @@ export async function runDistrictJob(deps: DistrictJobDeps, job: DistrictJob): P
     }
     await store.service.clearAttention(job.district);
   }
+  if (service?.csvFolder) return runCsvDrop(deps, job.district, service.csvFolder, log);
 
   let token: string | null = null;
   const c = config.clever;
@@ -153,6 +159,57 @@ export async function runDistrictJob(deps: DistrictJobDeps, job: DistrictJob): P
     reason: report.reason,
     transient: report.status === 'failed' && TRANSIENT.some((p) => report.reason?.startsWith(p) === true),
   };
+}
+
+/**
+ * A CSV district's run: imports the settled drop in `folder`/automated/ the way `watch-csv` does
+ * (processing/, then archive/ with the result beside the files). A drop still being written, or
+ * none, is skipped; the watcher in `serve` asks again once it settles. A failed import is not
+ * transient: its files are archived with the reason, and a retry would find nothing to import.
+ */
+async function runCsvDrop(
+  deps: DistrictJobDeps,
+  district: string,
+  folder: string,
+  log: Logger,
+): Promise<DistrictJobResult> {
+  const drop = new DropFolder({
+    root: folder,
+    store: deps.store,
+    district,
+    logger: log,
+    settleMs: deps.config.service.csvSettleMs,
+    lockStaleMs: deps.config.sync.lockStaleMs,
+  });
+  try {
+    await drop.init();
+    const waiting = await drop.waiting();
+    if (!waiting) return done(deps, skipped(`no CSV drop waiting in ${join(folder, 'automated')}`));
+    if (!waiting.settled)
+      return done(deps, skipped(`the CSV drop in ${join(folder, 'automated')} is still being written`));
+  } catch (err) {
+    return done(deps, skipped(`config: CSV drop folder ${folder}: ${errorMessage(err)}`));
+  }
+  deps.metrics?.runStarted();
+  let processed: ProcessedDrop | null;
+  try {
+    processed = await drop.takeSettled();
+  } catch (err) {
+    // The drop could not be imported at all (it is archived with the reason); no run report.
+    const reason = isRostersyncError(err) ? `${err.code}: ${errorMessage(err)}` : errorMessage(err);
+    log.warn({ reason }, 'CSV drop failed');
+    return { status: 'failed', runId: null, reason, transient: false };
+  } finally {
+    deps.metrics?.runEnded();
+  }
+  if (!processed) return done(deps, skipped(`no CSV drop waiting in ${join(folder, 'automated')}`));
+  const report = processed.report;
+  deps.metrics?.observe(report);
+  log.info(
+    { runId: report.runId, status: report.status, files: processed.files, archive: processed.folder },
+    'CSV drop imported',
+  );
+  return { status: report.status, runId: report.runId, reason: report.reason, transient: false };
 }
 
 function done(deps: DistrictJobDeps, r: DistrictJobResult): DistrictJobResult {

@@ -3,6 +3,7 @@ import { deliverUntilIdle } from '../accounts/webhooks.js';
 import type { Logger } from '../shared/logger.js';
 import type { SecretBox } from '../store/secrets.js';
 import type { Store } from '../store/store.js';
+import { CsvDropWatcher } from './csv-drop-watcher.js';
 import { loadSchedules } from './district-schedules.js';
 import { openBoss, DistributedRunner } from './distributed-runner.js';
 import type { BossOptions } from './distributed-runner.js';
@@ -25,6 +26,8 @@ export interface ServiceOptions {
   pollMs?: number;
   /** How often schedules are re-read from the store (ms). Default 30000. */
   reloadMs?: number;
+  /** How often CSV districts' drop folders are looked into (ms). Default `config.service.csvPollMs`. */
+  csvPollMs?: number;
 }
 
 export interface RunningService {
@@ -78,7 +81,10 @@ export async function startDistributedService(
   return feed(new DistributedRunner(boss, opts.store), opts);
 }
 
-/** Schedules and run requests (`runs start`) both go to `runner.enqueue`: one path for both. */
+/**
+ * Schedules, run requests (`runs start`) and drops in CSV districts' folders all go to
+ * `runner.enqueue`: one path for all.
+ */
 async function feed(runner: JobRunner, opts: ServiceOptions): Promise<RunningService> {
   const { store, config, logger } = opts;
   // Requests taken by a process that died go back to the queue.
@@ -94,6 +100,17 @@ async function feed(runner: JobRunner, opts: ServiceOptions): Promise<RunningSer
     ...(opts.reloadMs !== undefined ? { reloadMs: opts.reloadMs } : {}),
   });
   await scheduler.start();
+  const drops = new CsvDropWatcher({
+    store,
+    logger,
+    pollMs: opts.csvPollMs ?? config.service.csvPollMs,
+    settleMs: config.service.csvSettleMs,
+    onDrop: (district) =>
+      void runner
+        .enqueue({ district, origin: 'schedule' })
+        .catch((err: unknown) => logger.error({ err, district }, 'could not enqueue a CSV drop run')),
+  });
+  drops.start();
 
   let polling: Promise<void> = Promise.resolve();
   const poll = async (): Promise<void> => {
@@ -114,6 +131,7 @@ async function feed(runner: JobRunner, opts: ServiceOptions): Promise<RunningSer
     async stop() {
       scheduler.stop();
       clearInterval(timer);
+      await drops.stop();
       await polling;
       await runner.stop();
     },

@@ -35,6 +35,7 @@ export async function syncFromClever(req: CleverSyncRequest): Promise<RunReport>
     concurrency: c.concurrency,
     timeoutMs: c.timeoutMs,
     maxRetries: c.maxRetries,
+    ...(c.maxRetryTimeMs !== undefined ? { maxRetryTimeMs: c.maxRetryTimeMs } : {}),
     decodeInWorker: c.decodeInWorker,
     logger: req.logger,
     ...(req.retryBaseMs !== undefined ? { retryBaseMs: req.retryBaseMs } : {}),

@@ -77,6 +77,30 @@ export class DropFolder {
     return this.process(names);
   }
 
+  /**
+   * The drop waiting in automated/, judged without memory of earlier looks (the job that imports it
+   * may run in another process than the one that saw it arrive): its files, and whether every one
+   * has been left unchanged for `settleMs` by its modification time. Null when automated/ is empty.
+   */
+  async waiting(): Promise<{ files: string[]; settled: boolean } | null> {
+    const dir = join(this.opts.root, 'automated');
+    const names = (await readdir(dir)).filter((n) => !n.startsWith('.'));
+    if (names.length === 0) return null;
+    const now = this.now().getTime();
+    let settled = true;
+    for (const name of names) {
+      const st = await stat(join(dir, name)).catch(() => null);
+      if (st?.isFile() && now - st.mtimeMs < (this.opts.settleMs ?? 15_000)) settled = false;
+    }
+    return { files: names, settled };
+  }
+
+  /** Imports the drop waiting in automated/ when it has settled (see {@link waiting}); else null. */
+  async takeSettled(): Promise<ProcessedDrop | null> {
+    const w = await this.waiting();
+    return w?.settled ? this.process(w.files) : null;
+  }
+
   private async process(names: string[]): Promise<ProcessedDrop> {
     const at = this.now();
     const stamp = at.toISOString().replace(/[:.]/g, '-');

@@ -32,6 +32,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       '0005-raw-item-hash',
       '0006-identity-path-ops',
       '0007-service',
+      '0008-csv-districts',
     ]);
   });
 
@@ -75,6 +76,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0005-raw-item-hash',
         '0006-identity-path-ops',
         '0007-service',
+        '0008-csv-districts',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -128,6 +130,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0005-raw-item-hash',
         '0006-identity-path-ops',
         '0007-service',
+        '0008-csv-districts',
       ]);
       const indexes =
         dbs.kind === 'postgres'
@@ -190,6 +193,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0005-raw-item-hash',
         '0006-identity-path-ops',
         '0007-service',
+        '0008-csv-districts',
       ]);
     } finally {
       await database.close();
@@ -307,6 +311,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       expect((await migrateToLatest(database.db, database.migrations)).applied).toEqual([
         '0006-identity-path-ops',
         '0007-service',
+        '0008-csv-districts',
       ]);
       if (dbs.kind === 'postgres') {
         const defs = await sql<{ def: string }>`

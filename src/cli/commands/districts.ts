@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { parse as parseYaml } from 'yaml';
 import { describeDistricts, setScheduleParts } from '../../jobs/district-schedules.js';
@@ -33,11 +34,11 @@ export function registerDistrictsCommand(program: Command): void {
           if (opts.json) return void process.stdout.write(JSON.stringify(list) + '\n');
           process.stdout.write(
             table([
-              ['id', 'name', 'clever district', 'token stored', 'schedule', 'next run', 'attention'],
+              ['id', 'name', 'source', 'token stored', 'schedule', 'next run', 'attention'],
               ...list.map((x) => [
                 x.id,
                 x.name,
-                x.cleverDistrictId ?? '-',
+                x.csvFolder ? `csv ${x.csvFolder}` : `clever ${x.cleverDistrictId ?? '-'}`,
                 x.hasToken ? 'yes' : 'no',
                 `${x.cron ?? '-'} ${x.timezone ?? ''}`,
                 x.nextRun ?? '-',
@@ -65,6 +66,7 @@ export function registerDistrictsCommand(program: Command): void {
                 id: row.id,
                 name: row.name,
                 cleverDistrictId: row.cleverDistrictId,
+                csvFolder: view?.csvFolder ?? null,
                 config: row.config,
                 schedule: { cron: view?.cron, timezone: view?.timezone, nextRun: view?.nextRun },
                 attention: view?.attention ?? null,
@@ -79,7 +81,7 @@ export function registerDistrictsCommand(program: Command): void {
 
   d.command('set <id> <settings...>')
     .description(
-      'change settings, e.g. `studentKey=student_number safetyValve.maxPercent=10 contractedGrades=[09,10,11,12]` (values are YAML)',
+      'change settings, e.g. `studentKey=student_number safetyValve.maxPercent=10 contractedGrades=[09,10,11,12]` (values are YAML; `csvFolder=PATH` makes it a CSV district, `csvFolder=` a Clever one again)',
     )
     .option('--database <db>', 'SQLite file or postgres:// URL')
     .option('--create', 'create the district if it does not exist')
@@ -91,6 +93,7 @@ export function registerDistrictsCommand(program: Command): void {
           if (!row) throw new RostersyncError('not_found', `district ${id} does not exist (use --create)`);
           const next = structuredClone(row.config) as unknown as Record<string, unknown>;
           const schedule: { cron?: string | null; timezone?: string | null } = {};
+          let csvFolder: string | null | undefined;
           for (const s of settings) {
             const eq = s.indexOf('=');
             if (eq <= 0) throw new RostersyncError('input', `"${s}" is not key=value`);
@@ -98,6 +101,12 @@ export function registerDistrictsCommand(program: Command): void {
             // The schedule is kept apart from the sync settings (store/migrations/0007-service.ts).
             if (key === 'schedule.cron' || key === 'schedule.timezone') {
               schedule[key === 'schedule.cron' ? 'cron' : 'timezone'] = s.slice(eq + 1).trim() || null;
+              continue;
+            }
+            // So is the drop folder (0008-csv-districts.ts); stored absolute, `serve` may run elsewhere.
+            if (key === 'csvFolder') {
+              const v = s.slice(eq + 1).trim();
+              csvFolder = v ? resolve(v) : null;
               continue;
             }
             setPath(next, key, parseYaml(s.slice(eq + 1)) as unknown);
@@ -110,6 +119,7 @@ export function registerDistrictsCommand(program: Command): void {
             );
           }
           if (Object.keys(schedule).length > 0) await setScheduleParts(store, id, schedule);
+          if (csvFolder !== undefined) await store.service.setCsvFolder(id, csvFolder);
           await store.districts.setConfig(id, parsed.data);
           // Changed settings are what a district that needs attention waits for.
           await store.service.clearAttention(id);
@@ -123,6 +133,10 @@ export function registerDistrictsCommand(program: Command): void {
     .option('--database <db>', 'SQLite file or postgres:// URL')
     .option('--name <name>', "display name (default: the id; the first sync sets Clever's name)")
     .option('--clever-district <id>', "Clever's district id (found by `districts discover`)")
+    .option(
+      '--csv-folder <path>',
+      'a CSV district: `serve` imports the drops put in PATH/automated/ (instead of syncing from Clever)',
+    )
     .option('--cron <expr>', 'schedule, a cron expression (default `30 1 * * *`: nightly at 01:30)')
     .option('--timezone <tz>', 'IANA zone of the schedule (default service.timezone, UTC)')
     .action(
@@ -135,6 +149,12 @@ export function registerDistrictsCommand(program: Command): void {
               ...(opts.cron !== undefined ? { cron: opts.cron } : {}),
               ...(opts.timezone !== undefined ? { timezone: opts.timezone } : {}),
             });
+          if (opts.csvFolder !== undefined && opts.cleverDistrict !== undefined)
+            throw new RostersyncError(
+              'input',
+              'a district has one source: --csv-folder or --clever-district',
+            );
+          if (opts.csvFolder !== undefined) await store.service.setCsvFolder(id, resolve(opts.csvFolder));
           await store.districts.ensure(id, opts.name ?? id, opts.cleverDistrict ?? null);
           process.stdout.write(`district ${id}: added\n`);
         });

@@ -8,6 +8,23 @@ import { action, configFromFlags, deliverAfterRun, resolveSecretBox, withStore }
 import { progressReporter } from '../progress.js';
 import { renderReport } from '../render.js';
 
+/**
+ * Someone is waiting for an interactive run: an outage fails it within this long rather than after
+ * the retry count's minutes of backoff. Scheduled runs have no such budget.
+ */
+const INTERACTIVE_RETRY_BUDGET_MS = 30_000;
+
+/** `--max-retry-time` (seconds; 0 = none) over `clever.maxRetryTimeMs` over the interactive default. */
+function interactiveRetryBudget(
+  flag: number | undefined,
+  configured: number | undefined,
+): number | undefined {
+  if (flag === undefined) return configured ?? INTERACTIVE_RETRY_BUDGET_MS;
+  if (!Number.isFinite(flag) || flag < 0)
+    throw new RostersyncError('config', '--max-retry-time: expected a number of seconds, 0 or more');
+  return flag === 0 ? undefined : Math.max(1, Math.round(flag * 1000));
+}
+
 function addCleverOptions<C extends Command>(cmd: C) {
   return cmd
     .option('--clever-url <url>', 'Clever API host (default https://api.clever.com)')
@@ -21,6 +38,11 @@ function addCleverOptions<C extends Command>(cmd: C) {
     .option('--database <db>', 'SQLite file or postgres:// URL (default ./rostersync.db)')
     .option('--district <id>', "our id for the district (default: Clever's district id)")
     .option('--page-size <n>', 'records per Clever page, 1–10000 (default 2000)', (v) => Number(v))
+    .option(
+      '--max-retry-time <seconds>',
+      'give up retrying a Clever request after this long, 0 for no limit (default clever.maxRetryTimeMs, else 30)',
+      (v) => Number(v),
+    )
     .option('--json', 'print one JSON object (the run report) on stdout')
     .option('--no-progress', 'no progress display')
     .option('--no-webhooks', 'do not deliver account changes to webhooks after the run');
@@ -43,6 +65,9 @@ export function registerSyncCommands(program: Command): void {
           'clever.apiVersion': opts.cleverApi,
           'clever.pageSize': opts.pageSize,
         });
+        const budget = interactiveRetryBudget(opts.maxRetryTime, config.clever.maxRetryTimeMs);
+        if (budget === undefined) delete config.clever.maxRetryTimeMs;
+        else config.clever.maxRetryTimeMs = budget;
         return withStore(config, async ({ store, logger }) => {
           // No token given: use the one stored (encrypted) for the district, if any.
           if (

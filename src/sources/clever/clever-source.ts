@@ -35,6 +35,7 @@ export interface CleverSourceOptions {
   timeoutMs?: number;
   maxRetries?: number;
   retryBaseMs?: number;
+  maxRetryTimeMs?: number;
   logger?: Logger;
   /**
    * Parse, map and hash pages in a worker thread (default true): that is most of a sync's CPU per
@@ -78,6 +79,7 @@ export class CleverSource implements Source {
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
       ...(opts.retryBaseMs !== undefined ? { retryBaseMs: opts.retryBaseMs } : {}),
+      ...(opts.maxRetryTimeMs !== undefined ? { maxRetryTimeMs: opts.maxRetryTimeMs } : {}),
       ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
     });
   }

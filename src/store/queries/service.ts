@@ -4,13 +4,14 @@ import type { Kysely } from 'kysely';
 import { LATEST_MIGRATION } from '../migrator.js';
 import type { DB } from '../schema.js';
 
-/** Row types of migration 0007 (kept here: only this repository reads them). */
+/** Row types of migrations 0007 and 0008 (kept here: only this repository reads them). */
 type DbDistrictService = {
   district_id: string;
   cron: string | null;
   timezone: string | null;
   attention: string | null;
   attention_at: string | null;
+  csv_folder: string | null;
   updated_at: string;
 };
 
@@ -41,6 +42,8 @@ export interface DistrictServiceState {
   /** Why the district needs a person; null when it does not. */
   attention: string | null;
   attentionAt: string | null;
+  /** The drop folder of a CSV district; null for a Clever district. */
+  csvFolder: string | null;
 }
 
 export type RunRequestOrigin = 'schedule' | 'manual';
@@ -66,6 +69,7 @@ function toState(r: DbDistrictService): DistrictServiceState {
     timezone: r.timezone,
     attention: r.attention,
     attentionAt: r.attention_at,
+    csvFolder: r.csv_folder,
   };
 }
 
@@ -142,6 +146,7 @@ export class ServiceRepo {
         timezone: null,
         attention: null,
         attention_at: null,
+        csv_folder: null,
         ...set,
         updated_at: now,
       })
@@ -152,6 +157,11 @@ export class ServiceRepo {
   /** Sets the schedule (null: the default). A changed schedule is a settings change: it clears attention. */
   async setSchedule(district: string, cron: string | null, timezone: string | null): Promise<void> {
     await this.upsert(district, { cron, timezone });
+  }
+
+  /** Makes the district a CSV district fed by `folder`, or (null) a Clever district again. */
+  async setCsvFolder(district: string, folder: string | null): Promise<void> {
+    await this.upsert(district, { csv_folder: folder });
   }
 
   async markAttention(district: string, reason: string): Promise<void> {

@@ -73,6 +73,7 @@ column courses.updated_at: text not null;
 column district_service.attention: text;
 column district_service.attention_at: text;
 column district_service.cron: text;
+column district_service.csv_folder: text;
 column district_service.district_id: text not null;
 column district_service.timezone: text;
 column district_service.updated_at: text not null;

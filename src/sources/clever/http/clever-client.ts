@@ -24,6 +24,11 @@ export interface CleverClientOptions {
   maxRetries?: number;
   /** First backoff step, ms; doubles per retry with full jitter, capped at 30 s. Default 500. */
   retryBaseMs?: number;
+  /**
+   * Time budget for one request's retries, ms from its first attempt: no retry starts once it would
+   * begin past the budget. Default none (only `maxRetries` bounds them).
+   */
+  maxRetryTimeMs?: number;
   /** Longest wait for a 429 to reset, ms; Clever's window is one minute. Default 65000. */
   maxRateLimitWaitMs?: number;
   logger?: Logger;
@@ -71,7 +76,10 @@ export class CleverClient {
   private readonly queue: PQueue;
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
-  private readonly opts: Required<Omit<CleverClientOptions, 'logger' | 'dispatcher'>> & { logger?: Logger };
+  private readonly opts: Required<Omit<CleverClientOptions, 'logger' | 'dispatcher' | 'maxRetryTimeMs'>> & {
+    logger?: Logger;
+    maxRetryTimeMs?: number;
+  };
   /** Set when the server says the window is nearly spent: no request starts before this time. */
   private pausedUntil = 0;
 
@@ -245,6 +253,7 @@ export class CleverClient {
   private async withRetries(path: string, decode?: BodyDecoder<unknown>): Promise<unknown> {
     const url = this.opts.baseUrl + path;
     let attempt = 0;
+    const firstAttemptAt = this.opts.now();
     for (;;) {
       const wait = this.pausedUntil - this.opts.now();
       if (wait > 0) await this.opts.sleep(wait);
@@ -265,6 +274,9 @@ export class CleverClient {
       const backoff = Math.min(30_000, this.opts.retryBaseMs * 2 ** (attempt - 1));
       const jittered = backoff / 2 + this.opts.random() * (backoff / 2);
       const waitMs = outcome.waitMs !== null ? outcome.waitMs + this.opts.random() * 250 : jittered;
+      const budget = this.opts.maxRetryTimeMs;
+      if (budget !== undefined && this.opts.now() - firstAttemptAt + waitMs > budget)
+        throw retryBudgetSpent(outcome.error, this.opts.now() - firstAttemptAt, budget);
       this.opts.logger?.warn(
         {
           path: stripQuery(path),
@@ -418,6 +430,15 @@ function errorBodyMessage(text: string): string {
     // not JSON
   }
   return text.trim().startsWith('<') ? 'HTML body' : text.trim().slice(0, 120);
+}
+
+/** The last failure, saying that the retry budget (not the retry count) ended it. */
+function retryBudgetSpent(last: RostersyncError, spentMs: number, budgetMs: number): RostersyncError {
+  return new RostersyncError(
+    last.code,
+    `${last.message}; gave up after ${(spentMs / 1000).toFixed(1)} s of retries (retry budget ${budgetMs / 1000} s: --max-retry-time or clever.maxRetryTimeMs)`,
+    { cause: last },
+  );
 }
 
 function classifyNetworkError(err: unknown, path: string): RostersyncError {
