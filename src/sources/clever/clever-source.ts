@@ -3,7 +3,6 @@ import type { Entity, EntityData } from '../../model/entities.js';
 import type { PreparedRow, RawFingerprint } from '../../store/encoding/prepared-row.js';
 import type { RunProblem } from '../../model/run.js';
 import { RostersyncError } from '../../shared/errors.js';
-import type { Logger } from '../../shared/logger.js';
 import type {
   PageOptions,
   Source,
@@ -14,7 +13,7 @@ import type {
   SourceStream,
 } from '../source.js';
 import { CleverClient } from './http/clever-client.js';
-import type { CleverApiVersion } from './http/clever-client.js';
+import type { CleverClientOptions } from './http/clever-client.js';
 import type { BodyDecoder } from './http/clever-client.js';
 import { CleverMapper } from './decode/clever-mapper.js';
 import { DecoderThread } from './decode/decoder-thread.js';
@@ -24,19 +23,22 @@ import type { DecodedPage, PageKind, PageScan } from './decode/page-decoder.js';
 import { HASH_LENGTH, NO_RAW, RAW_LENGTH } from './decode/record-packer.js';
 import type { PackedRecords } from './decode/record-packer.js';
 
-export interface CleverSourceOptions {
-  baseUrl: string;
-  token: string;
-  apiVersion: CleverApiVersion;
+/** The client's options (see CleverClientOptions for each one's meaning and default), and the source's own. */
+export interface CleverSourceOptions extends Pick<
+  CleverClientOptions,
+  | 'baseUrl'
+  | 'token'
+  | 'apiVersion'
+  | 'requestsPerMinute'
+  | 'concurrency'
+  | 'timeoutMs'
+  | 'maxRetries'
+  | 'retryBaseMs'
+  | 'maxRetryTimeMs'
+  | 'logger'
+> {
   /** Records per page (1–10000). Default 10000. */
   pageSize?: number;
-  requestsPerMinute?: number;
-  concurrency?: number;
-  timeoutMs?: number;
-  maxRetries?: number;
-  retryBaseMs?: number;
-  maxRetryTimeMs?: number;
-  logger?: Logger;
   /**
    * Parse, map and hash pages in a worker thread (default true): that is most of a sync's CPU per
    * record, and it then runs beside the main thread's reconcile and writes. Off: on the main thread.

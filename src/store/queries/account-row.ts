@@ -1,4 +1,4 @@
-import type { Access, Account, AccountKind, IdentityType } from '../../model/account.js';
+import type { Access, AccountKind, IdentityType } from '../../model/account.js';
 import { sortIdentities } from '../../model/account.js';
 import type { PersonName, SourceKind, StaffRole } from '../../model/entities.js';
 import type { AccountHead, StoredAccount } from '../../model/stored-account.js';
@@ -63,29 +63,17 @@ export function parseIdentityTokens(json: string): Array<{ type: IdentityType; v
   });
 }
 
-/** An `accounts` row as the domain's stored account. */
+/** An `accounts` row as the domain's stored account: its head and the rest. */
 export function toStoredAccount(r: DbAccount): StoredAccount {
   return {
-    id: r.id,
-    district: r.district_id,
-    kind: r.kind as AccountKind,
-    status: r.status as Account['status'],
-    origin: r.origin as Account['origin'],
-    recordSource: r.record_source as SourceKind | null,
-    recordSourceId: r.record_source_id,
+    ...toAccountHead(r),
     name: JSON.parse(r.name) as PersonName,
-    email: r.email,
     title: r.title,
     roles: r.roles === '' ? [] : (r.roles.split(',') as StaffRole[]),
-    access: r.access ? (JSON.parse(r.access) as Access) : null,
     identities: parseIdentityTokens(r.identities),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     deactivatedAt: r.deactivated_at,
-    stateHash: r.state_hash,
-    recordHash: r.record_hash,
-    deriveVersion: r.derive_version,
-    syncedHash: r.synced_hash,
   };
 }
 
