@@ -117,6 +117,7 @@ describeEachDatabase('rostersync serve', (dbs) => {
     await sim.close();
   });
 
+  // Four processes started through tsx and a full sync over slowed pages: minutes on a busy machine.
   it('runs a requested district; SIGTERM mid-run leaves a run the next serve finishes', async () => {
     const district = 'd1';
     const reference = await Store.open({ location: await dbs.fresh() });
@@ -187,5 +188,5 @@ describeEachDatabase('rostersync serve', (dbs) => {
       await reference.close();
       await store.close();
     }
-  });
+  }, 300_000);
 });
