@@ -214,7 +214,7 @@ async function allRowsFloor(location: string): Promise<{ seconds: number; rows: 
     await client.connect();
     try {
       for (const t of SYNCED_TABLES) {
-        // account_identities exists on SQLite only (see Capabilities.identityIndex).
+        // account_identities exists on SQLite only (see DialectQueries.accountsByIdentity in src/store/dialect/).
         if ((await client.query('select to_regclass($1) as t', [t])).rows[0].t === null) continue;
         const file = `${workDir}/floor-${t}-${process.pid}.copy`;
         await pipeline(client.query(copyTo(`copy (select * from ${t}) to stdout`)), createWriteStream(file));

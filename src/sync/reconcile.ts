@@ -158,7 +158,7 @@ export function absentIds(storedActive: readonly string[], keep: ReadonlySet<str
 
 /**
  * Compares two ids in UTF-8 byte order (the same as code point order), the order the store's id
- * columns sort in (see Capabilities.binaryCollation). JavaScript's `<` compares UTF-16 code units,
+ * columns sort in (see the dialects' idColumn, store/dialect/). JavaScript's `<` compares UTF-16 code units,
  * which puts characters above U+FFFF (surrogate pairs) before U+E000–U+FFFF; this corrects that.
  */
 export function compareIds(a: string, b: string): number {
