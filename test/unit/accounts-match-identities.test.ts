@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { deriveAccount } from '../../src/accounts/derive.js';
+import { storedAccount } from '../helpers/accounts.js';
 import type { DesiredAccount } from '../../src/accounts/derive.js';
 import { identityLookups, matchIdentities, sharedEmail } from '../../src/accounts/match-identities.js';
 import type { IdentityCandidates, IdentityMatches } from '../../src/accounts/match-identities.js';
@@ -18,32 +19,8 @@ const student = (fields: Partial<Student>): Student => ({
   ...fields,
 });
 
-/** A stored student account (the candidates' shape). */
-function account(id: string, fields: Partial<StoredAccount> = {}): StoredAccount {
-  return {
-    id,
-    district: 'd',
-    kind: 'student',
-    status: 'active',
-    origin: 'sync',
-    recordSource: 'csv',
-    recordSourceId: `csv-${id}`,
-    name: {},
-    email: null,
-    title: null,
-    roles: [],
-    access: null,
-    identities: [],
-    createdAt: '',
-    updatedAt: '',
-    deactivatedAt: null,
-    stateHash: null,
-    recordHash: null,
-    deriveVersion: null,
-    syncedHash: null,
-    ...fields,
-  };
-}
+const account = (id: string, fields: Partial<StoredAccount> = {}): StoredAccount =>
+  storedAccount(id, { recordSource: 'csv', recordSourceId: `csv-${id}`, ...fields });
 
 /** What the store has for each value, as the load phase would have read it. */
 interface Store {

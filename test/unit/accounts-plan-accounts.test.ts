@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { identityLookups, matchIdentities } from '../../src/accounts/match-identities.js';
+import { storedAccount } from '../helpers/accounts.js';
 import type { IdentityCandidates } from '../../src/accounts/match-identities.js';
 import { completePlan, deriveDesired, planAccounts } from '../../src/accounts/plan-accounts.js';
 import type { AccountPlan } from '../../src/accounts/plan-accounts.js';
@@ -71,31 +72,8 @@ function plan(
   });
 }
 
-function stored(id: string, fields: Partial<StoredAccount> = {}): StoredAccount {
-  return {
-    id,
-    district: 'd',
-    kind: 'student',
-    status: 'active',
-    origin: 'sync',
-    recordSource: 'clever',
-    recordSourceId: `r-${id}`,
-    name: { first: 'A', last: 'B' },
-    email: null,
-    title: null,
-    roles: [],
-    access: null,
-    identities: [],
-    createdAt: '',
-    updatedAt: '',
-    deactivatedAt: null,
-    stateHash: null,
-    recordHash: null,
-    deriveVersion: null,
-    syncedHash: null,
-    ...fields,
-  };
-}
+const stored = (id: string, fields: Partial<StoredAccount> = {}): StoredAccount =>
+  storedAccount(id, { name: { first: 'A', last: 'B' }, ...fields });
 
 describe('planning a batch’s accounts', () => {
   it('creates an account for a new eligible record, its email a login identity', () => {
