@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,29 +7,10 @@ import type { SyncRun } from '../../src/model/run.js';
 import { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
+import { startCli } from '../helpers/spawn-cli.js';
 import { districtFiles, generateDistrict, runCli, tempFolders } from '../csv/fixtures.js';
 
 const files = districtFiles(generateDistrict({ students: 200 }));
-
-/** Starts `rostersync <args>` and resolves once it printed a line matching `ready`. */
-async function start(args: string[], env: Record<string, string>, ready: RegExp) {
-  const child = spawn(process.execPath, ['bin/rostersync.js', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ROSTERSYNC_LOG_LEVEL: 'info', ROSTERSYNC_HEAP_MB: '0', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 600 && !ready.test(out); i++) {
-    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`);
-    await sleep(50);
-  }
-  const m = ready.exec(out);
-  if (!m) throw new Error(`not ready: ${out} ${err}`);
-  return { child, match: m, exited, output: () => ({ out, err }) };
-}
 
 /** Waits until the district has `n` finished runs; returns them, newest first. */
 async function finishedRuns(store: Store, district: string, n: number): Promise<SyncRun[]> {
@@ -75,10 +55,10 @@ describeEachDatabase('a CSV district under serve', (dbs) => {
       const env = { ROSTERSYNC_SERVICE_CSV_POLL_MS: '100', ROSTERSYNC_SERVICE_CSV_SETTLE_MS: '300' };
       const serveArgs = ['serve', '--port', '0', '--database', location];
       if (mode === 'embedded') serveArgs.push('--workers', '0');
-      const serve = await start(serveArgs, env, /url=(\S+)/);
+      const serve = await startCli(serveArgs, env, /url=(\S+)/);
       children.push(serve.child);
       if (mode === 'workers') {
-        const worker = await start(['worker', '--database', location], env, /worker started/);
+        const worker = await startCli(['worker', '--database', location], env, /worker started/);
         children.push(worker.child);
       }
       const store = await Store.open({ location });

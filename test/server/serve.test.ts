@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { SecretBox } from '../../src/store/secrets.js';
 import { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
+import { startCli } from '../helpers/spawn-cli.js';
 import { simConfig, syncSim } from '../helpers/sync.js';
 
 describeEachDatabase('the service app', (dbs) => {
@@ -86,26 +86,6 @@ describeEachDatabase('the service app', (dbs) => {
   });
 });
 
-/** Starts `rostersync <args>` and resolves with the process once it printed a line matching `ready`. */
-async function start(args: string[], env: Record<string, string>, ready: RegExp) {
-  const child = spawn(process.execPath, ['bin/rostersync.js', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ROSTERSYNC_LOG_LEVEL: 'info', ROSTERSYNC_HEAP_MB: '0', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  for (let i = 0; i < 600 && !ready.test(out); i++) {
-    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode}: ${err}`);
-    await sleep(50);
-  }
-  const m = ready.exec(out);
-  if (!m) throw new Error(`not ready: ${out} ${err}`);
-  return { child, match: m, exited, output: () => ({ out, err }) };
-}
-
 describeEachDatabase('rostersync serve', (dbs) => {
   let sim: CleverSimulator;
   const children: ChildProcess[] = [];
@@ -133,7 +113,7 @@ describeEachDatabase('rostersync serve', (dbs) => {
       expect((await syncSim(reference, sim, { district })).status).toBe('succeeded');
       await store.districts.ensure(district, district);
 
-      const serve = await start(
+      const serve = await startCli(
         ['serve', '--port', '0', '--workers', '0', '--database', location],
         env,
         /url=(\S+)/,
@@ -145,7 +125,7 @@ describeEachDatabase('rostersync serve', (dbs) => {
 
       // Slow pages, so that serve is surely mid-run when it is told to stop.
       sim.setFaults({ rate: 1, kinds: ['slow'], slowMs: 40 });
-      const ask = await start(
+      const ask = await startCli(
         ['runs', 'start', '--district', district, '--database', location],
         {},
         /requested/,
@@ -167,7 +147,7 @@ describeEachDatabase('rostersync serve', (dbs) => {
       expect(serve.output().err).not.toContain(sim.token);
 
       sim.setFaults(null);
-      const again = await start(
+      const again = await startCli(
         ['serve', '--port', '0', '--workers', '0', '--database', location],
         env,
         /url=(\S+)/,
