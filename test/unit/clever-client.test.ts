@@ -157,6 +157,27 @@ describe('Clever client', () => {
     await c.close();
   });
 
+  it('stops retrying when it is closed: a request in its backoff ends at once as cancelled', async () => {
+    let hits = 0;
+    const url = await serve((_req, res) => {
+      hits++;
+      json(res, 503, { error: 'down' });
+    });
+    // A backoff that never ends on its own: only close() can end this request.
+    const { c } = client(url, { maxRetries: 8, sleep: () => new Promise<void>(() => undefined) });
+    const pending = c.getJson('/things').then(
+      () => null,
+      (err: unknown) => err,
+    );
+    for (let i = 0; i < 200 && hits === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(hits).toBe(1);
+    await c.close();
+    const err = (await pending) as { code?: string; message?: string } | null;
+    expect(err?.code).toBe('cancelled');
+    expect(err?.message).not.toContain('secret-token');
+    expect(hits).toBe(1);
+  }, 20_000);
+
   it('walks with a body decoder: pages in order ahead of the caller, retries and failures, early stop', async () => {
     const hits: string[] = [];
     const url = await serve((req, res) => {

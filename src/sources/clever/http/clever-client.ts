@@ -82,6 +82,12 @@ export class CleverClient {
   };
   /** Set when the server says the window is nearly spent: no request starts before this time. */
   private pausedUntil = 0;
+  /**
+   * Aborted by `close()`. A page fetched ahead may still be in its retry loop when the run stops;
+   * without this it would keep retrying against a closed connection pool (and keep the process
+   * alive through its backoff) long after nobody wants the page.
+   */
+  private readonly closing = new AbortController();
 
   constructor(options: CleverClientOptions) {
     this.opts = {
@@ -246,6 +252,7 @@ export class CleverClient {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     this.queue.clear();
     if (this.ownsDispatcher) await this.dispatcher.close();
   }
@@ -256,7 +263,8 @@ export class CleverClient {
     const firstAttemptAt = this.opts.now();
     for (;;) {
       const wait = this.pausedUntil - this.opts.now();
-      if (wait > 0) await this.opts.sleep(wait);
+      if (wait > 0) await this.sleepUnlessClosed(wait);
+      if (this.closing.signal.aborted) throw clientClosed(path);
       this.stats.requests++;
       let outcome: Outcome;
       try {
@@ -264,6 +272,7 @@ export class CleverClient {
       } catch (err) {
         // The decoder's own failure (its worker, or the store it reads) is not Clever's: no retry.
         if (err instanceof DecoderFailed) throw err.error;
+        if (this.closing.signal.aborted) throw clientClosed(path);
         outcome = { kind: 'retry', error: classifyNetworkError(err, path), waitMs: null };
       }
       if (outcome.kind === 'ok') return outcome.body;
@@ -287,7 +296,23 @@ export class CleverClient {
         },
         'clever request failed; retrying',
       );
-      await this.opts.sleep(waitMs);
+      await this.sleepUnlessClosed(waitMs);
+    }
+  }
+
+  /** Waits `ms`, or less when the client is closed meanwhile. */
+  private async sleepUnlessClosed(ms: number): Promise<void> {
+    const closing = this.closing.signal;
+    if (closing.aborted) return;
+    let onAbort: (() => void) | undefined;
+    const closed = new Promise<void>((resolve) => {
+      onAbort = resolve;
+      closing.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.opts.sleep(ms), closed]);
+    } finally {
+      closing.removeEventListener('abort', onAbort!);
     }
   }
 
@@ -439,6 +464,11 @@ function retryBudgetSpent(last: RostersyncError, spentMs: number, budgetMs: numb
     `${last.message}; gave up after ${(spentMs / 1000).toFixed(1)} s of retries (retry budget ${budgetMs / 1000} s: --max-retry-time or clever.maxRetryTimeMs)`,
     { cause: last },
   );
+}
+
+/** A request of a client that was closed: the run that wanted it has stopped; not Clever's fault. */
+function clientClosed(path: string): RostersyncError {
+  return new RostersyncError('cancelled', `clever ${stripQuery(path)}: the client was closed`);
 }
 
 function classifyNetworkError(err: unknown, path: string): RostersyncError {
