@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
@@ -45,6 +46,7 @@ async function serve(
   logger: ReturnType<typeof capturedLogger>['logger'],
   appUrl: string | null,
   box: SecretBox,
+  signingKey: string | null = null,
 ): Promise<Served> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
@@ -56,7 +58,7 @@ async function serve(
     apiVersion: 'v3.0',
     redirectUri: `${base}/auth/clever/callback`,
     appUrl,
-    signingKey: null,
+    signingKey,
   };
   const app = await buildApp({ store, metrics, signIn: { config, logger, secretBox: () => box } });
   await app.listen({ port, host: '127.0.0.1' });
@@ -469,6 +471,29 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
         keys: Array<{ kid: string }>;
       };
       expect(a.keys.map((k) => k.kid)).toEqual(b.keys.map((k) => k.kid));
+    } finally {
+      await other.app.close();
+    }
+  });
+
+  it('signs with sso.signingKey when one is configured (RSA, PEM), and refuses a key it cannot use', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    await expect(
+      serve(store, sim, new ServiceMetrics(), captured.logger, APP_URL, box, 'not a key'),
+    ).rejects.toThrow(/sso\.signingKey/);
+    const other = await serve(store, sim, new ServiceMetrics(), captured.logger, APP_URL, box, pem);
+    try {
+      const student = await account('student', 5);
+      const token = assertionOf(
+        remember(await signIn(other, sim, { id: cleverIdOf(student), role: 'student' })),
+      );
+      const remote = createRemoteJWKSet(new URL(`${other.base}/.well-known/jwks.json`));
+      const { payload, protectedHeader } = await jwtVerify(token, remote);
+      expect(protectedHeader.alg).toBe('RS256');
+      expect(payload.sub).toBe(student.id);
+      // Not the generated key: the first server's JWKS does not verify it.
+      await expect(jwtVerify(token, jwks)).rejects.toThrow();
     } finally {
       await other.app.close();
     }
