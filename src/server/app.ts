@@ -18,7 +18,13 @@ export interface AppOptions {
    * Clever sign-in (`/auth/clever/*`, `/.well-known/jwks.json`); absent: those routes are not
    * served. `secretBox` keeps a generated signing key when none is configured.
    */
-  signIn?: { config: CleverSignInConfig; logger: Logger; secretBox: () => SecretBox };
+  signIn?: {
+    config: CleverSignInConfig;
+    logger: Logger;
+    secretBox: () => SecretBox;
+    /** Clock (epoch ms) of the login-state cookie's expiry. Default Date.now. */
+    now?: () => number;
+  };
 }
 
 /**

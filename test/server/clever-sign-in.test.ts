@@ -10,6 +10,7 @@ import { GRADES } from '../../src/model/grade.js';
 import type { StoredAccount } from '../../src/model/stored-account.js';
 import { buildApp } from '../../src/server/app.js';
 import type { CleverSignInConfig } from '../../src/server/auth/clever-sign-in.js';
+import { STATE_TTL_SECONDS } from '../../src/server/auth/state-cookie.js';
 import { CODE_TTL_MS, startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { SecretBox } from '../../src/store/secrets.js';
@@ -18,6 +19,9 @@ import { describeEachDatabase } from '../helpers/databases.js';
 import { accountWrite } from '../helpers/accounts.js';
 import { capturedLogger } from '../helpers/log-capture.js';
 import { syncSim } from '../helpers/sync.js';
+
+/** The clock of the simulator (code expiry) and of the server (state expiry), moved by tests. */
+const testClock = { now: Date.now() };
 
 const APP_URL = 'http://app.example.test/landing';
 const DISTRICT = 'north';
@@ -60,7 +64,11 @@ async function serve(
     appUrl,
     signingKey,
   };
-  const app = await buildApp({ store, metrics, signIn: { config, logger, secretBox: () => box } });
+  const app = await buildApp({
+    store,
+    metrics,
+    signIn: { config, logger, secretBox: () => box, now: () => testClock.now },
+  });
   await app.listen({ port, host: '127.0.0.1' });
   return { app, base, config };
 }
@@ -143,7 +151,6 @@ function cleverIdOf(a: StoredAccount): string {
 }
 
 describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
-  let clock = Date.now();
   let sim: CleverSimulator;
   let store: Store;
   let metrics: ServiceMetrics;
@@ -156,7 +163,7 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
   const box = SecretBox.fromString(SecretBox.generateKey());
 
   beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 23, students: 150, districts: 2, now: () => clock });
+    sim = await startCleverSimulator({ seed: 23, students: 150, districts: 2, now: () => testClock.now });
     store = await Store.open({ location: await dbs.fresh() });
     await store.districts.ensure(DISTRICT, 'North');
     await store.districts.setConfig(
@@ -363,14 +370,14 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
         { id: cleverIdOf(student), role: 'student' },
         {
           beforeCallback: () => {
-            clock += CODE_TTL_MS + 1;
+            testClock.now += CODE_TTL_MS + 1;
           },
         },
       ),
     );
   });
 
-  it('refuses a wrong state, and a state this browser never started', async () => {
+  it('refuses a wrong state, a state this browser never started, and an expired one', async () => {
     const student = await account('student', 4);
     await expectRefused('state_mismatch', () =>
       signIn(
@@ -397,6 +404,19 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
         cookie: null,
       };
     });
+    // A login left on Clever's page longer than the state lives.
+    await expectRefused('state_mismatch', () =>
+      signIn(
+        s,
+        sim,
+        { id: cleverIdOf(student), role: 'student' },
+        {
+          beforeCallback: () => {
+            testClock.now += STATE_TTL_SECONDS * 1000;
+          },
+        },
+      ),
+    );
     expect(await store.signIns.get(student.id)).toBeUndefined();
   });
 
