@@ -461,6 +461,26 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
     }
   });
 
+  it('refuses a callback without a code, and one where Clever reports an error', async () => {
+    for (const [query, reason] of [
+      ['', 'missing_code'],
+      [`?code=${'c1'.repeat(16)}&code=${'d2'.repeat(16)}`, 'missing_code'],
+      ['?error=access_denied', 'authorization_denied'],
+    ] as const) {
+      await expectRefused(reason, async () => {
+        const callback = `${s.config.redirectUri}${query}`;
+        const res = await fetch(callback, { redirect: 'manual' });
+        return {
+          status: res.status,
+          location: res.headers.get('location'),
+          body: await res.text(),
+          callback,
+          cookie: null,
+        };
+      });
+    }
+  });
+
   it('with no sso.appUrl, a page shows who signed in', async () => {
     // Another secretKey cannot read the stored signing key: the server does not start, and says why.
     await expect(
