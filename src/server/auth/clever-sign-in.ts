@@ -106,8 +106,8 @@ export const cleverSignInPlugin: FastifyPluginAsync<CleverSignInPluginOptions> =
 
   app.get('/auth/clever/login', async (req, reply) => {
     const q = loginQuery.safeParse(req.query);
-    const district = q.success ? (q.data.district ?? null) : null;
     if (!q.success) return refuse(reply, 'district_not_configured');
+    const district = q.data.district ?? null;
     let cleverDistrictId: string | null = null;
     if (district !== null) {
       const row = await store.districts.get(district);
