@@ -163,7 +163,7 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
   const box = SecretBox.fromString(SecretBox.generateKey());
 
   beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 23, students: 150, districts: 2, now: () => testClock.now });
+    sim = await startCleverSimulator({ seed: 23, students: 150, districts: 3, now: () => testClock.now });
     store = await Store.open({ location: await dbs.fresh() });
     await store.districts.ensure(DISTRICT, 'North');
     await store.districts.setConfig(
@@ -174,13 +174,19 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
       }),
     );
     expect((await syncSim(store, sim, { district: DISTRICT })).status).toBe('succeeded');
+    // A second district of ours; the simulator's third is not ours.
+    expect((await syncSim(store, sim, { district: 'south', token: sim.districts[1]!.token })).status).toBe(
+      'succeeded',
+    );
     metrics = new ServiceMetrics();
     captured = capturedLogger('trace');
     s = await serve(store, sim, metrics, captured.logger, APP_URL, box);
     jwks = createRemoteJWKSet(new URL(`${s.base}/.well-known/jwks.json`));
     secrets.add(sim.clientSecret);
-    for (const entity of ['students', 'staff', 'contacts'] as const) {
-      for (const r of await store.records.list({ district: DISTRICT }, entity, { limit: 10_000 })) {
+    for (const [district, entity] of [DISTRICT, 'south'].flatMap((d) =>
+      (['students', 'staff', 'contacts'] as const).map((e) => [d, e] as const),
+    )) {
+      for (const r of await store.records.list({ district }, entity, { limit: 10_000 })) {
         const d = r.data as { name: { first?: string; last?: string }; email?: string };
         for (const v of [d.name.first, d.name.last, d.email]) if (v && v.length >= 4) secrets.add(v);
       }
@@ -441,8 +447,19 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
     );
   });
 
+  it("signs in within the login's district: ?district= of another one is refused, the portal login is not", async () => {
+    const south = (await store.accounts.list({ district: 'south', kind: 'staff', status: 'active' }))[0]!;
+    const user = { id: cleverIdOf(south), role: south.roles[0]!, simDistrict: sim.districts[1]!.id };
+    await expectRefused('district_mismatch', () => signIn(s, sim, user, { district: DISTRICT }));
+    const { payload } = await jwtVerify(
+      assertionOf(remember(await signIn(s, sim, user, { portal: true }))),
+      jwks,
+    );
+    expect(payload).toMatchObject({ sub: south.id, district: 'south' });
+  });
+
   it('refuses an unconfigured district, from the portal and from ?district=, and never redirects', async () => {
-    const other = sim.districts[1]!;
+    const other = sim.districts[2]!;
     // A teacher of the simulator's second district, which this store does not serve.
     const page = await (
       await fetch(
