@@ -26,6 +26,11 @@ export const configSchema = z
       .object({
         /** API host. Default `https://api.clever.com`. */
         url: z.string().url().default('https://api.clever.com'),
+        /**
+         * Host of Clever's OAuth endpoints (`/oauth/authorize`, `/oauth/tokens`) for sign-in.
+         * Default `https://clever.com`.
+         */
+        oauthUrl: z.string().url().default('https://clever.com'),
         /** `v3.0` or `v3.1`. Default `v3.0` (v3.1 access may need to be requested from Clever). */
         apiVersion: z.enum(['v3.0', 'v3.1']).default('v3.0'),
         /** District bearer token; usually given per run with --clever-token. */
@@ -68,6 +73,7 @@ export const configSchema = z
       .strict()
       .default({
         url: 'https://api.clever.com',
+        oauthUrl: 'https://clever.com',
         apiVersion: 'v3.0',
         pageSize: 2000,
         requestsPerMinute: 1000,
@@ -114,6 +120,27 @@ export const configSchema = z
         csvSettleMs: 15_000,
       }),
     /**
+     * Clever single sign-on onto the provisioned accounts (`serve`). On when `clever.clientId`,
+     * `clever.clientSecret` and `redirectUri` are all set.
+     */
+    sso: z
+      .object({
+        /** The public URL of `/auth/clever/callback`, as registered with the Clever app. No default. */
+        redirectUri: z.string().url().optional(),
+        /**
+         * Where a signed-in user is sent, with the assertion as `?assertion=<JWT>`. No default: a
+         * page then shows who signed in.
+         */
+        appUrl: z.string().url().optional(),
+        /**
+         * The private key that signs assertions (PEM, or a JWK as JSON; RSA, P-256 or Ed25519).
+         * No default: a P-256 key is generated once and kept in the store, encrypted with `secretKey`.
+         */
+        signingKey: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    /**
      * Per-district settings keyed by district id, applied to the store at start. `schedule` is kept
      * apart from the sync settings (see store/migrations/0007-service.ts), and so is `csvFolder`, the
      * drop folder that makes it a CSV district (0008-csv-districts.ts).
@@ -139,6 +166,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_LOG_LEVEL', ['logLevel'], 'string'],
   ['ROSTERSYNC_SECRET_KEY', ['secretKey'], 'string'],
   ['ROSTERSYNC_CLEVER_URL', ['clever', 'url'], 'string'],
+  ['ROSTERSYNC_CLEVER_OAUTH_URL', ['clever', 'oauthUrl'], 'string'],
   ['ROSTERSYNC_CLEVER_API_VERSION', ['clever', 'apiVersion'], 'string'],
   ['ROSTERSYNC_CLEVER_TOKEN', ['clever', 'token'], 'string'],
   ['ROSTERSYNC_CLEVER_CLIENT_ID', ['clever', 'clientId'], 'string'],
@@ -157,6 +185,9 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_SERVICE_RETRY_DELAY_SECONDS', ['service', 'retryDelaySeconds'], 'number'],
   ['ROSTERSYNC_SERVICE_CSV_POLL_MS', ['service', 'csvPollMs'], 'number'],
   ['ROSTERSYNC_SERVICE_CSV_SETTLE_MS', ['service', 'csvSettleMs'], 'number'],
+  ['ROSTERSYNC_SSO_REDIRECT_URI', ['sso', 'redirectUri'], 'string'],
+  ['ROSTERSYNC_SSO_APP_URL', ['sso', 'appUrl'], 'string'],
+  ['ROSTERSYNC_SSO_SIGNING_KEY', ['sso', 'signingKey'], 'string'],
 ];
 
 /** Variables whose value may instead be read from a file named by `<NAME>_FILE` (container secrets). */
@@ -166,6 +197,7 @@ const FILE_VARIANTS = new Set([
   'ROSTERSYNC_CLEVER_CLIENT_ID',
   'ROSTERSYNC_CLEVER_CLIENT_SECRET',
   'ROSTERSYNC_DATABASE_URL',
+  'ROSTERSYNC_SSO_SIGNING_KEY',
 ]);
 
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {

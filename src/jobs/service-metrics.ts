@@ -14,6 +14,7 @@ export class ServiceMetrics {
   private readonly requests: Counter;
   private readonly retries: Counter;
   private readonly inProgress: Gauge;
+  private readonly signIns: Counter<'outcome' | 'reason'>;
   private queueDepthFn: () => Promise<number> | number = () => 0;
 
   constructor() {
@@ -59,6 +60,12 @@ export class ServiceMetrics {
       help: 'District runs in progress in this process',
       registers,
     });
+    this.signIns = new Counter({
+      name: 'rostersync_sign_ins_total',
+      help: 'Clever sign-ins, by outcome (signed_in, refused) and reason code (none for signed_in)',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    });
     const depth = (): Promise<number> | number => this.queueDepthFn();
     new Gauge({
       name: 'rostersync_queue_depth',
@@ -102,6 +109,16 @@ export class ServiceMetrics {
     }
     if (report.stats.requests > 0) this.requests.inc(report.stats.requests);
     if (report.stats.retries > 0) this.retries.inc(report.stats.retries);
+  }
+
+  /** Records one Clever sign-in. */
+  signedIn(): void {
+    this.signIns.inc({ outcome: 'signed_in', reason: 'none' });
+  }
+
+  /** Records one refused Clever sign-in, by its reason code. */
+  signInRefused(reason: string): void {
+    this.signIns.inc({ outcome: 'refused', reason });
   }
 
   /** The Prometheus text exposition. */

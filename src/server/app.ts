@@ -1,7 +1,11 @@
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceMetrics } from '../jobs/service-metrics.js';
+import type { Logger } from '../shared/logger.js';
+import type { SecretBox } from '../store/secrets.js';
 import type { Store } from '../store/store.js';
+import { cleverSignInPlugin } from './auth/clever-sign-in.js';
+import type { CleverSignInConfig } from './auth/clever-sign-in.js';
 import { healthPlugin } from './health.js';
 import { metricsPlugin } from './metrics.js';
 
@@ -10,16 +14,29 @@ export interface AppOptions {
   metrics: ServiceMetrics;
   /** True once the process is shutting down (readiness turns 503). Default: never. */
   draining?: () => boolean;
+  /**
+   * Clever sign-in (`/auth/clever/*`, `/.well-known/jwks.json`); absent: those routes are not
+   * served. `secretBox` keeps a generated signing key when none is configured.
+   */
+  signIn?: {
+    config: CleverSignInConfig;
+    logger: Logger;
+    secretBox: () => SecretBox;
+    /** Clock (epoch ms) of the login-state cookie's expiry. Default Date.now. */
+    now?: () => number;
+  };
 }
 
 /**
- * The one HTTP app of the product. It only composes plugins, one per area (health, metrics; later
- * the REST API, the admin pages and Clever sign-in); no domain rule lives here.
+ * The one HTTP app of the product. It only composes plugins, one per area (health, metrics, Clever
+ * sign-in; later the REST API and the admin pages); no domain rule lives here.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // No request logs: probes and scrapes every few seconds would drown the runs' own logs.
   const app = Fastify({ logger: false });
   await app.register(healthPlugin, { store: opts.store, draining: opts.draining ?? (() => false) });
   await app.register(metricsPlugin, { metrics: opts.metrics });
+  if (opts.signIn)
+    await app.register(cleverSignInPlugin, { store: opts.store, metrics: opts.metrics, ...opts.signIn });
   return app;
 }

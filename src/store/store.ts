@@ -17,6 +17,8 @@ import { RawFingerprintsRepo } from './queries/raw-fingerprints.js';
 import { RecordsRepo } from './queries/records.js';
 import { RunsRepo } from './queries/runs.js';
 import { ServiceRepo } from './queries/service.js';
+import { SignInsRepo } from './queries/sign-ins.js';
+import { SigningKeysRepo } from './queries/signing-keys.js';
 import { WebhooksRepo } from './queries/webhooks.js';
 import type { DB } from './schema.js';
 
@@ -46,6 +48,8 @@ export class Store {
   readonly pendingDeactivations: PendingDeactivationsRepo;
   readonly webhooks: WebhooksRepo;
   readonly service: ServiceRepo;
+  readonly signIns: SignInsRepo;
+  readonly signingKeys: SigningKeysRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
   private readonly dialectQueries: DialectQueries;
@@ -72,6 +76,8 @@ export class Store {
     this.pendingDeactivations = new PendingDeactivationsRepo(executor, q);
     this.webhooks = new WebhooksRepo(executor, now);
     this.service = new ServiceRepo(executor, now);
+    this.signIns = new SignInsRepo(executor, now);
+    this.signingKeys = new SigningKeysRepo(executor, now);
   }
 
   /** Opens the database named by `location` and (by default) migrates it to the latest schema. */

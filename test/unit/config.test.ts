@@ -56,6 +56,31 @@ describe('configuration', () => {
     ).toThrow(/districts\.d1\.studentKey/);
   });
 
+  it('reads the sign-in settings from the file and ROSTERSYNC_SSO_* / ROSTERSYNC_CLEVER_OAUTH_URL', () => {
+    const none = loadConfig({ env: {}, file: tmpFile('empty.yaml', '') });
+    expect(none.clever.oauthUrl).toBe('https://clever.com');
+    expect(none.sso).toEqual({});
+    const pem = '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----';
+    const keyFile = tmpFile('sso.pem', `${pem}\n`);
+    const c = loadConfig({
+      env: {
+        ROSTERSYNC_CLEVER_OAUTH_URL: 'http://127.0.0.1:9000',
+        ROSTERSYNC_SSO_REDIRECT_URI: 'https://roster.example.org/auth/clever/callback',
+        ROSTERSYNC_SSO_SIGNING_KEY_FILE: keyFile,
+      },
+      file: tmpFile('sso.yaml', 'sso:\n  appUrl: https://app.example.org/sso\n'),
+    });
+    expect(c.clever.oauthUrl).toBe('http://127.0.0.1:9000');
+    expect(c.sso).toEqual({
+      redirectUri: 'https://roster.example.org/auth/clever/callback',
+      appUrl: 'https://app.example.org/sso',
+      signingKey: pem,
+    });
+    expect(() =>
+      loadConfig({ env: { ROSTERSYNC_SSO_APP_URL: 'not a url' }, file: tmpFile('e.yaml', '') }),
+    ).toThrow(/sso\.appUrl/);
+  });
+
   it('rejects a file that is not a mapping', () => {
     expect(() => loadConfig({ env: {}, file: tmpFile('list.yaml', '- a\n- b\n') })).toThrow(/mapping/);
   });

@@ -4,7 +4,9 @@ import { ServiceMetrics } from '../../jobs/service-metrics.js';
 import { bossOptions } from '../../jobs/distributed-runner.js';
 import { startDistributedService, startEmbeddedService } from '../../jobs/service.js';
 import { isPostgresUrl } from '../../store/db.js';
+import type { Config } from '../../config.js';
 import { buildApp } from '../../server/app.js';
+import type { CleverSignInConfig } from '../../server/auth/clever-sign-in.js';
 import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
 
 function int(name: string, min: number): (v: string) => number {
@@ -30,11 +32,28 @@ function stopSignal(): Promise<string> {
   });
 }
 
+/** Clever sign-in's settings, or null when the app's credentials or the callback URL are missing. */
+function signInOptions(config: Config): CleverSignInConfig | null {
+  const { clientId, clientSecret } = config.clever;
+  const { redirectUri } = config.sso;
+  if (!clientId || !clientSecret || !redirectUri) return null;
+  return {
+    clientId,
+    clientSecret,
+    oauthUrl: config.clever.oauthUrl,
+    apiUrl: config.clever.url,
+    apiVersion: config.clever.apiVersion,
+    redirectUri,
+    appUrl: config.sso.appUrl ?? null,
+    signingKey: config.sso.signingKey ?? null,
+  };
+}
+
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'the long-running service: runs each district on its schedule and on `runs start`, answers /healthz, /readyz and /metrics; SIGTERM stops it gracefully. Prints one line: rostersync serve listening url=...',
+      'the long-running service: runs each district on its schedule and on `runs start`, answers /healthz, /readyz and /metrics, and Clever sign-in at /auth/clever/login when sso.redirectUri is set; SIGTERM stops it gracefully. Prints one line: rostersync serve listening url=...',
     )
     .option('--database <db>', 'SQLite file or postgres:// URL (default ./rostersync.db)')
     .option('--port <port>', 'HTTP port (default 8080; 0 = any free port)', int('port', 0), 8080)
@@ -68,7 +87,17 @@ export function registerServeCommand(program: Command): void {
               })
             : await startEmbeddedService({ store, config, logger, secretBox, metrics });
           logger.info({ mode: distributed ? 'distributed (pg-boss)' : 'embedded' }, 'jobs');
-          const app = await buildApp({ store, metrics, draining: () => draining });
+          const signIn = signInOptions(config);
+          if (signIn === null)
+            logger.info(
+              'clever sign-in off: set clever.clientId, clever.clientSecret and sso.redirectUri to serve /auth/clever',
+            );
+          const app = await buildApp({
+            store,
+            metrics,
+            draining: () => draining,
+            ...(signIn ? { signIn: { config: signIn, logger, secretBox } } : {}),
+          });
           const signal = stopSignal();
           try {
             const url = await app.listen({ port: opts.port, host: opts.host });
