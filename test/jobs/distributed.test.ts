@@ -85,10 +85,20 @@ describe.skipIf(!postgresAvailable())('distributed workers on pg-boss [postgres]
         ROSTERSYNC_SERVICE_JOB_EXPIRE_SECONDS: '20',
         ROSTERSYNC_SERVICE_RETRY_DELAY_SECONDS: '1',
       };
+      // The two workers that survive serve their own probes and metrics.
+      const probes: string[] = [];
       for (let i = 0; i < 3; i++) {
         const w = spawn(
           process.execPath,
-          ['bin/rostersync.js', 'worker', '--database', db.url, '--concurrency', '2'],
+          [
+            'bin/rostersync.js',
+            'worker',
+            '--database',
+            db.url,
+            '--concurrency',
+            '2',
+            ...(i > 0 ? ['--port', '0'] : []),
+          ],
           {
             stdio: ['ignore', 'pipe', 'pipe'],
             env,
@@ -99,6 +109,13 @@ describe.skipIf(!postgresAvailable())('distributed workers on pg-boss [postgres]
         w.stdout.on('data', (b: Buffer) => (out += b.toString()));
         for (let t = 0; t < 600 && !out.includes('worker started'); t++) await sleep(50);
         expect(out).toContain('worker started');
+        const url = /url=(\S+)/.exec(out)?.[1];
+        if (i > 0) probes.push(url!);
+        else expect(url).toBeUndefined();
+      }
+      for (const url of probes) {
+        expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+        expect((await fetch(`${url}/readyz`)).status).toBe(200);
       }
 
       // One tick: every district asked for twice (the second ask joins the queued job).
@@ -171,6 +188,22 @@ describe.skipIf(!postgresAvailable())('distributed workers on pg-boss [postgres]
       } finally {
         await reference.close();
       }
+
+      // The interrupted districts were finished by the survivors, and their metrics say so.
+      const metric = (text: string, name: string) =>
+        text
+          .split('\n')
+          .filter((l) => l.startsWith(name))
+          .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+      let succeeded = 0;
+      for (const url of probes) {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        expect(metric(text, 'rostersync_runs_in_progress')).toBe(0);
+        expect(metric(text, 'rostersync_clever_requests_total')).toBeGreaterThan(0);
+        succeeded += metric(text, 'rostersync_runs_total{status="succeeded"}');
+      }
+      expect(succeeded).toBeGreaterThanOrEqual(interrupted.size);
+      expect(succeeded).toBeLessThanOrEqual(DISTRICTS);
 
       for (const w of workers.slice(1)) w.kill('SIGTERM');
       for (const w of workers.slice(1))

@@ -1,6 +1,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '@commander-js/extra-typings';
-import { bossOptions, openBoss, startWorker } from '../../jobs/distributed-runner.js';
+import { bossOptions, DistributedRunner, openBoss, startWorker } from '../../jobs/distributed-runner.js';
+import { ServiceMetrics } from '../../jobs/service-metrics.js';
+import { buildProbeApp } from '../../server/probe-app.js';
 import { RostersyncError } from '../../shared/errors.js';
 import { isPostgresUrl } from '../../store/db.js';
 import { action, configFromFlags, resolveSecretBox, untilStopped, withStore } from '../context.js';
@@ -17,7 +19,7 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description(
-      'run district jobs that `serve` enqueues (pg-boss on PostgreSQL), on any number of machines; SIGTERM drains. Prints one line: rostersync worker started',
+      'run district jobs that `serve` enqueues (pg-boss on PostgreSQL), on any number of machines; SIGTERM drains. With --port, answers /healthz, /readyz and /metrics. Prints one line: rostersync worker started',
     )
     .option('--database <db>', 'postgres:// URL (the same database as serve)')
     .option(
@@ -25,6 +27,12 @@ export function registerWorkerCommand(program: Command): void {
       'districts run at once (default service.concurrency, 2)',
       int('concurrency', 1),
     )
+    .option(
+      '--port <port>',
+      "serve /healthz, /readyz and /metrics (this worker's runs) on this port (0 = any free port); default: no HTTP",
+      int('port', 0),
+    )
+    .option('--host <host>', 'HTTP listen address with --port (default 127.0.0.1)', '127.0.0.1')
     .action(
       action(async (opts) => {
         const config = configFromFlags(opts, { 'service.concurrency': opts.concurrency });
@@ -35,19 +43,37 @@ export function registerWorkerCommand(program: Command): void {
           );
         await withStore(config, async ({ store, logger }) => {
           const boss = await openBoss(bossOptions(config.database, config, logger));
+          const metrics = new ServiceMetrics();
+          const queue = new DistributedRunner(boss, store);
+          metrics.setQueueDepth(() => queue.queueDepth());
+          let draining = false;
+          const probe =
+            opts.port !== undefined
+              ? await buildProbeApp({ store, metrics, draining: () => draining })
+              : null;
           const worker = await startWorker({
             boss,
             store,
             config,
             logger,
+            metrics,
             secretBox: () => resolveSecretBox(config),
           });
-          process.stdout.write(`rostersync worker started concurrency=${config.service.concurrency}\n`);
-          await untilStopped();
-          logger.info(
-            'stopping: no new jobs; runs in progress stop at their next batch and are retried elsewhere',
-          );
-          await worker.stop();
+          try {
+            const url = probe ? await probe.listen({ port: opts.port!, host: opts.host }) : null;
+            // Other tools parse this line: keep `worker started` and `url=` exactly.
+            process.stdout.write(
+              `rostersync worker started concurrency=${config.service.concurrency}${url ? ` url=${url}` : ''}\n`,
+            );
+            await untilStopped();
+            draining = true;
+            logger.info(
+              'stopping: no new jobs; runs in progress stop at their next batch and are retried elsewhere',
+            );
+            await worker.stop();
+          } finally {
+            await probe?.close();
+          }
         });
       }),
     );
