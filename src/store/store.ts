@@ -13,6 +13,7 @@ import { LinksRepo } from './queries/links.js';
 import { LocksRepo } from './queries/locks.js';
 import { OverridesRepo } from './queries/overrides.js';
 import { PendingDeactivationsRepo } from './queries/pending-deactivations.js';
+import { PendingRekeysRepo } from './queries/pending-rekeys.js';
 import { RawFingerprintsRepo } from './queries/raw-fingerprints.js';
 import { RecordsRepo } from './queries/records.js';
 import { RunsRepo } from './queries/runs.js';
@@ -44,6 +45,7 @@ export class Store {
   readonly overrides: OverridesRepo;
   readonly changeFeed: ChangeFeedRepo;
   readonly pendingDeactivations: PendingDeactivationsRepo;
+  readonly pendingRekeys: PendingRekeysRepo;
   readonly webhooks: WebhooksRepo;
   readonly service: ServiceRepo;
   /** Migrations applied when this store was opened. */
@@ -65,11 +67,12 @@ export class Store {
     this.districts = new DistrictsRepo(executor, now);
     this.checkpoints = new CheckpointsRepo(executor, now);
     this.locks = new LocksRepo(executor, now);
-    this.identities = new IdentitiesRepo(q);
+    this.identities = new IdentitiesRepo(q, executor, now);
     this.accounts = new AccountsRepo(executor, q, now, this.identities);
     this.overrides = new OverridesRepo(executor, q, now);
     this.changeFeed = new ChangeFeedRepo(executor, q, now);
     this.pendingDeactivations = new PendingDeactivationsRepo(executor, q);
+    this.pendingRekeys = new PendingRekeysRepo(executor, q);
     this.webhooks = new WebhooksRepo(executor, now);
     this.service = new ServiceRepo(executor, now);
   }
