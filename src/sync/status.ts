@@ -39,6 +39,9 @@ export async function getStatus(
   const out: DistrictStatus[] = [];
   for (const d of districts) {
     const scope = { district: d.id };
+    // A held run's re-keys leave each person's old record active beside the new one until it is
+    // approved: one person, counted once.
+    const twice = await store.pendingRekeys.heldOldRecords(d.id);
     out.push({
       id: d.id,
       name: d.name,
@@ -48,10 +51,10 @@ export async function getStatus(
         terms: await store.records.count(scope, 'terms'),
         courses: await store.records.count(scope, 'courses'),
         sections: await store.records.count(scope, 'sections'),
-        students: await store.records.count(scope, 'students'),
-        staff: await store.records.count(scope, 'staff'),
+        students: (await store.records.count(scope, 'students')) - (twice.students ?? 0),
+        staff: (await store.records.count(scope, 'staff')) - (twice.staff ?? 0),
         staffByRole: await store.records.staffRoleCounts(d.id),
-        contacts: await store.records.count(scope, 'contacts'),
+        contacts: (await store.records.count(scope, 'contacts')) - (twice.contacts ?? 0),
         enrollments: await store.links.enrollmentCounts(d.id),
       },
       accounts: await store.accounts.countsByKind(d.id),
