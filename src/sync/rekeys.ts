@@ -22,6 +22,9 @@ const REKEY_CHUNK = 500;
  * At the end of `entity`'s stream (its absent records known): the waiting claims whose old record
  * is absent become the run's pending re-keys; the others are provisioned again without waiting, as
  * they would have been before re-keys existed (conflicts, or creations for an email claim).
+ * Waiting claims live in the run's memory: a run that stops before the end of a stream leaves their
+ * records without accounts (nothing was written for them), and the next complete run decides them
+ * again, as every record without an account is looked at on every run.
  */
 export async function settleWaitingClaims(run: RunContext, entity: Entity): Promise<void> {
   const claims = run.waiting.get(entity);

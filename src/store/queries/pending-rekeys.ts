@@ -127,14 +127,4 @@ export class PendingRekeysRepo {
     }
     return out;
   }
-
-  /** The accounts these pending re-keys move (so that their old records' archives deactivate none). */
-  async accountIds(runId: string): Promise<Set<string>> {
-    const rows = await this.db
-      .selectFrom('run_pending_rekeys')
-      .select('account_id')
-      .where('run_id', '=', runId)
-      .execute();
-    return new Set(rows.map((r) => r.account_id));
-  }
 }
