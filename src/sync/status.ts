@@ -42,6 +42,9 @@ export async function getStatus(
     // A held run's re-keys leave each person's old record active beside the new one until it is
     // approved: one person, counted once.
     const twice = await store.pendingRekeys.heldOldRecords(d.id);
+    const twiceByRole = twice.staff ? await store.pendingRekeys.heldOldStaffRoles(d.id) : {};
+    const staffByRole = await store.records.staffRoleCounts(d.id);
+    for (const [role, n] of Object.entries(twiceByRole)) staffByRole[role] = (staffByRole[role] ?? 0) - n;
     out.push({
       id: d.id,
       name: d.name,
@@ -53,7 +56,7 @@ export async function getStatus(
         sections: await store.records.count(scope, 'sections'),
         students: (await store.records.count(scope, 'students')) - (twice.students ?? 0),
         staff: (await store.records.count(scope, 'staff')) - (twice.staff ?? 0),
-        staffByRole: await store.records.staffRoleCounts(d.id),
+        staffByRole,
         contacts: (await store.records.count(scope, 'contacts')) - (twice.contacts ?? 0),
         enrollments: await store.links.enrollmentCounts(d.id),
       },

@@ -177,8 +177,10 @@ describeEachDatabase('re-keys: accounts follow a person whose source id changes'
         safetyValve: { ...row.config.safetyValve, holdRekeys: true },
       });
       const before = await accountsOf(store, d);
+      const totalsBefore = (await getStatus(store, { district: d })).districts[0]!.totals;
       const seq = await store.changeFeed.lastSeq();
       const [day] = local.advance(1, 'rekey');
+      expect(rekeysOf(day!).staff.length).toBeGreaterThan(0);
 
       const held = await syncSim(store, local);
       expect(held.status).toBe('held');
@@ -192,6 +194,11 @@ describeEachDatabase('re-keys: accounts follow a person whose source id changes'
         expect(during.get(id)).toMatchObject({ status: a.status, recordSourceId: a.recordSourceId });
       const status = (await getStatus(store, { district: d })).districts[0]!;
       expect(status.totals.students).toBe(local.truth().students);
+      expect(status.totals).toMatchObject({
+        students: totalsBefore.students,
+        staff: totalsBefore.staff,
+        staffByRole: totalsBefore.staffByRole,
+      });
 
       const approved = await approveRun(store, held.runId);
       expect(approved.status).toBe('succeeded');

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { AccountKind } from '../../model/account.js';
 import type { Entity, SourceKind } from '../../model/entities.js';
@@ -124,6 +125,31 @@ export class PendingRekeysRepo {
         .where('rec.archived_at', 'is', null)
         .executeTakeFirstOrThrow();
       if (Number(row.n) > 0) out[entity] = Number(row.n);
+    }
+    return out;
+  }
+
+  /** Of {@link heldOldRecords}'s staff, how many hold each role (a multi-role person under each). */
+  async heldOldStaffRoles(district: string): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const role of ['teacher', 'staff', 'district_admin']) {
+      const row = await this.db
+        .selectFrom('run_pending_rekeys as p')
+        .innerJoin('sync_runs as r', 'r.id', 'p.run_id')
+        .innerJoin('staff as rec', (j) =>
+          j
+            .onRef('rec.source_id', '=', 'p.old_id')
+            .onRef('rec.source', '=', 'p.source')
+            .on('rec.district_id', '=', district),
+        )
+        .select((eb) => eb.fn.count<number>('p.old_id').distinct().as('n'))
+        .where('r.district_id', '=', district)
+        .where('r.status', '=', 'held')
+        .where('p.entity', '=', 'staff')
+        .where('rec.archived_at', 'is', null)
+        .where(sql<string>`',' || rec.roles || ','`, 'like', `%,${role},%`)
+        .executeTakeFirstOrThrow();
+      if (Number(row.n) > 0) out[role] = Number(row.n);
     }
     return out;
   }
