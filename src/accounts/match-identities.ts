@@ -15,16 +15,26 @@ import type { DesiredAccount } from './derive.js';
  *   (derive.ts drops it), so it never matches;
  * - two candidate accounts are a conflict (reported; no account is created or linked);
  * - a manual account is never linked: holding the value, it is a conflict to resolve by hand;
- * - an account linked to another active record of the same source is that record's;
+ * - an account linked to another active record of the same source is that record's; but when the
+ *   batch may wait (`deferClaims`, a stream's batch), such a claim waits for the end of the stream,
+ *   where an absent old record makes it a re-key (see rekey.ts), and a claim the end of the stream
+ *   found to be a re-key (`rekeys`) links the account;
  * - accounts move between sources one way only (see SOURCE_PRECEDENCE);
  * - an email is a login identity only when exactly one active account holds it, so a shared email
  *   is nobody's, and is never a matching key. A record of the batch counts as the account it has
  *   or will be linked to, so a person never shares with themselves.
  */
 
-/** What matching decided for a record that has no account yet. */
+/**
+ * What matching decided for a record that has no account yet. A link with `rekeyFrom` moves the
+ * account from that record of the same source (a re-key); `wait` claims an account still linked to
+ * another record of the same source, to be decided at the end of the stream (see rekey.ts).
+ */
 export type MatchDecision =
-  { kind: 'link'; account: StoredAccount } | { kind: 'conflict'; reason: string } | { kind: 'create' };
+  | { kind: 'link'; account: StoredAccount; rekeyFrom?: string }
+  | { kind: 'conflict'; reason: string }
+  | { kind: 'create' }
+  | { kind: 'wait'; account: StoredAccount; oldId: string };
 
 /** The identity values a batch's matching needs looked up (see {@link identityLookups}). */
 export interface IdentityLookups {
@@ -56,6 +66,14 @@ export interface MatchInput {
   matchByEmail: boolean;
   /** The batch's records that provisioning looks at. */
   records: ReadonlyArray<{ sourceId: string }>;
+  /**
+   * A claim on an account linked to another active record of the same source waits (a `wait`
+   * decision) instead of being a conflict: set for a stream's batches, whose snapshot is not yet
+   * complete. Default false.
+   */
+  deferClaims?: boolean;
+  /** Claims found to be re-keys: new record's source id → the old record's (see rekey.ts). */
+  rekeys?: ReadonlyMap<string, string>;
   /** What the rules derived for each of `records`, by source id (exactly their ids). */
   desired: ReadonlyMap<string, DesiredAccount>;
   /** The accounts already linked to `records`, by source id. */
@@ -102,7 +120,7 @@ export function matchIdentities(input: MatchInput): IdentityMatches {
     if (!d.key) continue;
     const dec = matcher.decide(r.sourceId, d.key.type, d.key.value, candidates.byKey.get(d.key.value));
     decisions.set(r.sourceId, dec);
-    if (dec.kind === 'link')
+    if (dec.kind === 'link' || dec.kind === 'wait')
       matcher.claim(d.key.type, d.key.value, {
         ...dec.account,
         recordSource: input.source,
@@ -122,7 +140,8 @@ export function matchIdentities(input: MatchInput): IdentityMatches {
     for (const r of byEmail) {
       const email = desired.get(r.sourceId)!.email!;
       const dec = matcher.decide(r.sourceId, 'email', email, candidates.byEmail.get(email));
-      if (dec.kind !== 'link') continue; // an email conflict is no reason to refuse an account: create one
+      // An email conflict is no reason to refuse an account: create one.
+      if (dec.kind !== 'link' && dec.kind !== 'wait') continue;
       const others = [...(emailHolders.get(email) ?? [])].filter(
         (id) => id !== `new:${r.sourceId}` && id !== dec.account.id,
       );
@@ -149,7 +168,12 @@ function targetOf(
   sourceId: string,
 ): string {
   const dec = decisions.get(sourceId);
-  return input.linked.get(sourceId)?.id ?? (dec?.kind === 'link' ? dec.account.id : `new:${sourceId}`);
+  // A waiting claim counts as the account it waits for: if it is no re-key, it is a conflict that
+  // holds no email (or an email claim that creates an account and then shares it, as before).
+  return (
+    input.linked.get(sourceId)?.id ??
+    (dec?.kind === 'link' || dec?.kind === 'wait' ? dec.account.id : `new:${sourceId}`)
+  );
 }
 
 /** Who holds each email: the store's active holders outside the batch, and the batch's records. */
@@ -224,6 +248,12 @@ class Matcher {
         reason: `a manually created account holds its ${type}; link or remove it by hand`,
       };
     if (c.recordSource === source && c.recordSourceId !== sourceId && c.status === 'active') {
+      const rekeyFrom = this.input.rekeys?.get(sourceId);
+      if (rekeyFrom !== undefined && rekeyFrom === c.recordSourceId)
+        return { kind: 'link', account: c, rekeyFrom };
+      // Whether the other record is gone is known only once the stream is complete (see rekey.ts).
+      if (this.input.deferClaims && c.recordSourceId !== null)
+        return { kind: 'wait', account: c, oldId: c.recordSourceId };
       return {
         kind: 'conflict',
         reason: `its ${type} belongs to the account of another ${source} record (${c.recordSourceId ?? '?'})`,

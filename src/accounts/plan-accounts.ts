@@ -10,6 +10,7 @@ import type { DesiredAccount, StaffOverrideFields } from './derive.js';
 import { sharedEmail } from './match-identities.js';
 import type { IdentityMatches } from './match-identities.js';
 import { accountFields } from './provision-batch.js';
+import type { WaitingClaim } from './rekey.js';
 import type { ProvisionBatch, ProvisionRecord } from './provision-batch.js';
 
 /**
@@ -77,6 +78,10 @@ export interface AccountPlan {
   pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }>;
   /** Accounts outside the batch that now share an email: they lose it as a login identity (see completePlan). */
   sharedHolders: string[];
+  /** Claims that wait for the end of the stream (see rekey.ts), with their records. */
+  waiting: Array<WaitingClaim & { record: ProvisionRecord }>;
+  /** Identities re-keyed accounts gave up, kept as their former identities (see rekey.ts). */
+  formerIdentities: Array<{ accountId: string; type: IdentityType; value: string }>;
 }
 
 /** The account writes and feed entries a batch's records come to, but for what needs the stored state. */
@@ -90,6 +95,8 @@ export function planAccounts(p: PlanInput): AccountPlan {
   const superseded: Array<{ source: SourceKind; id: string }> = [];
   const toDiff: Array<{ accountId: string; write: AccountWrite; reactivated: boolean }> = [];
   const pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }> = [];
+  const waiting: Array<WaitingClaim & { record: ProvisionRecord }> = [];
+  const formerIdentities: Array<{ accountId: string; type: IdentityType; value: string }> = [];
   for (const r of records) {
     const d = desired.get(r.sourceId)!;
     const acct = linked.get(r.sourceId);
@@ -160,20 +167,47 @@ export function planAccounts(p: PlanInput): AccountPlan {
       });
       continue;
     }
+    if (dec.kind === 'wait') {
+      // Decided at the end of the stream (see rekey.ts): nothing is written or counted yet.
+      waiting.push({
+        newId: r.sourceId,
+        oldId: dec.oldId,
+        accountId: dec.account.id,
+        accountKind: kind,
+        record: r,
+      });
+      continue;
+    }
     if (dec.kind === 'link') {
       const m = dec.account;
       if (m.recordSource && m.recordSource !== b.source && m.recordSourceId) {
         superseded.push({ source: m.recordSource, id: m.recordSourceId });
       }
       writes.set(m.id, { write: accountWrite(b, kind, r, d, sorted, m.id, 'sync'), isNew: false });
-      counts.linked++;
-      changes.push({
-        district: b.district,
-        accountId: m.id,
-        kind: 'linked',
-        fields: [`${b.source}:${r.sourceId}`],
-        runId: b.runId,
-      });
+      if (dec.rekeyFrom !== undefined) {
+        counts.rekeyed++;
+        // What the account held and the new record does not (its old Clever id, …) still finds it.
+        for (const i of m.identities) {
+          if (!sorted.some((n) => n.type === i.type && n.value === i.value))
+            formerIdentities.push({ accountId: m.id, type: i.type, value: i.value });
+        }
+        changes.push({
+          district: b.district,
+          accountId: m.id,
+          kind: 'rekeyed',
+          fields: [`${b.source}:${dec.rekeyFrom}`, `${b.source}:${r.sourceId}`],
+          runId: b.runId,
+        });
+      } else {
+        counts.linked++;
+        changes.push({
+          district: b.district,
+          accountId: m.id,
+          kind: 'linked',
+          fields: [`${b.source}:${r.sourceId}`],
+          runId: b.runId,
+        });
+      }
       if (m.status === 'inactive') {
         counts.reactivated++;
         changes.push({
@@ -200,7 +234,18 @@ export function planAccounts(p: PlanInput): AccountPlan {
       if (holders.has(a.id) && a.origin !== 'manual' && !writes.has(a.id)) sharedHolders.push(a.id);
     }
   }
-  return { counts, problems, changes, writes, superseded, toDiff, pendingDeactivations, sharedHolders };
+  return {
+    counts,
+    problems,
+    changes,
+    writes,
+    superseded,
+    toDiff,
+    pendingDeactivations,
+    sharedHolders,
+    waiting,
+    formerIdentities,
+  };
 }
 
 /** The account the rules want for a record, as one object literal (one shape for every write; no spreads). */

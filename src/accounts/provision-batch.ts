@@ -4,6 +4,7 @@ import type { DistrictConfig } from '../model/district-config.js';
 import type { Entity, EntityData, SourceKind } from '../model/entities.js';
 import type { AccountCounts, RunProblem } from '../model/run.js';
 import type { DecisionOrder, StreamGate } from './decision-order.js';
+import type { WaitingClaim } from './rekey.js';
 import type { RunIdentities } from './run-identities.js';
 
 /** What provisioning is given (a batch of one entity's records) and what it returns (see provision.ts). */
@@ -49,6 +50,14 @@ export interface ProvisionBatch {
    * are not looked at.
    */
   noGuardianAccounts?: boolean;
+  /**
+   * A stream's batch, whose snapshot is not complete yet: a claim on an account linked to another
+   * active record of the same source waits (ProvisionResult.waiting) instead of being a conflict
+   * (see rekey.ts). Default false.
+   */
+  deferClaims?: boolean;
+  /** Claims the end of a stream found to be re-keys: new record's source id → old record's (see rekey.ts). */
+  rekeys?: ReadonlyMap<string, string>;
   /** When batches of one stream overlap (see sync/page-overlap.ts and decision-order.ts). */
   gate?: StreamGate;
   /**
@@ -65,6 +74,8 @@ export interface ProvisionResult {
   pendingDeactivations: Array<{ accountId: string; kind: AccountKind; reason: string }>;
   /** Records of a lower source whose accounts this batch took over (they were archived). */
   superseded: Array<{ source: SourceKind; id: string }>;
+  /** Claims waiting for the end of the stream (only with `deferClaims`; see rekey.ts). */
+  waiting: Array<WaitingClaim & { record: ProvisionRecord }>;
 }
 
 /** What a record's account is derived from: the fields its source sent apart, or the record. */

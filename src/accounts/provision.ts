@@ -71,12 +71,18 @@ async function provision(
 ): Promise<ProvisionResult> {
   const kind = accountKindOf(b.entity);
   if (!kind || b.records.length === 0 || (kind === 'guardian' && b.noGuardianAccounts))
-    return { counts: {}, problems: [], pendingDeactivations: [], superseded: [] };
+    return { counts: {}, problems: [], pendingDeactivations: [], superseded: [], waiting: [] };
 
   // 1. Load the context.
   const batch = await loadBatch(tx, b, kind);
   if (batch === null)
-    return { counts: emptyAccountCounts(), problems: [], pendingDeactivations: [], superseded: [] };
+    return {
+      counts: emptyAccountCounts(),
+      problems: [],
+      pendingDeactivations: [],
+      superseded: [],
+      waiting: [],
+    };
   const { records, linked } = batch;
   const desired = deriveDesired(b, kind, records, linked, batch.overrides);
   const lookups = identityLookups(records, desired, linked);
@@ -93,6 +99,8 @@ async function provision(
     linked,
     unlinked: lookups.unlinked,
     candidates,
+    ...(b.deferClaims ? { deferClaims: true } : {}),
+    ...(b.rekeys ? { rekeys: b.rekeys } : {}),
   });
   const plan = planAccounts({
     b,
@@ -295,7 +303,9 @@ async function applyPlan(
   }
   if (pendingDeactivations.length > 0 && b.runId !== null)
     await tx.pendingDeactivations.add(b.runId, pendingDeactivations);
+  if (plan.formerIdentities.length > 0)
+    await tx.identities.addFormer(b.district, plan.formerIdentities, b.runId);
   await tx.changeFeed.append(plan.changes);
   counts.updated += await regrantReleasedEmails(tx, b.district, releasedEmails, b.runId);
-  return { counts, problems: plan.problems, pendingDeactivations, superseded };
+  return { counts, problems: plan.problems, pendingDeactivations, superseded, waiting: plan.waiting };
 }

@@ -54,8 +54,8 @@ export async function signInWithClever(store: Store, login: CleverLogin): Promis
   if (login.expectedDistrict !== null && login.expectedDistrict !== district.id)
     return { ok: false, reason: 'district_mismatch', district: district.id, accountId: null };
 
-  const found = await store.identities.lookup(district.id, 'clever_id', [login.cleverUserId]);
-  const holders = found.get(login.cleverUserId) ?? [];
+  // A person Clever gave a new id keeps their account; a login by the old id still finds it.
+  const holders = await store.accounts.bySignInIdentity(district.id, 'clever_id', login.cleverUserId);
   const kind = login.role !== null ? KIND_OF_ROLE[login.role] : null;
   const fitting = holders.filter((a) => kind === null || a.kind === kind).sort(preferred);
   const active = fitting.find((a) => a.status === 'active');

@@ -86,9 +86,15 @@ export function renderReport(report: RunReport): string {
   const a = report.accounts;
   if (Object.values(a).some((n) => n > 0)) {
     lines.push(
-      `accounts: provisioned ${a.provisioned}, linked ${a.linked}, updated ${a.updated}, deactivated ${a.deactivated}, reactivated ${a.reactivated}, held ${a.held}, conflicts ${a.conflicts}, not provisioned ${a.notProvisioned}`,
+      `accounts: provisioned ${a.provisioned}, linked ${a.linked}, updated ${a.updated}, deactivated ${a.deactivated}, reactivated ${a.reactivated}, rekeyed ${a.rekeyed}, held ${a.held}, conflicts ${a.conflicts}, not provisioned ${a.notProvisioned}`,
     );
   }
+  // Runs stored before re-keys were counted have no `rekeyed`.
+  const rekeyed = Object.entries(report.counts).filter(([, c]) => (c.rekeyed ?? 0) > 0);
+  if (rekeyed.length > 0)
+    lines.push(
+      `re-keyed (same person, new source id): ${rekeyed.map(([e, c]) => `${e} ${c.rekeyed}`).join(', ')}`,
+    );
   const pending = Object.entries(report.pending);
   if (pending.length > 0) {
     lines.push(`would archive once approved: ${pending.map(([e, n]) => `${e} ${n}`).join(', ')}`);

@@ -104,7 +104,14 @@ export class ServiceMetrics {
       }
     }
     const a = report.accounts;
-    for (const change of ['provisioned', 'linked', 'updated', 'deactivated', 'reactivated'] as const) {
+    for (const change of [
+      'provisioned',
+      'linked',
+      'updated',
+      'deactivated',
+      'reactivated',
+      'rekeyed',
+    ] as const) {
       if (a[change] > 0) this.accounts.inc({ change }, a[change]);
     }
     if (report.stats.requests > 0) this.requests.inc(report.stats.requests);

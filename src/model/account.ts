@@ -63,7 +63,15 @@ export const accountSchema = z.object({
 });
 export type Account = z.infer<typeof accountSchema>;
 
-export const ACCOUNT_CHANGE_KINDS = ['created', 'updated', 'deactivated', 'reactivated', 'linked'] as const;
+/** `rekeyed`: the account moved to its person's new record; `fields` name the old and the new record. */
+export const ACCOUNT_CHANGE_KINDS = [
+  'created',
+  'updated',
+  'deactivated',
+  'reactivated',
+  'linked',
+  'rekeyed',
+] as const;
 export type AccountChangeKind = (typeof ACCOUNT_CHANGE_KINDS)[number];
 
 /**

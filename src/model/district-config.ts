@@ -52,6 +52,13 @@ export const districtConfigSchema = z
         maxPercent: z.number().min(0).max(100).default(5),
         /** …and exceed this many accounts. Default 10. */
         minCount: z.number().int().min(0).default(10),
+        /**
+         * Also hold a run whose re-keys (people back under a new source id, see accounts/rekey.ts)
+         * exceed the same threshold. Re-keys deactivate no one, so they are counted apart from
+         * deactivations and never hold a run unless this is on. Default false (left out, so that
+         * a district's settings, and with them its accounts' derive version, read as before).
+         */
+        holdRekeys: z.boolean().optional(),
       })
       .strict()
       .default({ maxPercent: 5, minCount: 10 }),

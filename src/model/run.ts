@@ -18,10 +18,15 @@ export interface EntityCounts {
   archived: number;
   restored: number;
   skipped: number;
+  /**
+   * Records whose person came back under a new source id (same district key): the old record is
+   * archived without touching the account, which follows the new record.
+   */
+  rekeyed: number;
 }
 
 export function emptyEntityCounts(): EntityCounts {
-  return { created: 0, updated: 0, unchanged: 0, archived: 0, restored: 0, skipped: 0 };
+  return { created: 0, updated: 0, unchanged: 0, archived: 0, restored: 0, skipped: 0, rekeyed: 0 };
 }
 
 export interface AccountCounts {
@@ -30,6 +35,8 @@ export interface AccountCounts {
   updated: number;
   deactivated: number;
   reactivated: number;
+  /** Accounts moved to their person's new record (see EntityCounts.rekeyed); never deactivated. */
+  rekeyed: number;
   /** Deactivations the safety valve held back. */
   held: number;
   conflicts: number;
@@ -44,6 +51,7 @@ export function emptyAccountCounts(): AccountCounts {
     updated: 0,
     deactivated: 0,
     reactivated: 0,
+    rekeyed: 0,
     held: 0,
     conflicts: 0,
     notProvisioned: 0,

@@ -46,6 +46,8 @@ function emptyRoles(): Record<Role, string[]> {
 class DayBuilder {
   private readonly keys: number[][] = ORDER.map(() => []);
   private readonly actions: number[][] = ORDER.map(() => []);
+  /** The day's re-keys, old key → new key. */
+  readonly rekeyed: Array<{ from: number; to: number }> = [];
 
   constructor(
     private readonly m: DistrictModel,
@@ -54,19 +56,28 @@ class DayBuilder {
   ) {}
 
   add(coll: CollCode, key: number, action: Action): void {
+    // A re-keyed person changes under the key it is served under (a re-key day adds both keys itself).
+    if (coll === COLL.user && this.kind !== 'rekey') key = this.m.servedKey(key, this.day);
     const n = ORDER.indexOf(coll);
     (this.keys[n] as number[]).push(key);
     (this.actions[n] as number[]).push(action);
   }
 
   /** `sorted`: collections whose changes were added out of key order and must be sorted. */
-  finish(log: EventLog, sorted: ReadonlySet<CollCode>): DayRecord {
+  finish(log: EventLog, given: ReadonlySet<CollCode>): DayRecord {
+    // Served keys of re-keyed people sort apart from the people's first keys.
+    const sorted = this.m.rekeyedTo.size > 0 ? new Set([...given, COLL.user]) : given;
     const rec: DayRecord = {
       day: this.day,
       kind: this.kind,
       created: emptyIds(),
       updated: emptyIds(),
       deleted: emptyIds(),
+      rekeyed: this.rekeyed.map((r) => ({
+        from: this.m.codec.encode(COLL.user, r.from),
+        to: this.m.codec.encode(COLL.user, r.to),
+        roles: this.m.userRoles(r.from),
+      })),
       usersByRole: { created: emptyRoles(), updated: emptyRoles(), deleted: emptyRoles() },
     };
     const total = this.keys.reduce((n, k) => n + k.length, 0);
@@ -110,6 +121,7 @@ export function applyDay(m: DistrictModel, kind: DayKind, log: EventLog): DayRec
   let rec: DayRecord;
   if (kind === 'rollover') rec = rollover(m, day, log);
   else if (kind === 'bad_sharing') rec = badSharing(m, day, log);
+  else if (kind === 'rekey') rec = rekeyDay(m, day, log);
   else rec = normalDay(m, day, log);
   log.prune(day);
   return rec;
@@ -256,7 +268,7 @@ function normalDay(m: DistrictModel, day: number, log: EventLog): DayRecord {
   for (let n = count(DAILY_RATES.nameChanges); n > 0; n--) {
     const key = pickStudent(0);
     if (key < 0) break;
-    const cur = renderRecord(m, COLL.user, key, prev, false)?.name as
+    const cur = renderRecord(m, COLL.user, m.servedKey(key, prev), prev, false)?.name as
       { first: string; last: string } | undefined;
     if (!cur) continue;
     let last = rng.pick(LAST_NAMES);
@@ -338,13 +350,17 @@ function diffInto(
 ): void {
   const touched = coll === COLL.user ? m.touchedUsers : m.touchedSections;
   for (const key of cands) {
-    const before = renderRecord(m, coll, key, day - 1, true);
-    const after = renderRecord(m, coll, key, day, true);
+    // `touched` is kept by a person's first key (what its stamps are rendered from), the diff by
+    // the key it is served under (the same on both days: only a re-key day changes it, and that
+    // day diffs no re-keyed person here).
+    const served = coll === COLL.user ? m.servedKey(key, day) : key;
+    const before = renderRecord(m, coll, served, day - 1, true);
+    const after = renderRecord(m, coll, served, day, true);
     if (before === null && after === null) continue;
-    if (before === null) b.add(coll, key, ACTION.created);
-    else if (after === null) b.add(coll, key, ACTION.deleted);
+    if (before === null) b.add(coll, served, ACTION.created);
+    else if (after === null) b.add(coll, served, ACTION.deleted);
     else if (JSON.stringify(before) !== JSON.stringify(after)) {
-      b.add(coll, key, ACTION.updated);
+      b.add(coll, served, ACTION.updated);
       const list = touched.get(key);
       if (list) list.push(day);
       else touched.set(key, [day]);
@@ -535,4 +551,54 @@ function badSharing(m: DistrictModel, day: number, log: EventLog): DayRecord {
   sectionRange(m, b, year, dropped, ACTION.deleted);
   // Users and schools were added in id order; the sections mix updates and deletions.
   return b.finish(log, new Set([COLL.section]));
+}
+
+// ------------------------------------------------------------------------------------ re-key day
+
+/** Share of the served students and teachers a re-key day gives a new id. */
+export const REKEY_SHARE = 0.1;
+
+/**
+ * The district re-imports its SIS (or Clever re-creates people for another reason): about one in
+ * ten served students and teachers is served under a new id from this day on, with the same
+ * identifiers, names and emails. The old ids are deleted and the new ones created (in the events
+ * feed too: a delete and a create per person); their sections and contacts now name the new ids.
+ * Multi-role users are left alone (one person, several role lists).
+ */
+function rekeyDay(m: DistrictModel, day: number, log: EventLog): DayRecord {
+  const prev = day - 1;
+  const rng = new Rng(hash2(m.salt ^ 0x7e6e, day));
+  const b = new DayBuilder(m, day, 'rekey');
+  const sectionCands = new Set<number>();
+  const contactCands = new Set<number>();
+  const chosen: number[] = [];
+  for (const role of ['student', 'teacher'] as const) {
+    const it = m.usersSource(role, prev).asc(-1);
+    for (let r = it.next(); r.done !== true; r = it.next()) {
+      const key = r.value;
+      if (m.userRoles(key).length !== 1 || rng.next() >= REKEY_SHARE) continue;
+      chosen.push(key);
+    }
+  }
+  const newKeys: number[] = [];
+  for (const key of chosen) {
+    const to = makeKey(day, BLOCK.rekeyed, newKeys.length);
+    const person = m.personOf(key);
+    if (m.isStudentKey(person)) {
+      for (const sec of m.studentSections(person, prev)) sectionCands.add(sec);
+      for (const c of m.studentContacts(person)) contactCands.add(c);
+    } else {
+      for (const sec of m.teacherSections(m.teacherIndexOf(person), prev)) sectionCands.add(sec);
+    }
+    m.rekeyedTo.set(key, { day, key: to });
+    m.rekeyedFrom.set(to, key);
+    newKeys.push(to);
+    b.rekeyed.push({ from: key, to });
+    b.add(COLL.user, key, ACTION.deleted);
+    b.add(COLL.user, to, ACTION.created);
+  }
+  if (newKeys.length > 0) m.rekeyDays.push({ day, keys: newKeys });
+  diffInto(b, m, COLL.user, contactCands, day);
+  diffInto(b, m, COLL.section, sectionCands, day);
+  return b.finish(log, ALL_SORTED);
 }

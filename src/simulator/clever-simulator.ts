@@ -31,7 +31,7 @@ import type {
 //   /__sim/*          local control endpoints (no auth: bind the simulator to localhost only)
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const DAY_KINDS: readonly DayKind[] = ['normal', 'rollover', 'bad_sharing'];
+const DAY_KINDS: readonly DayKind[] = ['normal', 'rollover', 'bad_sharing', 'rekey'];
 const MAX_BODY = 1 << 20;
 
 function derive(seed: number, what: string, length: number): string {

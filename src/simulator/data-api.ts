@@ -380,13 +380,17 @@ export class DataApi {
       if (c) return c;
       return this.list(req, m.usersSource(role ? (role as Role) : null, D), COLL.user, render);
     }
-    const key = m.codec.decode(COLL.user, id);
-    if (key === null || !m.userAlive(key, D)) return notFound();
+    const served = m.codec.decode(COLL.user, id);
+    if (served === null || !m.userAlive(served, D)) return notFound();
+    // A re-keyed person's relations are those of its first key; the users listed are served under their latest.
+    const key = m.personOf(served);
     const block = keyBlock(key);
     const t = m.teacherIndexOf(key);
+    const servedList = (keys: number[]): ArraySource =>
+      new ArraySource(keys.map((k) => m.servedKey(k, D)).sort((a, b) => a - b));
     switch (sub) {
       case undefined:
-        return this.singleKey(req, COLL.user, key);
+        return this.singleKey(req, COLL.user, served);
       case 'sections': {
         const secs =
           block === BLOCK.student ? m.studentSections(key, D) : t >= 0 ? m.teacherSections(t, D) : [];
@@ -394,7 +398,7 @@ export class DataApi {
       }
       case 'mycontacts': {
         const cs = block === BLOCK.student ? m.studentContacts(key).filter((c) => m.contactAlive(c, D)) : [];
-        return this.list(req, new ArraySource(cs), COLL.user, render);
+        return this.list(req, servedList(cs), COLL.user, render);
       }
       case 'mystudents': {
         let students: number[] = [];
@@ -405,7 +409,7 @@ export class DataApi {
           for (const sec of m.teacherSections(t, D)) for (const s of m.sectionStudents(sec, D)) set.add(s);
           students = [...set].sort((a, b) => a - b);
         }
-        return this.list(req, new ArraySource(students), COLL.user, render);
+        return this.list(req, servedList(students), COLL.user, render);
       }
       case 'myteachers': {
         const set = new Set<number>();
@@ -413,10 +417,10 @@ export class DataApi {
           for (const sec of m.studentSections(key, D))
             for (const tt of m.sectionTeachers(sec, D)) set.add(m.teacherKey(tt));
         }
-        return this.list(req, new ArraySource([...set].sort((a, b) => a - b)), COLL.user, render);
+        return this.list(req, servedList([...set]), COLL.user, render);
       }
       case 'schools': {
-        const obj = render(key);
+        const obj = render(served);
         const ids = new Set<string>();
         for (const r of Object.values((obj?.roles ?? {}) as Record<string, Json>)) {
           if (Array.isArray(r.schools)) for (const s of r.schools as string[]) ids.add(s);
@@ -457,7 +461,7 @@ export class DataApi {
         if (role !== 'teacher') keys.push(...m.sectionStudents(key, D));
         return this.list(
           req,
-          new ArraySource(keys.sort((a, b) => a - b)),
+          new ArraySource(keys.map((k) => m.servedKey(k, D)).sort((a, b) => a - b)),
           COLL.user,
           this.renderer(req, COLL.user),
         );

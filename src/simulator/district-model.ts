@@ -147,6 +147,15 @@ export class DistrictModel {
   readonly sectionMovedIn = new Map<number, Set<number>>();
   readonly sectionTeacher = new Map<number, Array<Stamped<number>>>();
   readonly teacherAssigned = new Map<number, Set<number>>();
+  /**
+   * Re-keys (see change-days.ts): from `day` on, the person of an old key is served under `key`
+   * (block `rekeyed` of that day), with everything else the same; the old key is served no more.
+   */
+  readonly rekeyedTo = new Map<number, { day: number; key: number }>();
+  /** The other way: the key a re-keyed key took over from. */
+  readonly rekeyedFrom = new Map<number, number>();
+  /** The keys each re-key day created, ascending (for paging). */
+  readonly rekeyDays: Array<{ day: number; keys: number[] }> = [];
   /** Days on which a record's served JSON changed through an individual change (drives last_modified). */
   readonly touchedUsers = new Map<number, number[]>();
   readonly touchedSections = new Map<number, number[]>();
@@ -438,6 +447,10 @@ export class DistrictModel {
 
   /** Roles a user key holds (regardless of whether it is served), in Clever's role order. */
   userRoles(key: number): Role[] {
+    if (keyBlock(key) === BLOCK.rekeyed) {
+      const person = this.personOf(key);
+      return person === key ? [] : this.userRoles(person);
+    }
     if (this.isStudentKey(key)) return ['student'];
     if (this.isContactKey(key)) return ['contact'];
     const t = this.teacherIndexOf(key);
@@ -452,7 +465,38 @@ export class DistrictModel {
     return [];
   }
 
+  // ---------------------------------------------------------------- re-keys
+
+  /** The key a person (any of its keys) is served under as of `asOf`. */
+  servedKey(key: number, asOf: number): number {
+    if (this.rekeyedTo.size === 0) return key;
+    let k = key;
+    for (let r = this.rekeyedTo.get(k); r !== undefined && r.day <= asOf; r = this.rekeyedTo.get(k))
+      k = r.key;
+    return k;
+  }
+
+  /** The person's first key: the one its facts (names, identifiers, enrolments) are generated from. */
+  personOf(key: number): number {
+    let k = key;
+    for (let from = this.rekeyedFrom.get(k); from !== undefined; from = this.rekeyedFrom.get(k)) k = from;
+    return k;
+  }
+
+  /** Whether `key` is one a person is served under as of `asOf` (not moved away, not yet created). */
+  servedUnder(key: number, asOf: number): boolean {
+    if (this.rekeyedTo.size === 0) return keyBlock(key) !== BLOCK.rekeyed;
+    if (keyBlock(key) === BLOCK.rekeyed && (!this.rekeyedFrom.has(key) || keyDay(key) > asOf)) return false;
+    return this.servedKey(key, asOf) === key;
+  }
+
   userAlive(key: number, asOf: number): boolean {
+    if (!this.servedUnder(key, asOf)) return false;
+    return this.personAlive(this.personOf(key), asOf);
+  }
+
+  /** Whether the person of key `key` (its first key) is served, under whichever key. */
+  personAlive(key: number, asOf: number): boolean {
     switch (keyBlock(key)) {
       case BLOCK.student:
         return this.isStudentKey(key) && this.studentAlive(key, asOf);
@@ -824,12 +868,60 @@ export class DistrictModel {
     return new RangeSource(makeKey(0, BLOCK.staff, 0), lo, hi, (i) => this.staffAlive(i, asOf));
   }
 
+  /** The keys re-key days up to `asOf` created, per day, as sources of the users holding `role` (all: null). */
+  private rekeySources(
+    role: Role | null,
+    asOf: number,
+    school: number | null,
+  ): Array<{ day: number; src: KeySource }> {
+    const year = this.yearAt(asOf);
+    return this.rekeyDays
+      .filter((d) => d.day <= asOf)
+      .map((d) => ({
+        day: d.day,
+        src: new FilterSource(new ArraySource(d.keys), (k) => {
+          if (!this.userAlive(k, asOf)) return false;
+          if (role !== null && !this.userRoles(k).includes(role)) return false;
+          return school === null || this.personSchool(this.personOf(k), year) === school;
+        }),
+      }));
+  }
+
+  /** The school of a student or teacher (by its first key) in school year `year`; -1 for others. */
+  private personSchool(key: number, year: number): number {
+    if (keyBlock(key) === BLOCK.student) return this.studentSchool(key, year);
+    const t = this.teacherIndexOf(key);
+    return t >= 0 ? this.layout.teacherSchool(t) : -1;
+  }
+
+  /**
+   * `parts` by creation day (ascending), with the re-key days' keys in their place (a re-key day's
+   * block sorts after the other blocks of that day), and without the keys people moved away from.
+   */
+  private withRekeys(
+    byDay: Array<{ day: number; parts: KeySource[] }>,
+    rekeys: Array<{ day: number; src: KeySource }>,
+    asOf: number,
+  ): KeySource {
+    if (this.rekeyedTo.size === 0) return new ConcatSource(byDay.flatMap((d) => d.parts));
+    const parts: KeySource[] = [];
+    let r = 0;
+    for (const d of byDay) {
+      while (r < rekeys.length && rekeys[r]!.day < d.day) parts.push(rekeys[r++]!.src);
+      parts.push(...d.parts);
+    }
+    while (r < rekeys.length) parts.push(rekeys[r++]!.src);
+    return new FilterSource(new ConcatSource(parts), (k) => this.servedUnder(k, asOf));
+  }
+
   /** All served users, or those holding `role`, in id order. */
   usersSource(role: Role | null, asOf: number): KeySource {
     const T = this.layout.teachers;
-    const parts: KeySource[] = [];
+    const byDay: Array<{ day: number; parts: KeySource[] }> = [];
     for (const cd of this.creationDays) {
       if (cd.day > asOf) break;
+      const parts: KeySource[] = [];
+      byDay.push({ day: cd.day, parts });
       const wantStudents = role === null || role === 'student';
       const wantContacts = role === null || role === 'contact';
       if (cd.gen) {
@@ -851,7 +943,7 @@ export class DistrictModel {
           parts.push(new FilterSource(new ArraySource(cd.contacts), (k) => this.contactAlive(k, asOf)));
       }
     }
-    return new ConcatSource(parts);
+    return this.withRekeys(byDay, this.rekeySources(role, asOf, null), asOf);
   }
 
   /** Served users of a school (students, teachers, staff), optionally one role, in id order. */
@@ -859,10 +951,12 @@ export class DistrictModel {
     const school = this.school(s);
     const year = this.yearAt(asOf);
     const lay = this.schoolLayout(s, year);
-    const parts: KeySource[] = [];
     const wantStudents = role === null || role === 'student';
+    const byDay: Array<{ day: number; parts: KeySource[] }> = [];
     for (const cd of this.creationDays) {
       if (cd.day > asOf) break;
+      const parts: KeySource[] = [];
+      byDay.push({ day: cd.day, parts });
       if (wantStudents) {
         if (cd.gen) {
           for (const r of lay.ranges) {
@@ -886,7 +980,7 @@ export class DistrictModel {
           parts.push(this.staffSource(school.staffStart, school.staffStart + school.staffCount, asOf));
       }
     }
-    return new ConcatSource(parts);
+    return this.withRekeys(byDay, this.rekeySources(role, asOf, s), asOf);
   }
 
   /** Served sections of the current school year (optionally one school), in id order. */

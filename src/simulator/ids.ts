@@ -22,8 +22,11 @@ export const COLL = {
 } as const;
 export type CollCode = (typeof COLL)[keyof typeof COLL];
 
-/** User sub-blocks: users of one creation day are grouped by role. */
-export const BLOCK = { student: 0, teacher: 1, staff: 2, district_admin: 3, contact: 4 } as const;
+/**
+ * User sub-blocks: users of one creation day are grouped by role. `rekeyed`: the new ids a re-key day
+ * gave to existing people (see DistrictModel.rekeyedTo).
+ */
+export const BLOCK = { student: 0, teacher: 1, staff: 2, district_admin: 3, contact: 4, rekeyed: 5 } as const;
 
 /** Day 0 of the simulated calendar: 2025-08-01T00:00:00Z (the summer before the school year). */
 export const EPOCH_MS = Date.UTC(2025, 7, 1);

@@ -306,9 +306,9 @@ export function renderSection(m: DistrictModel, key: number, asOf: number, v31: 
     subject: q && idx % 61 === 13 ? '' : course.subject,
     course: m.codec.encode(COLL.course, m.courseKey(courseIdx)),
     term_id: m.codec.encode(COLL.term, m.termKey(d.year, (d.teacher + d.period) % m.shape.terms)),
-    teacher: m.codec.encode(COLL.user, m.teacherKey(primary)),
-    teachers: teachers.map((t) => m.codec.encode(COLL.user, m.teacherKey(t))),
-    students: m.sectionStudents(key, asOf).map((k) => m.codec.encode(COLL.user, k)),
+    teacher: m.codec.encode(COLL.user, m.servedKey(m.teacherKey(primary), asOf)),
+    teachers: teachers.map((t) => m.codec.encode(COLL.user, m.servedKey(m.teacherKey(t), asOf))),
+    students: m.sectionStudents(key, asOf).map((k) => m.codec.encode(COLL.user, m.servedKey(k, asOf))),
     created: stamp(created),
     last_modified: stamp(Math.max(created, touched)),
   };
@@ -683,7 +683,7 @@ function contactValues(m: DistrictModel, key: number, asOf: number): ContactValu
     const first = n === 0;
     const relationship = quirkRel ? '' : r.pick(first ? RELATIONSHIP_FIRST : RELATIONSHIP_OTHER);
     return {
-      student: m.codec.encode(COLL.user, s),
+      student: m.codec.encode(COLL.user, m.servedKey(s, asOf)),
       relationship,
       type: r.pick(first ? TYPE_FIRST : TYPE_OTHER),
     };
@@ -865,6 +865,17 @@ function renderAdmin(m: DistrictModel, key: number, i: number, v31: boolean): Js
 
 /** A user as served at the end of day `asOf`, or null when it is not served. */
 export function renderUser(m: DistrictModel, key: number, asOf: number, v31: boolean): Json | null {
+  if (m.rekeyedTo.size === 0) return renderPerson(m, key, asOf, v31);
+  // Re-keys: a person is served under its latest key only, with every fact of its first key.
+  if (!m.servedUnder(key, asOf)) return null;
+  const person = m.personOf(key);
+  if (person === key) return renderPerson(m, key, asOf, v31);
+  const obj = renderPerson(m, person, asOf, v31);
+  if (obj === null) return null;
+  return { ...obj, id: m.codec.encode(COLL.user, key) };
+}
+
+function renderPerson(m: DistrictModel, key: number, asOf: number, v31: boolean): Json | null {
   switch (keyBlock(key)) {
     case BLOCK.student:
       return m.isStudentKey(key) ? renderStudent(m, key, asOf, v31) : null;
@@ -888,6 +899,10 @@ export function renderUser(m: DistrictModel, key: number, asOf: number, v31: boo
 /** A user as JSON text, byte-identical to JSON.stringify(renderUser(...)); the hot path of /users. */
 export function renderUserJson(m: DistrictModel, key: number, asOf: number, v31: boolean): string | null {
   const block = keyBlock(key);
+  if (m.rekeyedTo.size > 0 && (!m.servedUnder(key, asOf) || m.personOf(key) !== key)) {
+    const obj = renderUser(m, key, asOf, v31);
+    return obj ? JSON.stringify(obj) : null;
+  }
   if (block === BLOCK.student) {
     const v = m.isStudentKey(key) ? studentValues(m, key, asOf, v31) : null;
     return v ? studentJson(m, v) : null;

@@ -7,7 +7,7 @@ export type Role = 'student' | 'teacher' | 'staff' | 'district_admin' | 'contact
 /** The Clever collections a change day reports on (districts never change in the simulator). */
 export type Collection = 'schools' | 'users' | 'sections' | 'terms' | 'courses';
 
-export type DayKind = 'normal' | 'rollover' | 'bad_sharing';
+export type DayKind = 'normal' | 'rollover' | 'bad_sharing' | 'rekey';
 
 export type FaultKind = '500' | '502' | '503' | '429' | 'reset' | 'truncated' | 'slow';
 
@@ -97,6 +97,11 @@ export interface DayRecord {
   updated: IdsByCollection;
   /** Ids per collection no longer served after that day. */
   deleted: IdsByCollection;
+  /**
+   * People served under a new id from this day on (a `rekey` day; empty on other days): `from` is
+   * listed in `deleted`, `to` in `created`, with the same identifiers, names and emails.
+   */
+  rekeyed: Array<{ from: string; to: string; roles: Role[] }>;
   /** The same user changes split by role; a user is listed under each role it held. */
   usersByRole: {
     created: Record<Role, string[]>;

@@ -212,6 +212,25 @@ export interface DbRunPendingDeactivation {
   reason: string;
 }
 
+export interface DbRunPendingRekey {
+  run_id: string;
+  entity: string;
+  source: string;
+  new_id: string;
+  old_id: string;
+  account_id: string;
+  account_kind: string;
+}
+
+export interface DbAccountFormerIdentity {
+  account_id: string;
+  district_id: string;
+  type: string;
+  value: string;
+  run_id: string | null;
+  at: string;
+}
+
 export interface DbWebhookEndpoint {
   id: string;
   url: string;
@@ -246,6 +265,8 @@ export interface DB {
   account_changes: DbAccountChange;
   account_overrides: DbAccountOverride;
   run_pending_deactivations: DbRunPendingDeactivation;
+  run_pending_rekeys: DbRunPendingRekey;
+  account_former_identities: DbAccountFormerIdentity;
   webhook_endpoints: DbWebhookEndpoint;
 }
 

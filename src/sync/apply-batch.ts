@@ -1,5 +1,6 @@
 import { accountKindOf } from '../accounts/derive.js';
 import { provisionBatch } from '../accounts/provision.js';
+import type { ProvisionResult } from '../accounts/provision-batch.js';
 import type { Entity } from '../model/entities.js';
 import type { AccountCounts, RunProblem } from '../model/run.js';
 import type { SourceStream } from '../sources/source.js';
@@ -45,6 +46,7 @@ export async function applyBatch(run: RunContext, b: BatchCommit): Promise<void>
   run.stats.retries = source.retries;
   // Records the source recognised unchanged by their bytes, without decoding them (PageOptions.known).
   if (source.undecoded !== undefined) run.stats.undecoded = source.undecoded;
+  let waiting: ProvisionResult['waiting'] = [];
   let ended!: () => void;
   const transactionEnded = new Promise<void>((resolve) => (ended = resolve));
   const transaction = ledger.transaction(async (tx) => {
@@ -73,15 +75,23 @@ export async function applyBatch(run: RunContext, b: BatchCommit): Promise<void>
         ),
       known: run.known,
       noGuardianAccounts: run.noGuardianAccounts,
+      // The stream's snapshot completes only at its end: claims on other records' accounts wait for it.
+      deferClaims: true,
       ...(b.turn ? { gate: b.turn.gate } : {}),
     });
     addAccountCounts(run.counts.accounts, prov.counts);
     b.problems.push(...prov.problems);
     await ledger.keepBatch(tx, b, prov);
+    if (prov.waiting.length > 0) waiting = prov.waiting;
   });
   // Later batches may be waiting for this one to end: tell them before anything else.
   void transaction.then(ended, ended);
   await transaction;
+  if (waiting.length > 0) {
+    const list = run.waiting.get(b.entity);
+    if (list) list.push(...waiting);
+    else run.waiting.set(b.entity, waiting);
+  }
   ledger.committed(b.entity, b.writes.length);
   run.noteProblems(b.problems);
 }

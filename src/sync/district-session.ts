@@ -66,5 +66,6 @@ export async function takeOverInterrupted(store: Store, district: string, runId:
   for (const r of interrupted) {
     await store.runs.clearPendingArchives(r);
     await store.pendingDeactivations.clear(r);
+    await store.pendingRekeys.clear(r);
   }
 }

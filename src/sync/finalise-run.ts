@@ -5,6 +5,7 @@ import type { RunCounts } from '../model/run.js';
 import type { RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
 import type { RunContext } from './run-context.js';
+import { applyRunRekeys } from './rekeys.js';
 import { evaluateSafetyValve } from './safety-valve.js';
 
 /** Ids written per archive transaction. */
@@ -30,9 +31,15 @@ export async function finaliseRun(run: RunContext): Promise<RunOutcome> {
   const deactivating = await ledger.pendingDeactivationCounts(pending);
   // Hand-made accounts are never deactivated by a run, so they do not dilute the percentage.
   const active = await store.accounts.countsByKind(run.district!, 'sync');
-  const kinds: Record<string, { active: number; removing: number }> = {
-    students: { active: active.student.active, removing: deactivating.student ?? 0 },
-    staff: { active: active.staff.active, removing: deactivating.staff ?? 0 },
+  // Re-keys deactivate no one: weighed apart, and holding a run only where the district asks.
+  const rekeying = await ledger.pendingRekeyCounts();
+  const kinds: Record<string, { active: number; removing: number; rekeying?: number }> = {
+    students: {
+      active: active.student.active,
+      removing: deactivating.student ?? 0,
+      rekeying: rekeying.student ?? 0,
+    },
+    staff: { active: active.staff.active, removing: deactivating.staff ?? 0, rekeying: rekeying.staff ?? 0 },
   };
   const emptied: string[] = [];
   for (const e of run.emptied) {
@@ -45,12 +52,13 @@ export async function finaliseRun(run: RunContext): Promise<RunOutcome> {
     emptiedKinds: emptied,
     maxPercent: run.config.safetyValve.maxPercent,
     minCount: run.config.safetyValve.minCount,
+    holdRekeys: run.config.safetyValve.holdRekeys ?? false,
   });
   const totalDeactivating = Object.values(deactivating).reduce((a, b) => a + b, 0);
   if (valve.hold) {
     run.counts.accounts.held += totalDeactivating;
     run.logger.warn(
-      { district: run.district, run: run.runId, pending, deactivating },
+      { district: run.district, run: run.runId, pending, deactivating, rekeying },
       'run held by the safety valve',
     );
     return { status: 'held', reason: `held by the safety valve: ${valve.reasons.join('; ')}`, pending };
@@ -83,9 +91,11 @@ async function retireLowerSources(run: RunContext): Promise<void> {
 }
 
 /**
- * Applies what a run found absent: archives the records (dependents first) and deactivates their
- * accounts, chunk by chunk, each chunk in one transaction; then the accounts queued as no longer
- * eligible. Records that came back in the meantime are skipped by the store's active-only guard.
+ * Applies what a run found absent: first its re-keys (the accounts move to their people's new
+ * records, see rekeys.ts), then archives the records (dependents first) and deactivates the
+ * accounts still linked to them, chunk by chunk, each chunk in one transaction; then the accounts
+ * queued as no longer eligible. Records that came back in the meantime are skipped by the store's
+ * active-only guard.
  */
 export async function applyRunRemovals(
   store: Store,
@@ -93,6 +103,7 @@ export async function applyRunRemovals(
   district: string,
   counts: RunCounts,
 ): Promise<void> {
+  await applyRunRekeys(store, runId, district, counts);
   const order: Entity[] = ['sections', 'contacts', 'students', 'staff', 'terms', 'courses', 'schools'];
   for (const entity of order) {
     for (const source of await store.runs.pendingArchiveSources(runId, entity)) {

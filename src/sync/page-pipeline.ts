@@ -11,6 +11,7 @@ import { PageOverlap } from './page-overlap.js';
 import type { PageTurn } from './page-overlap.js';
 import { absentIds, asSent, inRange, normalise, reconcile } from './reconcile.js';
 import type { NormalizedRecord } from './reconcile.js';
+import { settleWaitingClaims } from './rekeys.js';
 import type { RunContext } from './run-context.js';
 
 interface PreparedPage {
@@ -112,6 +113,8 @@ export class PagePipeline {
         turn: null,
         rawRefresh: [],
       });
+      // Now that what is absent is known, the claims that waited for it are decided (see sync/rekeys.ts).
+      await settleWaitingClaims(this.run, entity);
     }
     this.run.stats.timings[stream.name] = Date.now() - t;
     this.run.onProgress?.({ stream: stream.name, pages, records, done: true });

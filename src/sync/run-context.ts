@@ -1,4 +1,6 @@
 import { DecisionOrder } from '../accounts/decision-order.js';
+import type { ProvisionRecord } from '../accounts/provision-batch.js';
+import type { WaitingClaim } from '../accounts/rekey.js';
 import type { RunIdentities } from '../accounts/run-identities.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import type { Entity } from '../model/entities.js';
@@ -44,6 +46,8 @@ export class RunContext {
   readonly decisions = new DecisionOrder();
   /** The first infrastructure failure: no stream starts or reads a page after it. */
   failure: RostersyncError | null = null;
+  /** Per entity, claims waiting for the end of their stream (see accounts/rekey.ts and sync/rekeys.ts). */
+  readonly waiting = new Map<Entity, Array<WaitingClaim & { record: ProvisionRecord }>>();
   /** Streams that returned no records at all, by entity (see the safety valve). */
   readonly emptied = new Set<Entity>();
   readonly statistics = new PlannerStatistics(this);

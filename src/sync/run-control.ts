@@ -56,6 +56,7 @@ export async function rejectRun(store: Store, runId: string): Promise<SyncRun> {
       await tx.runs.resolve(runId, 'rejected', 'rejected', run.counts);
       await tx.runs.clearPendingArchives(runId);
       await tx.pendingDeactivations.clear(runId);
+      await tx.pendingRekeys.clear(runId);
     });
     return (await store.runs.get(runId))!;
   });

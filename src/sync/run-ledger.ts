@@ -3,6 +3,7 @@ import type { AccountKind } from '../model/account.js';
 import type { Entity, SourceKind } from '../model/entities.js';
 import type { RunProblem } from '../model/run.js';
 import type { StoredState } from '../model/hash.js';
+import type { PendingRekey } from '../store/queries/pending-rekeys.js';
 import type { RawRefresh } from '../store/queries/raw-fingerprints.js';
 import type { RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
@@ -56,6 +57,12 @@ export interface RunLedger {
   studentsInScope(ids: readonly string[], stored: Map<string, StoredState>): Promise<Set<string>>;
   /** Sets records of a lower source to be retired (archived); returns how many. */
   retire(source: SourceKind, entity: Entity, ids: readonly string[]): Promise<number>;
+  /** Of `ids` of `entity` (the run's source), those the run has found absent (to be archived). */
+  absentAmong(entity: Entity, ids: readonly string[]): Promise<Set<string>>;
+  /** Re-keys found at the end of a stream, applied once the run passes the valve (see sync/rekeys.ts). */
+  addRekeys(items: readonly PendingRekey[]): Promise<void>;
+  /** The re-keys the run would make, per account kind. */
+  pendingRekeyCounts(): Promise<Record<string, number>>;
   /** What the run would archive, per entity. */
   pendingArchiveCounts(): Promise<Partial<Record<Entity, number>>>;
   /** Account deactivations the run would make, per account kind (archives + no longer eligible). */
@@ -179,6 +186,21 @@ export class WritingLedger implements RunLedger {
     return ids.length;
   }
 
+  async absentAmong(entity: Entity, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0 || !this.pendingArchives.has(entity)) return new Set();
+    return new Set(
+      await this.run.store.runs.pendingArchivesAmong(this.runId, entity, ids, this.run.source.kind),
+    );
+  }
+
+  addRekeys(items: readonly PendingRekey[]): Promise<void> {
+    return this.run.store.pendingRekeys.add(this.runId, items);
+  }
+
+  pendingRekeyCounts(): Promise<Record<string, number>> {
+    return this.run.store.pendingRekeys.countsByKind(this.runId);
+  }
+
   pendingArchiveCounts(): Promise<Partial<Record<Entity, number>>> {
     return this.run.store.runs.pendingArchiveCounts(this.runId);
   }
@@ -205,6 +227,7 @@ export class WritingLedger implements RunLedger {
     await store.runs.finish(this.runId, 'failed', { counts, stats, reason }).catch(() => undefined);
     await store.runs.clearPendingArchives(this.runId).catch(() => undefined);
     await store.pendingDeactivations.clear(this.runId).catch(() => undefined);
+    await store.pendingRekeys.clear(this.runId).catch(() => undefined);
   }
 }
 
@@ -223,6 +246,8 @@ export class RecordingLedger implements RunLedger {
   private readonly superseded = new Set<string>();
   private readonly retired = new Map<SourceKind, Map<Entity, string[]>>();
   private readonly retiredCounts: Partial<Record<Entity, number>> = {};
+  private readonly rekeys: PendingRekey[] = [];
+  private readonly rekeyedAccounts = new Set<string>();
 
   constructor(private readonly run: RunContext) {}
 
@@ -279,6 +304,25 @@ export class RecordingLedger implements RunLedger {
     return Promise.resolve(ids.length);
   }
 
+  absentAmong(entity: Entity, ids: readonly string[]): Promise<Set<string>> {
+    const pending = this.pending.get(entity);
+    return Promise.resolve(new Set(pending ? ids.filter((id) => pending.has(id)) : []));
+  }
+
+  addRekeys(items: readonly PendingRekey[]): Promise<void> {
+    for (const r of items) {
+      this.rekeys.push(r);
+      this.rekeyedAccounts.add(r.accountId);
+    }
+    return Promise.resolve();
+  }
+
+  pendingRekeyCounts(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    for (const r of this.rekeys) out[r.accountKind] = (out[r.accountKind] ?? 0) + 1;
+    return Promise.resolve(out);
+  }
+
   pendingArchiveCounts(): Promise<Partial<Record<Entity, number>>> {
     const out: Partial<Record<Entity, number>> = {};
     for (const [e, set] of this.pending) if (set.size > 0) out[e] = set.size;
@@ -300,7 +344,8 @@ export class RecordingLedger implements RunLedger {
         const ids = entities.get(entity) ?? [];
         if (ids.length === 0 || (kind === source.kind && !pending[entity])) continue;
         for (const a of await store.accounts.activeSyncAccountsOf(this.run.district!, kind, ids)) {
-          if (!this.deactivations.has(a.id)) out[a.kind] = (out[a.kind] ?? 0) + 1;
+          if (!this.deactivations.has(a.id) && !this.rekeyedAccounts.has(a.id))
+            out[a.kind] = (out[a.kind] ?? 0) + 1;
         }
       }
     }
@@ -311,6 +356,11 @@ export class RecordingLedger implements RunLedger {
     for (const [entity, n] of Object.entries(pending) as Array<[Entity, number]>)
       this.run.counts.entities[entity].archived += n;
     this.run.counts.accounts.deactivated += deactivating;
+    // A plan shows its re-keys as a sync would count them (see sync/rekeys.ts).
+    for (const r of this.rekeys) {
+      this.run.counts.entities[r.entity].rekeyed++;
+      this.run.counts.accounts.rekeyed++;
+    }
     return Promise.resolve();
   }
 

@@ -5,16 +5,24 @@
  *   (defaults: more than 5% and more than 10), or
  * - a stream that had active records returned none at all (a source that went empty is far more
  *   likely a sharing or export mistake than a district that closed overnight).
+ * Re-keys (a person back under a new source id, see accounts/rekey.ts) deactivate no one and are
+ * not removals: they are counted apart, and hold a run only when the district asks for it
+ * (`safetyValve.holdRekeys`) and they alone exceed the same threshold.
  * Creations and updates of a held run still apply; `runs approve` / `runs reject` resolve it.
  */
 
 export interface ValveInput {
-  /** Per kind: how many active records there are and how many the run would remove. */
-  kinds: Record<string, { active: number; removing: number }>;
+  /**
+   * Per kind: how many active records there are, how many the run would remove, and how many
+   * accounts it would re-key (default 0).
+   */
+  kinds: Record<string, { active: number; removing: number; rekeying?: number }>;
   /** Kinds whose source sent nothing while records of that kind are active. */
   emptiedKinds: string[];
   maxPercent: number;
   minCount: number;
+  /** Hold a run whose re-keys exceed the threshold. Default false. */
+  holdRekeys?: boolean;
 }
 
 export interface ValveDecision {
@@ -29,11 +37,16 @@ export function evaluateSafetyValve(input: ValveInput): ValveDecision {
   const reasons: string[] = [];
   for (const kind of GUARDED_KINDS) {
     const k = input.kinds[kind];
-    if (!k || k.removing === 0) continue;
-    const percent = k.active === 0 ? 100 : (k.removing / k.active) * 100;
-    if (percent > input.maxPercent && k.removing > input.minCount) {
+    if (!k) continue;
+    if (exceeds(input, k.active, k.removing)) {
       reasons.push(
-        `${kind}: would deactivate ${k.removing} of ${k.active} active (${percent.toFixed(1)}% > ${input.maxPercent}% and > ${input.minCount})`,
+        `${kind}: would deactivate ${k.removing} of ${k.active} active (${percentOf(k.active, k.removing).toFixed(1)}% > ${input.maxPercent}% and > ${input.minCount})`,
+      );
+    }
+    const rekeying = k.rekeying ?? 0;
+    if (input.holdRekeys === true && exceeds(input, k.active, rekeying)) {
+      reasons.push(
+        `${kind}: would re-key ${rekeying} of ${k.active} active to new source ids (${percentOf(k.active, rekeying).toFixed(1)}% > ${input.maxPercent}% and > ${input.minCount}; safetyValve.holdRekeys is on); no account is deactivated`,
       );
     }
   }
@@ -42,4 +55,12 @@ export function evaluateSafetyValve(input: ValveInput): ValveDecision {
     reasons.push(`${kind}: the source returned none while ${k?.active ?? 'some'} are active`);
   }
   return { hold: reasons.length > 0, reasons };
+}
+
+function percentOf(active: number, n: number): number {
+  return active === 0 ? 100 : (n / active) * 100;
+}
+
+function exceeds(input: ValveInput, active: number, n: number): boolean {
+  return n > 0 && percentOf(active, n) > input.maxPercent && n > input.minCount;
 }

@@ -39,6 +39,12 @@ export async function getStatus(
   const out: DistrictStatus[] = [];
   for (const d of districts) {
     const scope = { district: d.id };
+    // A held run's re-keys leave each person's old record active beside the new one until it is
+    // approved: one person, counted once.
+    const twice = await store.pendingRekeys.heldOldRecords(d.id);
+    const twiceByRole = twice.staff ? await store.pendingRekeys.heldOldStaffRoles(d.id) : {};
+    const staffByRole = await store.records.staffRoleCounts(d.id);
+    for (const [role, n] of Object.entries(twiceByRole)) staffByRole[role] = (staffByRole[role] ?? 0) - n;
     out.push({
       id: d.id,
       name: d.name,
@@ -48,10 +54,10 @@ export async function getStatus(
         terms: await store.records.count(scope, 'terms'),
         courses: await store.records.count(scope, 'courses'),
         sections: await store.records.count(scope, 'sections'),
-        students: await store.records.count(scope, 'students'),
-        staff: await store.records.count(scope, 'staff'),
-        staffByRole: await store.records.staffRoleCounts(d.id),
-        contacts: await store.records.count(scope, 'contacts'),
+        students: (await store.records.count(scope, 'students')) - (twice.students ?? 0),
+        staff: (await store.records.count(scope, 'staff')) - (twice.staff ?? 0),
+        staffByRole,
+        contacts: (await store.records.count(scope, 'contacts')) - (twice.contacts ?? 0),
         enrollments: await store.links.enrollmentCounts(d.id),
       },
       accounts: await store.accounts.countsByKind(d.id),

@@ -82,6 +82,7 @@ describe('the command line', () => {
       expect(Object.keys(report.counts[k]!).sort()).toEqual([
         'archived',
         'created',
+        'rekeyed',
         'restored',
         'skipped',
         'unchanged',

@@ -211,6 +211,50 @@ describe('change days', () => {
     });
   });
 
+  it('rekey: a tenth of students and teachers come back under new ids, the same people, in order', async () => {
+    await withSim({ students: 400, seed: 13, contactsPerStudent: 1.5 }, async (sim) => {
+      sim.advance(1);
+      const { rec, before, after } = await checkDay(sim, 'rekey');
+      expect(rec.kind).toBe('rekey');
+      const students = rec.rekeyed.filter((r) => r.roles.includes('student'));
+      const teachers = rec.rekeyed.filter((r) => r.roles.includes('teacher'));
+      expect(students.length).toBeGreaterThan(20);
+      expect(teachers.length).toBeGreaterThan(0);
+      expect([...rec.deleted.users].sort()).toEqual(rec.rekeyed.map((r) => r.from).sort());
+      expect([...rec.created.users].sort()).toEqual(rec.rekeyed.map((r) => r.to).sort());
+      // The same person: everything but the id is what it was.
+      for (const r of rec.rekeyed) {
+        const was = JSON.parse(before.users.get(r.from)!) as User & Record<string, unknown>;
+        const now = JSON.parse(after.users.get(r.to)!) as User & Record<string, unknown>;
+        expect({ ...now, id: was.id }).toEqual(was);
+      }
+      // Sections and contacts name the new ids and no old one.
+      const gone = new Set(rec.rekeyed.map((r) => r.from));
+      for (const json of after.sections.values()) {
+        const sec = JSON.parse(json) as Section;
+        for (const id of [...sec.students, ...sec.teachers]) expect(gone.has(id)).toBe(false);
+      }
+      expect(rec.updated.sections.length).toBeGreaterThan(0);
+      expect(rec.usersByRole.updated.contact.length).toBeGreaterThan(0);
+      // Paging walks ids in order (the walk above would have lost or repeated records otherwise).
+      const ids = (await walk<User>(sim, '/v3.0/users?limit=37', sim.token)).items.map((u) => u.id);
+      expect([...ids].sort()).toEqual(ids);
+      expect(new Set(ids).size).toBe(ids.length);
+      // Events: a delete and a create per person.
+      const events = (await walk<CleverEvent>(sim, '/v3.0/events?limit=1000&record_type=users', sim.token))
+        .items;
+      const today = events.filter((e) => e.created.startsWith('2025-08-03'));
+      for (const r of rec.rekeyed) {
+        expect(today.some((e) => e.type === 'users.deleted' && e.data.object.id === r.from)).toBe(true);
+        expect(today.some((e) => e.type === 'users.created' && e.data.object.id === r.to)).toBe(true);
+      }
+      // Life goes on under the new ids.
+      await checkDay(sim, 'normal');
+      await checkDay(sim, 'rekey');
+      await checkDay(sim, 'rollover');
+    });
+  });
+
   it('events are paged like lists and drop off after 30 days', async () => {
     await withSim({ students: 60, seed: 4 }, async (sim) => {
       sim.advance(1);

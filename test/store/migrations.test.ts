@@ -33,6 +33,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       '0006-identity-path-ops',
       '0007-service',
       '0008-csv-districts',
+      '0009-rekeys',
       '0010-sign-in',
     ]);
   });
@@ -78,6 +79,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0006-identity-path-ops',
         '0007-service',
         '0008-csv-districts',
+        '0009-rekeys',
         '0010-sign-in',
       ]);
       const tables = await sql<{ n: number }>`
@@ -133,6 +135,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0006-identity-path-ops',
         '0007-service',
         '0008-csv-districts',
+        '0009-rekeys',
         '0010-sign-in',
       ]);
       const indexes =
@@ -197,6 +200,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0006-identity-path-ops',
         '0007-service',
         '0008-csv-districts',
+        '0009-rekeys',
         '0010-sign-in',
       ]);
     } finally {
@@ -316,6 +320,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0006-identity-path-ops',
         '0007-service',
         '0008-csv-districts',
+        '0009-rekeys',
         '0010-sign-in',
       ]);
       if (dbs.kind === 'postgres') {

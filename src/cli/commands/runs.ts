@@ -81,7 +81,7 @@ export function registerRunsCommand(program: Command): void {
           );
           const a = run.counts.accounts;
           lines.push(
-            `accounts: provisioned ${a.provisioned}, linked ${a.linked}, updated ${a.updated}, deactivated ${a.deactivated}, reactivated ${a.reactivated}, held ${a.held}, conflicts ${a.conflicts}, not provisioned ${a.notProvisioned}`,
+            `accounts: provisioned ${a.provisioned}, linked ${a.linked}, updated ${a.updated}, deactivated ${a.deactivated}, reactivated ${a.reactivated}, rekeyed ${a.rekeyed}, held ${a.held}, conflicts ${a.conflicts}, not provisioned ${a.notProvisioned}`,
           );
           if (Object.keys(pending).length > 0)
             lines.push(

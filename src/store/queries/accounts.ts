@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { accountStateHash } from '../../model/account.js';
-import type { AccountKind } from '../../model/account.js';
+import type { AccountKind, IdentityType } from '../../model/account.js';
 import type { SourceKind } from '../../model/entities.js';
 import type { AccountHead, AccountWrite, StoredAccount } from '../../model/stored-account.js';
 import type { DialectQueries } from '../dialect/dialect.js';
@@ -52,6 +52,19 @@ export class AccountsRepo {
       for (const r of rows) out.set(r.id, toStoredAccount(r));
     }
     return out;
+  }
+
+  /**
+   * The accounts a sign-in by `value` (e.g. a Clever user id) lands on: those holding it as a login
+   * identity, or, when none does, those that held it before a re-key (see accounts/rekey.ts), so an
+   * old link still finds the person. Any status: whether a deactivated account may sign in is the
+   * caller's decision.
+   */
+  async bySignInIdentity(district: string, type: IdentityType, value: string): Promise<StoredAccount[]> {
+    const current = (await this.identities.lookup(district, type, [value])).get(value) ?? [];
+    if (current.length > 0) return current;
+    const former = await this.identities.formerHolders(district, type, value);
+    return [...(await this.getMany(former)).values()];
   }
 
   async get(id: string): Promise<StoredAccount | undefined> {

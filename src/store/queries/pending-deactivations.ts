@@ -47,7 +47,7 @@ export class PendingDeactivationsRepo {
 
   /**
    * Active sync accounts that approving the run would deactivate, per account kind: those linked to
-   * its pending archives and those it holds directly.
+   * its pending archives (but for those it re-keys) and those it holds directly.
    */
   async countsByKind(runId: string, district: string): Promise<Record<string, number>> {
     const viaArchives = await this.db
@@ -63,6 +63,18 @@ export class PendingDeactivationsRepo {
       .where('p.entity', 'in', ['students', 'staff', 'contacts'])
       .where('a.status', '=', 'active')
       .where('a.origin', '=', 'sync')
+      // An account the run re-keys follows its person's new record: archiving the old one leaves it be.
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('run_pending_rekeys as k')
+              .select('k.account_id')
+              .where('k.run_id', '=', runId)
+              .whereRef('k.account_id', '=', 'a.id'),
+          ),
+        ),
+      )
       .groupBy('a.kind')
       .execute();
     const direct = await this.db

@@ -1,0 +1,131 @@
+import { provisionBatch, deriveVersion } from '../accounts/provision.js';
+import { decideRekeys } from '../accounts/rekey.js';
+import { defaultDistrictConfig } from '../model/district-config.js';
+import type { Entity } from '../model/entities.js';
+import type { RunCounts, RunProblem } from '../model/run.js';
+import type { PendingRekey } from '../store/queries/pending-rekeys.js';
+import type { Store } from '../store/store.js';
+import { addAccountCounts } from './apply-batch.js';
+import type { RunContext } from './run-context.js';
+
+/** Re-keys applied per transaction. */
+const REKEY_CHUNK = 500;
+
+/**
+ * The sync's side of re-keys (the decision is accounts/rekey.ts): at the end of a stream the claims
+ * that waited for its snapshot are settled, and once the run passes the safety valve (or is
+ * approved) the re-keys are applied, before the run's archives, so that archiving an old record
+ * finds no account left on it to deactivate.
+ */
+
+/**
+ * At the end of `entity`'s stream (its absent records known): the waiting claims whose old record
+ * is absent become the run's pending re-keys; the others are provisioned again without waiting, as
+ * they would have been before re-keys existed (conflicts, or creations for an email claim).
+ * Waiting claims live in the run's memory: a run that stops before the end of a stream leaves their
+ * records without accounts (nothing was written for them), and the next complete run decides them
+ * again, as every record without an account is looked at on every run.
+ */
+export async function settleWaitingClaims(run: RunContext, entity: Entity): Promise<void> {
+  const claims = run.waiting.get(entity);
+  if (!claims || claims.length === 0) return;
+  run.waiting.delete(entity);
+  const { ledger } = run;
+  const absent = await ledger.absentAmong(
+    entity,
+    claims.map((c) => c.oldId),
+  );
+  const { rekeys, rest } = decideRekeys(claims, (id) => absent.has(id));
+  if (rekeys.length > 0) {
+    await ledger.addRekeys(
+      rekeys.map((c) => ({
+        entity,
+        source: run.source.kind,
+        oldId: c.oldId,
+        newId: c.newId,
+        accountId: c.accountId,
+        accountKind: c.accountKind,
+      })),
+    );
+  }
+  if (rest.length === 0) return;
+  let ended!: () => void;
+  const transactionEnded = new Promise<void>((resolve) => (ended = resolve));
+  const problems: RunProblem[] = [];
+  const transaction = ledger.transaction(async (tx) => {
+    const prov = await provisionBatch(tx, {
+      ...(run.store.concurrentTransactions
+        ? { order: { decisions: run.decisions, ended: transactionEnded } }
+        : {}),
+      runId: ledger.runId,
+      district: run.district!,
+      source: run.source.kind,
+      entity,
+      config: run.config,
+      deriveVersion: run.deriveVersion,
+      records: rest.map((c) => c.record),
+    });
+    addAccountCounts(run.counts.accounts, prov.counts);
+    problems.push(...prov.problems);
+  });
+  void transaction.then(ended, ended);
+  await transaction;
+  await ledger.addProblems(problems);
+  run.noteProblems(problems);
+}
+
+/**
+ * Applies a run's pending re-keys (after the valve, or on approval): each new record is provisioned
+ * with its re-key, which moves the account to it (see plan-accounts.ts), and the re-key is dropped
+ * from the run's list in the same transaction. A re-key that no longer holds (the account was
+ * changed by hand, the new record is gone) is decided as a plain claim and reported.
+ */
+export async function applyRunRekeys(
+  store: Store,
+  runId: string,
+  district: string,
+  counts: RunCounts,
+): Promise<void> {
+  const pending = await store.pendingRekeys.list(runId);
+  if (pending.length === 0) return;
+  const config = (await store.districts.get(district))?.config ?? defaultDistrictConfig();
+  const version = await deriveVersion(store, district, config);
+  const groups = new Map<string, PendingRekey[]>();
+  for (const r of pending) {
+    const k = `${r.entity}\u0000${r.source}`;
+    const list = groups.get(k);
+    if (list) list.push(r);
+    else groups.set(k, [r]);
+  }
+  for (const group of groups.values()) {
+    const { entity, source } = group[0]!;
+    for (let i = 0; i < group.length; i += REKEY_CHUNK) {
+      const part = group.slice(i, i + REKEY_CHUNK);
+      await store.transaction(async (tx) => {
+        const stored = await tx.records.storedData(
+          { district, source },
+          entity,
+          part.map((r) => r.newId),
+        );
+        const prov = await provisionBatch(tx, {
+          runId,
+          district,
+          source,
+          entity,
+          config,
+          deriveVersion: version,
+          records: part.flatMap((r) => {
+            const s = stored.get(r.newId);
+            return s ? [{ sourceId: r.newId, data: s.data, hash: s.hash }] : [];
+          }),
+          rekeys: new Map(part.map((r) => [r.newId, r.oldId])),
+        });
+        addAccountCounts(counts.accounts, prov.counts);
+        counts.entities[entity].rekeyed += prov.counts.rekeyed ?? 0;
+        if (prov.problems.length > 0) await tx.runs.addProblems(runId, prov.problems);
+        await tx.pendingRekeys.remove(runId, part);
+        await tx.runs.progressCounts(runId, counts);
+      });
+    }
+  }
+}
