@@ -193,7 +193,7 @@ async function runCsvDrop(
   deps.metrics?.runStarted();
   let processed: ProcessedDrop | null;
   try {
-    processed = await drop.takeSettled();
+    processed = await drop.takeSettled(deps.signal);
   } catch (err) {
     // The drop could not be imported at all (it is archived with the reason); no run report.
     const reason = isRostersyncError(err) ? `${err.code}: ${errorMessage(err)}` : errorMessage(err);
@@ -205,6 +205,13 @@ async function runCsvDrop(
   if (!processed) return done(deps, skipped(`no CSV drop waiting in ${join(folder, 'automated')}`));
   const report = processed.report;
   deps.metrics?.observe(report);
+  if (processed.interrupted) {
+    log.info(
+      { runId: report.runId, files: processed.files },
+      'CSV drop stopped; it waits in automated/ for the next run',
+    );
+    return { status: report.status, runId: report.runId, reason: report.reason, transient: false };
+  }
   log.info(
     { runId: report.runId, status: report.status, files: processed.files, archive: processed.folder },
     'CSV drop imported',

@@ -1,6 +1,7 @@
 import type { School, SourceKind } from '../model/entities.js';
 import type { Logger } from '../shared/logger.js';
 import { RostersyncError } from '../shared/errors.js';
+import { abortableSource } from '../sources/abortable-source.js';
 import { CsvSource } from '../sources/csv/csv-source.js';
 import type { Store } from '../store/store.js';
 import { defaultDistrictConfig } from '../model/district-config.js';
@@ -20,6 +21,8 @@ export interface CsvImportRequest {
   logger?: Logger;
   lockStaleMs?: number;
   onProgress?: (p: SyncProgress) => void;
+  /** Stops the import after its current batch (the service's shutdown); the next import finishes it. */
+  signal?: AbortSignal;
 }
 
 /** The district a CSV drop belongs to when none is named. */
@@ -74,7 +77,7 @@ export async function importCsv(req: CsvImportRequest): Promise<RunReport> {
   const overrides = valid ? source.overrides : null;
   return runSync({
     store,
-    source,
+    source: abortableSource(source, req.signal),
     district,
     mode: req.mode ?? 'sync',
     // Under the district lock and after validation, before any record: the new overrides are what

@@ -1,4 +1,4 @@
-import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errorMessage, isRostersyncError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
@@ -29,9 +29,15 @@ export interface DropFolderOptions {
 }
 
 export interface ProcessedDrop {
+  /** Where the files are now: the batch's archive folder, or automated/ when it was interrupted. */
   folder: string;
   files: string[];
   report: RunReport;
+  /**
+   * The import was stopped (the process is shutting down) before it finished: its files went back
+   * to automated/, so the next look imports the drop again and that run finishes the stopped one.
+   */
+  interrupted: boolean;
 }
 
 export class DropFolder {
@@ -51,8 +57,11 @@ export class DropFolder {
       await mkdir(join(this.opts.root, d), { recursive: true });
   }
 
-  /** One look at automated/: imports a batch when every file in it has settled. */
-  async tick(): Promise<ProcessedDrop | null> {
+  /**
+   * One look at automated/: imports a batch when every file in it has settled. Once `signal` aborts,
+   * an import in progress stops after its current batch (see {@link ProcessedDrop.interrupted}).
+   */
+  async tick(signal?: AbortSignal): Promise<ProcessedDrop | null> {
     const dir = join(this.opts.root, 'automated');
     const names = (await readdir(dir)).filter((n) => !n.startsWith('.'));
     const now = this.now().getTime();
@@ -74,7 +83,7 @@ export class DropFolder {
     }
     for (const name of [...this.seen.keys()]) if (!names.includes(name)) this.seen.delete(name);
     if (!allSettled) return null;
-    return this.process(names);
+    return this.process(names, signal);
   }
 
   /**
@@ -95,13 +104,16 @@ export class DropFolder {
     return { files: names, settled };
   }
 
-  /** Imports the drop waiting in automated/ when it has settled (see {@link waiting}); else null. */
-  async takeSettled(): Promise<ProcessedDrop | null> {
+  /**
+   * Imports the drop waiting in automated/ when it has settled (see {@link waiting}); else null.
+   * `signal` stops the import as in {@link tick}.
+   */
+  async takeSettled(signal?: AbortSignal): Promise<ProcessedDrop | null> {
     const w = await this.waiting();
-    return w?.settled ? this.process(w.files) : null;
+    return w?.settled ? this.process(w.files, signal) : null;
   }
 
-  private async process(names: string[]): Promise<ProcessedDrop> {
+  private async process(names: string[], signal: AbortSignal | undefined): Promise<ProcessedDrop> {
     const at = this.now();
     const stamp = at.toISOString().replace(/[:.]/g, '-');
     const work = join(this.opts.root, 'processing', stamp);
@@ -117,6 +129,7 @@ export class DropFolder {
         logger: this.logger,
         ...(this.opts.district ? { district: this.opts.district } : {}),
         ...(this.opts.lockStaleMs !== undefined ? { lockStaleMs: this.opts.lockStaleMs } : {}),
+        ...(signal ? { signal } : {}),
       });
     } catch (err) {
       // No run report (e.g. no district given while the store holds several): the batch is still
@@ -130,6 +143,16 @@ export class DropFolder {
       await rename(work, await this.archiveFolder(at, stamp));
       throw err;
     }
+    if (report.status === 'failed' && report.reason?.startsWith('cancelled:')) {
+      const back = await this.putBack(work, names);
+      if (back) {
+        this.logger.info(
+          { batch: stamp, run: report.runId },
+          'drop folder: import stopped; the drop waits for the next run',
+        );
+        return { folder: back, files: names, report, interrupted: true };
+      }
+    }
     await writeFile(join(work, 'result.json'), JSON.stringify(report, null, 2) + '\n');
     await writeFile(
       join(work, 'result.txt'),
@@ -138,7 +161,22 @@ export class DropFolder {
     const folder = await this.archiveFolder(at, stamp);
     await rename(work, folder);
     this.logger.info({ batch: stamp, status: report.status, run: report.runId }, 'drop folder: batch done');
-    return { folder, files: names, report };
+    return { folder, files: names, report, interrupted: false };
+  }
+
+  /**
+   * Moves an interrupted batch's files back to automated/ (keeping their modification times, so the
+   * drop counts as settled at once). A newer drop that arrived meanwhile with a file of the same name
+   * wins: then nothing moves and the interrupted batch is archived with its result. Returns
+   * automated/, or null when the batch stays to be archived.
+   */
+  private async putBack(work: string, names: string[]): Promise<string | null> {
+    const automated = join(this.opts.root, 'automated');
+    const present = new Set(await readdir(automated));
+    if (names.some((n) => present.has(n))) return null;
+    for (const n of names) await rename(join(work, n), join(automated, n));
+    await rm(work, { recursive: true, force: true });
+    return automated;
   }
 
   private async archiveFolder(at: Date, stamp: string): Promise<string> {
@@ -156,7 +194,7 @@ export class DropFolder {
     await this.init();
     while (!signal.aborted) {
       try {
-        const d = await this.tick();
+        const d = await this.tick(signal);
         if (d) await onDrop?.(d);
       } catch (err) {
         this.logger.error({ err }, 'drop folder: tick failed');

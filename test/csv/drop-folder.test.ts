@@ -2,6 +2,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } 
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
+import { importCsv } from '../../src/sync/csv-import.js';
 import { DropFolder } from '../../src/sync/drop-folder.js';
 import type { ProcessedDrop } from '../../src/sync/drop-folder.js';
 import { describeEachDatabase } from '../helpers/databases.js';
@@ -117,6 +118,53 @@ describeEachDatabase('watch-csv drop folder', (dbs) => {
     const dir = join(root, 'archive', day!, batch!);
     expect(readdirSync(dir).sort()).toEqual(['result.json', 'result.txt', 'schools.csv']);
     expect(readFileSync(join(dir, 'result.txt'), 'utf8')).toMatch(/^failed: config: --district is required/);
+  });
+
+  it('an import stopped by shutdown puts its drop back in automated/; the next look imports it in full', async () => {
+    const { store, root, clock, folder, put } = await setup();
+    const reference = await Store.open({ location: await dbs.fresh() });
+    stores.push(reference);
+    await configureDistrict(reference, D);
+    const ref = tmp.make();
+    for (const name of ['schools.csv', 'students.csv', 'school_staff.csv']) {
+      put(name, files[name]!);
+      writeFileSync(join(ref, name), files[name]!);
+    }
+    await importCsv({ store: reference, dir: ref, district: D });
+
+    // Shutdown arrives once the run has read its first pages: a signal that turns aborted then.
+    let looks = 0;
+    const stopping = new AbortController();
+    const signal = new Proxy(stopping.signal, {
+      get: (target, prop) => {
+        if (prop === 'aborted') return ++looks > 3;
+        const v = Reflect.get(target, prop, target) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    expect(await folder.tick(signal)).toBeNull();
+    clock.now += 1_000;
+    const stopped = await folder.tick(signal);
+    expect(stopped?.interrupted).toBe(true);
+    expect(stopped?.report.status).toBe('failed');
+    expect(stopped?.report.reason).toMatch(/^cancelled: /);
+    expect(stopped?.folder).toBe(join(root, 'automated'));
+    expect(readdirSync(join(root, 'automated')).sort()).toEqual([
+      'school_staff.csv',
+      'schools.csv',
+      'students.csv',
+    ]);
+    expect(readdirSync(join(root, 'processing'))).toEqual([]);
+    expect(readdirSync(join(root, 'archive'))).toEqual([]);
+
+    // The drop is seen again, settles, and is imported.
+    expect(await folder.tick()).toBeNull();
+    clock.now += 1_000;
+    const again = await folder.tick();
+    expect(again?.interrupted).toBe(false);
+    expect(again?.report.status, again?.report.reason ?? '').toBe('succeeded');
+    expect(readdirSync(join(root, 'automated'))).toEqual([]);
+    expect(await dumpDistrict(store, D)).toEqual(await dumpDistrict(reference, D));
   });
 
   it('run() polls until stopped and reports each drop', async () => {
