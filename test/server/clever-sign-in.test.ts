@@ -1,21 +1,19 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceMetrics } from '../../src/jobs/service-metrics.js';
 import { districtConfigSchema } from '../../src/model/district-config.js';
 import { GRADES } from '../../src/model/grade.js';
 import type { StoredAccount } from '../../src/model/stored-account.js';
 import { buildApp } from '../../src/server/app.js';
-import type { CleverSignInConfig } from '../../src/server/auth/clever-sign-in.js';
 import { STATE_TTL_SECONDS } from '../../src/server/auth/state-cookie.js';
 import { CODE_TTL_MS, startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { SecretBox } from '../../src/store/secrets.js';
 import { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { serve, signIn } from '../helpers/clever-sign-in.js';
+import type { LoginOutcome, Served } from '../helpers/clever-sign-in.js';
 import { accountWrite } from '../helpers/accounts.js';
 import { capturedLogger } from '../helpers/log-capture.js';
 import { syncSim } from '../helpers/sync.js';
@@ -27,117 +25,6 @@ const APP_URL = 'http://app.example.test/landing';
 const DISTRICT = 'north';
 /** Students of these grades get no account in the test district. */
 const OUTSIDE_GRADES = ['11', '12'];
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-interface Served {
-  app: FastifyInstance;
-  base: string;
-  config: CleverSignInConfig;
-}
-
-/** A real server on a real port, its callback URL naming that port. */
-async function serve(
-  store: Store,
-  sim: CleverSimulator,
-  metrics: ServiceMetrics,
-  logger: ReturnType<typeof capturedLogger>['logger'],
-  appUrl: string | null,
-  box: SecretBox,
-  signingKey: string | null = null,
-): Promise<Served> {
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const config: CleverSignInConfig = {
-    clientId: sim.clientId,
-    clientSecret: sim.clientSecret,
-    oauthUrl: sim.url,
-    apiUrl: sim.url,
-    apiVersion: 'v3.0',
-    redirectUri: `${base}/auth/clever/callback`,
-    appUrl,
-    signingKey,
-  };
-  const app = await buildApp({
-    store,
-    metrics,
-    signIn: { config, logger, secretBox: () => box, now: () => testClock.now },
-  });
-  await app.listen({ port, host: '127.0.0.1' });
-  return { app, base, config };
-}
-
-interface LoginOutcome {
-  status: number;
-  location: string | null;
-  body: string;
-  /** The callback URL Clever sent the browser to (code and state in it). */
-  callback: string;
-  cookie: string | null;
-}
-
-function cookieOf(res: Response): string | null {
-  const set = res.headers.getSetCookie();
-  return set.length > 0 ? set.map((c) => c.split(';')[0]).join('; ') : null;
-}
-
-/**
- * A browser signing in: our login route (unless `portal`: then straight from Clever's page, with
- * no state of ours), Clever's authorize page with the user picked, then our callback with the
- * cookie the login route set. `beforeCallback` runs between Clever's redirect and the callback.
- */
-async function signIn(
-  s: Served,
-  sim: CleverSimulator,
-  user: { id: string; role: string; simDistrict?: string },
-  opts: {
-    portal?: boolean;
-    district?: string;
-    beforeCallback?: (callback: URL) => void | Promise<void>;
-  } = {},
-): Promise<LoginOutcome> {
-  let authorize: URL;
-  let cookie: string | null = null;
-  if (opts.portal) {
-    authorize = new URL('/oauth/authorize', sim.url);
-    authorize.searchParams.set('response_type', 'code');
-    authorize.searchParams.set('client_id', sim.clientId);
-    authorize.searchParams.set('redirect_uri', s.config.redirectUri);
-  } else {
-    const q = opts.district !== undefined ? `?district=${encodeURIComponent(opts.district)}` : '';
-    const start = await fetch(`${s.base}/auth/clever/login${q}`, { redirect: 'manual' });
-    expect(start.status).toBe(302);
-    authorize = new URL(start.headers.get('location')!);
-    expect(`${authorize.origin}${authorize.pathname}`).toBe(`${sim.url}/oauth/authorize`);
-    cookie = cookieOf(start);
-    expect(cookie).toMatch(/^rostersync_sso_state=/);
-  }
-  if (user.simDistrict !== undefined) authorize.searchParams.set('district_id', user.simDistrict);
-  authorize.searchParams.set('login_as', user.id);
-  authorize.searchParams.set('login_role', user.role);
-  const picked = await fetch(authorize, { redirect: 'manual' });
-  expect(picked.status).toBe(302);
-  const callback = new URL(picked.headers.get('location')!);
-  expect(`${callback.origin}${callback.pathname}`).toBe(s.config.redirectUri);
-  await opts.beforeCallback?.(callback);
-  const res = await fetch(callback, {
-    redirect: 'manual',
-    headers: cookie !== null ? { cookie } : {},
-  });
-  return {
-    status: res.status,
-    location: res.headers.get('location'),
-    body: await res.text(),
-    callback: callback.toString(),
-    cookie,
-  };
-}
 
 function assertionOf(outcome: LoginOutcome): string {
   expect(outcome.status).toBe(302);
@@ -180,7 +67,7 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
     );
     metrics = new ServiceMetrics();
     captured = capturedLogger('trace');
-    s = await serve(store, sim, metrics, captured.logger, APP_URL, box);
+    s = await serve(store, sim, metrics, captured.logger, APP_URL, box, null, () => testClock.now);
     jwks = createRemoteJWKSet(new URL(`${s.base}/.well-known/jwks.json`));
     secrets.add(sim.clientSecret);
     for (const [district, entity] of [DISTRICT, 'south'].flatMap((d) =>
@@ -510,7 +397,16 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
         SecretBox.fromString(SecretBox.generateKey()),
       ),
     ).rejects.toThrow(/secretKey: the stored secret was encrypted with key/);
-    const other = await serve(store, sim, new ServiceMetrics(), captured.logger, null, box);
+    const other = await serve(
+      store,
+      sim,
+      new ServiceMetrics(),
+      captured.logger,
+      null,
+      box,
+      null,
+      () => testClock.now,
+    );
     try {
       const teacher = (
         await store.accounts.list({ district: DISTRICT, kind: 'staff', status: 'active' })
@@ -537,9 +433,27 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     await expect(
-      serve(store, sim, new ServiceMetrics(), captured.logger, APP_URL, box, 'not a key'),
+      serve(
+        store,
+        sim,
+        new ServiceMetrics(),
+        captured.logger,
+        APP_URL,
+        box,
+        'not a key',
+        () => testClock.now,
+      ),
     ).rejects.toThrow(/sso\.signingKey/);
-    const other = await serve(store, sim, new ServiceMetrics(), captured.logger, APP_URL, box, pem);
+    const other = await serve(
+      store,
+      sim,
+      new ServiceMetrics(),
+      captured.logger,
+      APP_URL,
+      box,
+      pem,
+      () => testClock.now,
+    );
     try {
       const student = await account('student', 5);
       const token = assertionOf(
