@@ -6,6 +6,7 @@ import type { MigrationOutcome } from './migrator.js';
 import type { DialectQueries } from './dialect/dialect.js';
 import { AccountSearchRepo } from './queries/account-search.js';
 import { AccountsRepo } from './queries/accounts.js';
+import { ApiKeysRepo } from './queries/api-keys.js';
 import { ChangeFeedRepo } from './queries/change-feed.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
@@ -49,6 +50,7 @@ export class Store {
   readonly pendingDeactivations: PendingDeactivationsRepo;
   readonly webhooks: WebhooksRepo;
   readonly service: ServiceRepo;
+  readonly apiKeys: ApiKeysRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
   private readonly dialectQueries: DialectQueries;
@@ -76,6 +78,7 @@ export class Store {
     this.pendingDeactivations = new PendingDeactivationsRepo(executor, q);
     this.webhooks = new WebhooksRepo(executor, now);
     this.service = new ServiceRepo(executor, now);
+    this.apiKeys = new ApiKeysRepo(executor, now);
   }
 
   /** Opens the database named by `location` and (by default) migrates it to the latest schema. */
