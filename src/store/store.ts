@@ -17,6 +17,7 @@ import { OverridesRepo } from './queries/overrides.js';
 import { PendingDeactivationsRepo } from './queries/pending-deactivations.js';
 import { RawFingerprintsRepo } from './queries/raw-fingerprints.js';
 import { RecordsRepo } from './queries/records.js';
+import { RosterSearchRepo } from './queries/roster-search.js';
 import { RunsRepo } from './queries/runs.js';
 import { ServiceRepo } from './queries/service.js';
 import { WebhooksRepo } from './queries/webhooks.js';
@@ -51,6 +52,8 @@ export class Store {
   readonly webhooks: WebhooksRepo;
   readonly service: ServiceRepo;
   readonly apiKeys: ApiKeysRepo;
+  /** Paging through and searching the active roster (the API). */
+  readonly rosterSearch: RosterSearchRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
   private readonly dialectQueries: DialectQueries;
@@ -79,6 +82,7 @@ export class Store {
     this.webhooks = new WebhooksRepo(executor, now);
     this.service = new ServiceRepo(executor, now);
     this.apiKeys = new ApiKeysRepo(executor, now);
+    this.rosterSearch = new RosterSearchRepo(executor, q);
   }
 
   /** Opens the database named by `location` and (by default) migrates it to the latest schema. */

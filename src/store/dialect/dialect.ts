@@ -87,6 +87,13 @@ export interface DialectQueries {
     types: readonly IdentityType[],
     district: string | null,
   ): Expression<SqlBool>;
+  /**
+   * The text at `path` (object keys) inside a JSON text column, or null where there is none: for
+   * searches over record data (no index serves these; callers page by key to bound the scan).
+   */
+  jsonText(column: string, path: readonly string[]): Expression<string | null>;
+  /** True where the JSON array at key `key` of a JSON text column holds the string `value`. */
+  jsonArrayHas(column: string, key: string, value: string): Expression<SqlBool>;
   /** Keeps the identity index of one account in step with its `identities` column. */
   replaceIdentities(
     accountId: string,

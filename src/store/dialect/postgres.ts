@@ -175,6 +175,10 @@ function queries(db: Kysely<DB>, transactionClient: () => pg.PoolClient | null):
     // district, where given, is the caller's condition beside it.
     holdsIdentity: (_eb, value, types) =>
       sql<boolean>`(identities::jsonb) @> any(${types.map((t) => JSON.stringify([`${t}:${value}`]))}::jsonb[])`,
+    jsonText: (column, path) =>
+      sql<string | null>`(${sql.ref(column)}::jsonb #>> ${textArrayLiteral(path)}::text[])`,
+    jsonArrayHas: (column, key, value) =>
+      sql<boolean>`(${sql.ref(column)}::jsonb @> ${JSON.stringify({ [key]: [value] })}::jsonb)`,
     // The GIN index follows the `identities` column by itself.
     replaceIdentities: () => Promise.resolve(),
     replaceIdentitiesOf: () => Promise.resolve(),

@@ -101,6 +101,11 @@ const migrations: MigrationDialect = {
   rebuildIdentityIndex: () => Promise.resolve(),
 };
 
+/** A JSON path of object keys, each quoted (`$."name"."first"`). */
+function jsonPath(keys: readonly string[]): string {
+  return `$${keys.map((k) => `.${JSON.stringify(k)}`).join('')}`;
+}
+
 function queries(db: Kysely<DB>, handle: SQLite.Database): DialectQueries {
   const bulk = new SqliteBulkWriter(db, handle);
   return {
@@ -160,6 +165,9 @@ function queries(db: Kysely<DB>, handle: SQLite.Database): DialectQueries {
           .where('type', 'in', [...types])
           .where('value', '=', value),
       ),
+    jsonText: (column, path) => sql<string | null>`json_extract(${sql.ref(column)}, ${jsonPath(path)})`,
+    jsonArrayHas: (column, key, value) =>
+      sql<boolean>`exists (select 1 from json_each(${sql.ref(column)}, ${jsonPath([key])}) where json_each.value = ${value})`,
     async replaceIdentities(accountId, district, identities) {
       await db.deleteFrom('account_identities').where('account_id', '=', accountId).execute();
       if (identities.length > 0) {
