@@ -113,6 +113,16 @@ export const configSchema = z
         csvPollMs: 5000,
         csvSettleMs: 15_000,
       }),
+    api: z
+      .object({
+        /**
+         * Requests per minute per API key on /api/v1 (a 429 past it, with `retry-after`). Default
+         * 6000 (100 a second).
+         */
+        rateLimitPerMinute: z.number().int().min(1).default(6000),
+      })
+      .strict()
+      .default({ rateLimitPerMinute: 6000 }),
     /**
      * Per-district settings keyed by district id, applied to the store at start. `schedule` is kept
      * apart from the sync settings (see store/migrations/0007-service.ts), and so is `csvFolder`, the
@@ -157,6 +167,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_SERVICE_RETRY_DELAY_SECONDS', ['service', 'retryDelaySeconds'], 'number'],
   ['ROSTERSYNC_SERVICE_CSV_POLL_MS', ['service', 'csvPollMs'], 'number'],
   ['ROSTERSYNC_SERVICE_CSV_SETTLE_MS', ['service', 'csvSettleMs'], 'number'],
+  ['ROSTERSYNC_API_RATE_LIMIT_PER_MINUTE', ['api', 'rateLimitPerMinute'], 'number'],
 ];
 
 /** Variables whose value may instead be read from a file named by `<NAME>_FILE` (container secrets). */

@@ -68,7 +68,13 @@ export function registerServeCommand(program: Command): void {
               })
             : await startEmbeddedService({ store, config, logger, secretBox, metrics });
           logger.info({ mode: distributed ? 'distributed (pg-boss)' : 'embedded' }, 'jobs');
-          const app = await buildApp({ store, metrics, draining: () => draining });
+          const app = await buildApp({
+            store,
+            metrics,
+            draining: () => draining,
+            logger,
+            api: { rateLimitPerMinute: config.api.rateLimitPerMinute, timezone: config.service.timezone },
+          });
           const signal = stopSignal();
           try {
             const url = await app.listen({ port: opts.port, host: opts.host });
