@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ServiceMetrics } from '../../../src/jobs/service-metrics.js';
 import { createApiKey } from '../../../src/server/api/api-keys.js';
 import { buildApp } from '../../../src/server/app.js';
+import type { Logger } from '../../../src/shared/logger.js';
 import type { Store } from '../../../src/store/store.js';
 
 export interface ApiServer {
@@ -19,8 +20,16 @@ export interface ApiServer {
 }
 
 /** The app over `store`, listening on a free port, with a read key and an admin key. */
-export async function startApi(store: Store, api: { rateLimitPerMinute?: number } = {}): Promise<ApiServer> {
-  const app = await buildApp({ store, metrics: new ServiceMetrics(), api });
+export async function startApi(
+  store: Store,
+  opts: { rateLimitPerMinute?: number; logger?: Logger } = {},
+): Promise<ApiServer> {
+  const app = await buildApp({
+    store,
+    metrics: new ServiceMetrics(),
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    api: opts.rateLimitPerMinute !== undefined ? { rateLimitPerMinute: opts.rateLimitPerMinute } : {},
+  });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const readKey = (await createApiKey(store, { name: 'test read', scope: 'read' })).token;
   const adminKey = (await createApiKey(store, { name: 'test admin', scope: 'admin' })).token;

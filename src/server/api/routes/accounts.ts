@@ -8,7 +8,7 @@ import {
 } from '../../../store/queries/account-search.js';
 import type { Store } from '../../../store/store.js';
 import { ApiError, notFound } from '../errors.js';
-import { cursorParam, idParam, limitParam, searchText } from '../schemas.js';
+import { cursorParam, idParam, limitParam, searchText, noQuery } from '../schemas.js';
 import {
   accountDetailSchema,
   accountDetailView,
@@ -71,6 +71,7 @@ export const accountRoutes: FastifyPluginAsyncZod<{ store: Store }> = (app, { st
     '/accounts/:account',
     {
       schema: {
+        querystring: noQuery,
         tags: ['accounts'],
         summary: 'one account: identities, roles, access, overrides, latest history',
         params: z.object({ account: idParam }).strict(),

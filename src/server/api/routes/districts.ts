@@ -8,7 +8,7 @@ import type { DistrictRow } from '../../../store/queries/districts.js';
 import type { Store } from '../../../store/store.js';
 import { getStatus } from '../../../sync/status.js';
 import { notFound } from '../errors.js';
-import { ADMIN_SECURITY, districtParams, idParam } from '../schemas.js';
+import { ADMIN_SECURITY, districtParams, idParam, noQuery } from '../schemas.js';
 import { districtDetailSchema, districtSummarySchema, errorSchema } from '../views.js';
 
 export interface DistrictRoutesOptions {
@@ -64,6 +64,7 @@ export const districtRoutes: FastifyPluginAsyncZod<DistrictRoutesOptions> = (app
     '/districts',
     {
       schema: {
+        querystring: noQuery,
         tags: ['districts'],
         summary: 'every district with its schedule',
         response: { 200: z.object({ items: z.array(districtSummarySchema) }), ...errors },
@@ -93,6 +94,7 @@ export const districtRoutes: FastifyPluginAsyncZod<DistrictRoutesOptions> = (app
     '/districts/:district',
     {
       schema: {
+        querystring: noQuery,
         tags: ['districts'],
         summary: 'one district: settings, schedule, totals',
         params: districtParams,
@@ -107,6 +109,7 @@ export const districtRoutes: FastifyPluginAsyncZod<DistrictRoutesOptions> = (app
     {
       config: { access: 'admin' },
       schema: {
+        querystring: noQuery,
         security: ADMIN_SECURITY,
         tags: ['districts'],
         summary: "change a district's settings and/or schedule (admin)",
@@ -137,6 +140,7 @@ export const districtRoutes: FastifyPluginAsyncZod<DistrictRoutesOptions> = (app
     {
       config: { access: 'admin' },
       schema: {
+        querystring: noQuery,
         security: ADMIN_SECURITY,
         tags: ['districts'],
         summary: 'run the district now (admin)',
@@ -156,6 +160,7 @@ export const districtRoutes: FastifyPluginAsyncZod<DistrictRoutesOptions> = (app
     '/run-requests/:id',
     {
       schema: {
+        querystring: noQuery,
         tags: ['runs'],
         summary: 'a run request (from "run now"): queued, running or done, with its run',
         params: z.object({ id: idParam }).strict(),

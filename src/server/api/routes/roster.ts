@@ -8,7 +8,7 @@ import {
 } from '../../../store/queries/roster-search.js';
 import type { Store } from '../../../store/store.js';
 import { notFound } from '../errors.js';
-import { cursorParam, idParam, limitParam, searchText } from '../schemas.js';
+import { cursorParam, idParam, limitParam, searchText, noQuery } from '../schemas.js';
 import { errorSchema, pageSchema, RECORD_VIEWS, recordView } from '../views.js';
 
 const SINGULAR = {
@@ -76,6 +76,7 @@ export const rosterRoutes: FastifyPluginAsyncZod<{ store: Store }> = (app, { sto
       `/districts/:district/${entity}/:id`,
       {
         schema: {
+          querystring: noQuery,
           tags: ['roster'],
           summary: `one active ${SINGULAR[entity]} by id`,
           params: z.object({ district: idParam, id: idParam }).strict(),

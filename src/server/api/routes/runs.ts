@@ -5,7 +5,7 @@ import { MAX_STORED_PROBLEMS } from '../../../store/queries/runs.js';
 import type { Store } from '../../../store/store.js';
 import { approveRun, rejectRun } from '../../../sync/run-control.js';
 import { ApiError, notFound } from '../errors.js';
-import { ADMIN_SECURITY, cursorParam, idParam, limitParam } from '../schemas.js';
+import { ADMIN_SECURITY, cursorParam, idParam, limitParam, noQuery } from '../schemas.js';
 import { errorSchema, problemSchema, problemView, runSchema, runView } from '../views.js';
 
 const PROBLEMS_SHOWN = 100;
@@ -72,6 +72,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ store: Store }> = (app, { store 
     '/runs/:run',
     {
       schema: {
+        querystring: noQuery,
         tags: ['runs'],
         summary: 'one run: counts, what it holds back, and its first problems',
         params: runParams,
@@ -103,6 +104,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ store: Store }> = (app, { store 
     '/runs/:run/problems.csv',
     {
       schema: {
+        querystring: noQuery,
         tags: ['runs'],
         summary: `a run's problems as CSV (the first ${MAX_STORED_PROBLEMS} are kept per run)`,
         params: runParams,
@@ -137,6 +139,7 @@ export const runRoutes: FastifyPluginAsyncZod<{ store: Store }> = (app, { store 
       {
         config: { access: 'admin' },
         schema: {
+          querystring: noQuery,
           security: ADMIN_SECURITY,
           tags: ['runs'],
           summary:
