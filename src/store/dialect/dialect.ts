@@ -123,6 +123,11 @@ export interface MigrationDialect {
   dropSectionMembersKey(db: AnyKysely): Promise<void>;
   /** Migration 0006: the identity GIN index rebuilt with `jsonb_path_ops`, where there is one. */
   rebuildIdentityIndex(db: AnyKysely): Promise<void>;
+  /**
+   * Migration 0011: the identity GIN index without a pending list (`fastupdate = off`), its
+   * pending entries merged now, where there is one.
+   */
+  identityIndexWithoutPendingList(db: AnyKysely): Promise<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time

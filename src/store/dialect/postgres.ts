@@ -120,6 +120,10 @@ const migrations: MigrationDialect = {
       db,
     );
   },
+  async identityIndexWithoutPendingList(db: AnyKysely) {
+    await sql`alter index accounts_identities_idx set (fastupdate = off)`.execute(db);
+    await sql`select gin_clean_pending_list('accounts_identities_idx'::regclass)`.execute(db);
+  },
 };
 
 function queries(db: Kysely<DB>, transactionClient: () => pg.PoolClient | null): DialectQueries {

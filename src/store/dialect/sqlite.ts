@@ -99,6 +99,7 @@ const migrations: MigrationDialect = {
   },
   // No GIN index: the `account_identities` table stays.
   rebuildIdentityIndex: () => Promise.resolve(),
+  identityIndexWithoutPendingList: () => Promise.resolve(),
 };
 
 /** A JSON path of object keys, each quoted (`$."name"."first"`). */

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { MigrationDialect } from '../dialect/dialect.js';
 
 /**
  * Keys of the REST API (`rostersync api-keys create`), and an index that reads one account's
@@ -11,9 +12,15 @@ import type { Kysely } from 'kysely';
  *
  * `account_changes` had no index but its sequence: the API's and admin pages' account history
  * (`where account_id = ? order by seq desc`) scanned the whole feed.
+ *
+ * PostgreSQL: the identity GIN index loses its pending list (`fastupdate = off`). With it, the
+ * entries of a large sync wait in an unsorted list that every lookup reads in full until a vacuum
+ * merges them, which made identifier lookups right after a large sync many times slower;
+ * without it a sync merges each entry as it writes, which measured no slower (figures in
+ * docs/benchmarks.md).
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time
-export async function up(db: Kysely<any>): Promise<void> {
+export async function up(db: Kysely<any>, dialect: MigrationDialect): Promise<void> {
   await db.schema
     .createTable('api_keys')
     .ifNotExists()
@@ -34,4 +41,5 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on('account_changes')
     .columns(['account_id', 'seq'])
     .execute();
+  await dialect.identityIndexWithoutPendingList(db);
 }

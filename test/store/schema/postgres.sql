@@ -260,7 +260,7 @@ index account_changes_account_idx: CREATE INDEX account_changes_account_idx ON p
 index account_changes_pkey: CREATE UNIQUE INDEX account_changes_pkey ON public.account_changes USING btree (seq);
 index account_overrides_pk: CREATE UNIQUE INDEX account_overrides_pk ON public.account_overrides USING btree (district_id, key_type, key_value);
 index accounts_email_idx: CREATE INDEX accounts_email_idx ON public.accounts USING btree (district_id, email);
-index accounts_identities_idx: CREATE INDEX accounts_identities_idx ON public.accounts USING gin (((identities)::jsonb) jsonb_path_ops);
+index accounts_identities_idx: CREATE INDEX accounts_identities_idx ON public.accounts USING gin (((identities)::jsonb) jsonb_path_ops) WITH (fastupdate=off);
 index accounts_pkey: CREATE UNIQUE INDEX accounts_pkey ON public.accounts USING btree (id);
 index accounts_record_idx: CREATE INDEX accounts_record_idx ON public.accounts USING btree (district_id, record_source, record_source_id);
 index api_keys_pkey: CREATE UNIQUE INDEX api_keys_pkey ON public.api_keys USING btree (id);
