@@ -97,7 +97,7 @@ export function apiErrorHandler(logger: Logger) {
     if (status >= 400 && status < 500) return send(status, 'bad_request', err.message);
     // Not the message: a database error may quote the values it was given.
     logger.error(
-      { route: req.routeOptions.url, method: req.method, err: { name: err.name, code: err.code } },
+      { route: req.routeOptions.url, method: req.method, errorClass: err.name, errorCode: err.code ?? null },
       'api: request failed',
     );
     return send(500, 'internal', 'internal error');

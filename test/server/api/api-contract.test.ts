@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createApiKey, revokeApiKey } from '../../../src/server/api/api-keys.js';
 import { startCleverSimulator } from '../../../src/simulator/index.js';
 import type { CleverSimulator } from '../../../src/simulator/index.js';
 import { Store } from '../../../src/store/store.js';
@@ -132,12 +133,15 @@ describeEachDatabase(
 
     it('refuses every route without a key (401), with a revoked or made-up key (401), and admin routes with a read key (403)', async () => {
       const made = `rsk_${'0'.repeat(16)}.${'A'.repeat(43)}`;
+      const revoked = await createApiKey(store, { name: 'revoked', scope: 'admin' });
+      await revokeApiKey(store, revoked.key.id);
       for (const { method, path, admin } of operations()) {
         const url = fill(path);
         const none = await api.call(method, url, { key: null, ...(method === 'PATCH' ? { body: {} } : {}) });
         expect(none.status, `${method} ${path}`).toBe(401);
         expect(none.body).toMatchObject({ code: 'unauthorized' });
         expect((await api.call(method, url, { key: made })).status, `${method} ${path}`).toBe(401);
+        expect((await api.call(method, url, { key: revoked.token })).status, `${method} ${path}`).toBe(401);
         expect((await api.call(method, url, { key: 'Basic abc' })).status).toBe(401);
         if (admin) {
           const read = await api.call(method, url, {
@@ -152,7 +156,13 @@ describeEachDatabase(
       expect((await api.call('GET', '/api/v1/nothing-here', { key: null })).status).toBe(401);
       expect((await api.call('GET', '/api/v1/nothing-here')).body).toMatchObject({ code: 'not_found' });
       // Public: health, the document, the docs page.
-      for (const p of ['/healthz', '/readyz', '/api/v1/openapi.json', '/api/docs'])
+      for (const p of [
+        '/healthz',
+        '/readyz',
+        '/api/v1/openapi.json',
+        '/api/docs',
+        '/api/docs/static/swagger-ui.css',
+      ])
         expect((await api.call('GET', p, { key: null })).status, p).toBe(200);
     });
 
