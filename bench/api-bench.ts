@@ -11,8 +11,9 @@
  *    each request `GET /api/v1/accounts?district=D&identifier=V` for the next of a few thousand
  *    identifiers drawn from every identity kind the district's accounts hold.
  * Prints one JSON object: {students, accounts, rate, seconds, requests, p50Ms, p90Ms, p99Ms, maxMs,
- * errors, timeouts, non2xx, misses} where `misses` counts answers that did not hold the account
- * the identifier was drawn from. `--keep` keeps a fresh database for `--reuse`. Latencies are corrected for coordinated omission
+ * errors, timeouts, non2xx, misses, floorP50Ms, floorP99Ms} where `misses` counts answers that
+ * did not hold the account the identifier was drawn from, and the floor is the same rate at
+ * `/healthz` (no key, no database) just before. `--keep` keeps a fresh database for `--reuse`. Latencies are corrected for coordinated omission
  * (autocannon's default at a fixed rate).
  */
 import { spawn } from 'node:child_process';
@@ -153,6 +154,14 @@ try {
         },
       ],
     });
+  // The floor: the same rate at `/healthz` (no key check, no database), in the same run, so the
+  // figures can be read against what this machine gives any request at the time.
+  const floor = await autocannon({
+    url: `${serve.url}/healthz`,
+    connections,
+    overallRate: rate,
+    duration: seconds,
+  });
   await run(5);
   misses = 0;
   const r = await run(seconds);
@@ -172,6 +181,8 @@ try {
       timeouts: r.timeouts,
       non2xx: r.non2xx,
       misses,
+      floorP50Ms: floor.latency.p50,
+      floorP99Ms: floor.latency.p99,
     }),
   );
 } finally {

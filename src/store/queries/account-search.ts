@@ -150,10 +150,26 @@ export class AccountSearchRepo {
       const text = query.text.trim();
       q = q.where((eb) => this.textMatch(eb, text, district, districts));
     }
-    const rows = await q
-      .orderBy('id')
-      .limit(limit + 1)
-      .execute();
+    // An identifier matches a handful of accounts through its indexes; asked for them in id order
+    // with a limit, the planner may instead walk the whole primary key in order, filtering, when it
+    // overestimates the matches (PostgreSQL's estimate for the identity index is coarse). Matching
+    // first, in a materialised step, and ordering the few matches after keeps it an index lookup.
+    const rows =
+      query.identifier !== undefined
+        ? await this.db
+            .with(
+              (w) => w('matched').materialized(),
+              () => q,
+            )
+            .selectFrom('matched')
+            .selectAll()
+            .orderBy('id')
+            .limit(limit + 1)
+            .execute()
+        : await q
+            .orderBy('id')
+            .limit(limit + 1)
+            .execute();
     const page = rows.slice(0, limit);
     return {
       items: page.map(toSummary),
