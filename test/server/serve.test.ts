@@ -7,6 +7,7 @@ import { buildApp } from '../../src/server/app.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
+import { LATEST_MIGRATION } from '../../src/store/migrator.js';
 import { SecretBox } from '../../src/store/secrets.js';
 import { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
@@ -32,7 +33,7 @@ describeEachDatabase('the service app', (dbs) => {
       expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
       const ready = await app.inject({ url: '/readyz' });
       expect(ready.statusCode).toBe(200);
-      expect(ready.json()).toMatchObject({ status: 'ready', migration: '0008-csv-districts' });
+      expect(ready.json()).toMatchObject({ status: 'ready', migration: LATEST_MIGRATION });
 
       await store.districts.ensure('d1', 'd1');
       const r = await runDistrictJob(
