@@ -119,6 +119,16 @@ export const configSchema = z
         csvPollMs: 5000,
         csvSettleMs: 15_000,
       }),
+    api: z
+      .object({
+        /**
+         * Requests per minute per API key on /api/v1 (a 429 past it, with `retry-after`). Default
+         * 6000 (100 a second).
+         */
+        rateLimitPerMinute: z.number().int().min(1).default(6000),
+      })
+      .strict()
+      .default({ rateLimitPerMinute: 6000 }),
     /**
      * Clever single sign-on onto the provisioned accounts (`serve`). On when `clever.clientId`,
      * `clever.clientSecret` and `redirectUri` are all set.
@@ -188,6 +198,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_SSO_REDIRECT_URI', ['sso', 'redirectUri'], 'string'],
   ['ROSTERSYNC_SSO_APP_URL', ['sso', 'appUrl'], 'string'],
   ['ROSTERSYNC_SSO_SIGNING_KEY', ['sso', 'signingKey'], 'string'],
+  ['ROSTERSYNC_API_RATE_LIMIT_PER_MINUTE', ['api', 'rateLimitPerMinute'], 'number'],
 ];
 
 /** Variables whose value may instead be read from a file named by `<NAME>_FILE` (container secrets). */

@@ -3,6 +3,7 @@ import { RostersyncError } from '../shared/errors.js';
 import type { Store } from '../store/store.js';
 import { exitCodeFor } from '../sync/run-report.js';
 import type { RunStatus } from '../model/run.js';
+import type { RunRequest } from '../store/queries/service.js';
 
 export interface StartRunsOptions {
   district?: string | undefined;
@@ -11,6 +12,16 @@ export interface StartRunsOptions {
   wait: boolean;
   /** How often the requests are looked at while waiting (ms). Default 500. */
   pollMs?: number;
+}
+
+/**
+ * Asks the serving process to run one district now (the API's "run now"); a request already
+ * queued for the district is returned instead of a second one.
+ */
+export async function requestDistrictRun(store: Store, district: string): Promise<RunRequest> {
+  if (!(await store.districts.get(district)))
+    throw new RostersyncError('not_found', `district ${district} does not exist`);
+  return store.service.requestRun(district, 'manual');
 }
 
 /**
@@ -26,11 +37,9 @@ export async function startRuns(
   if (opts.all === (opts.district !== undefined))
     throw new RostersyncError('input', 'give either --district ID or --all');
   const districts = opts.all ? (await store.districts.list()).map((d) => d.id) : [opts.district!];
-  if (!opts.all && !(await store.districts.get(opts.district!)))
-    throw new RostersyncError('not_found', `district ${opts.district} does not exist`);
   const requests = [];
   for (const d of districts) {
-    const r = await store.service.requestRun(d, 'manual');
+    const r = await requestDistrictRun(store, d);
     requests.push(r);
     print(`district ${d}: run requested (${r.id})`);
   }

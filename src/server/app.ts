@@ -2,8 +2,10 @@ import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceMetrics } from '../jobs/service-metrics.js';
 import type { Logger } from '../shared/logger.js';
+import { silentLogger } from '../shared/logger.js';
 import type { SecretBox } from '../store/secrets.js';
 import type { Store } from '../store/store.js';
+import { apiPlugin } from './api/api-plugin.js';
 import { cleverSignInPlugin } from './auth/clever-sign-in.js';
 import type { CleverSignInConfig } from './auth/clever-sign-in.js';
 import { healthPlugin } from './health.js';
@@ -14,6 +16,10 @@ export interface AppOptions {
   metrics: ServiceMetrics;
   /** True once the process is shutting down (readiness turns 503). Default: never. */
   draining?: () => boolean;
+  /** Where the areas log (the API's request log). Default: nowhere. */
+  logger?: Logger;
+  /** The REST API (/api/v1). Default: requests per key per minute 6000, schedules in UTC. */
+  api?: { rateLimitPerMinute?: number; timezone?: string };
   /**
    * Clever sign-in (`/auth/clever/*`, `/.well-known/jwks.json`); absent: those routes are not
    * served. `secretBox` keeps a generated signing key when none is configured.
@@ -28,8 +34,8 @@ export interface AppOptions {
 }
 
 /**
- * The one HTTP app of the product. It only composes plugins, one per area (health, metrics, Clever
- * sign-in; later the REST API and the admin pages); no domain rule lives here.
+ * The one HTTP app of the product. It only composes plugins, one per area (health, metrics, the
+ * REST API, Clever sign-in; later the admin pages); no domain rule lives here.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // No request logs: probes and scrapes every few seconds would drown the runs' own logs.
@@ -38,5 +44,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { metrics: opts.metrics });
   if (opts.signIn)
     await app.register(cleverSignInPlugin, { store: opts.store, metrics: opts.metrics, ...opts.signIn });
+  await app.register(apiPlugin, {
+    store: opts.store,
+    logger: opts.logger ?? silentLogger(),
+    rateLimitPerMinute: opts.api?.rateLimitPerMinute ?? 6000,
+    timezone: opts.api?.timezone ?? 'UTC',
+  });
   return app;
 }

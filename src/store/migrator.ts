@@ -12,6 +12,7 @@ import * as m0007 from './migrations/0007-service.js';
 import * as m0008 from './migrations/0008-csv-districts.js';
 import * as m0009 from './migrations/0009-rekeys.js';
 import * as m0010 from './migrations/0010-sign-in.js';
+import * as m0011 from './migrations/0011-api-keys.js';
 import type { DB } from './schema.js';
 
 /**
@@ -32,6 +33,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0008-csv-districts', m0008],
   ['0009-rekeys', m0009],
   ['0010-sign-in', m0010],
+  ['0011-api-keys', m0011],
 ];
 
 export interface MigrationOutcome {

@@ -4,7 +4,9 @@ import { openDatabase } from './db.js';
 import { migrateToLatest } from './migrator.js';
 import type { MigrationOutcome } from './migrator.js';
 import type { DialectQueries } from './dialect/dialect.js';
+import { AccountSearchRepo } from './queries/account-search.js';
 import { AccountsRepo } from './queries/accounts.js';
+import { ApiKeysRepo } from './queries/api-keys.js';
 import { ChangeFeedRepo } from './queries/change-feed.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
@@ -16,6 +18,7 @@ import { PendingDeactivationsRepo } from './queries/pending-deactivations.js';
 import { PendingRekeysRepo } from './queries/pending-rekeys.js';
 import { RawFingerprintsRepo } from './queries/raw-fingerprints.js';
 import { RecordsRepo } from './queries/records.js';
+import { RosterSearchRepo } from './queries/roster-search.js';
 import { RunsRepo } from './queries/runs.js';
 import { ServiceRepo } from './queries/service.js';
 import { SignInsRepo } from './queries/sign-ins.js';
@@ -43,6 +46,8 @@ export class Store {
   readonly checkpoints: CheckpointsRepo;
   readonly locks: LocksRepo;
   readonly accounts: AccountsRepo;
+  /** Finding accounts and reading one in full (the API and admin pages). */
+  readonly accountSearch: AccountSearchRepo;
   readonly identities: IdentitiesRepo;
   readonly overrides: OverridesRepo;
   readonly changeFeed: ChangeFeedRepo;
@@ -52,6 +57,9 @@ export class Store {
   readonly service: ServiceRepo;
   readonly signIns: SignInsRepo;
   readonly signingKeys: SigningKeysRepo;
+  readonly apiKeys: ApiKeysRepo;
+  /** Paging through and searching the active roster (the API). */
+  readonly rosterSearch: RosterSearchRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
   private readonly dialectQueries: DialectQueries;
@@ -75,12 +83,15 @@ export class Store {
     this.accounts = new AccountsRepo(executor, q, now, this.identities);
     this.overrides = new OverridesRepo(executor, q, now);
     this.changeFeed = new ChangeFeedRepo(executor, q, now);
+    this.accountSearch = new AccountSearchRepo(executor, q, this.overrides, this.changeFeed);
     this.pendingDeactivations = new PendingDeactivationsRepo(executor, q);
     this.pendingRekeys = new PendingRekeysRepo(executor, q);
     this.webhooks = new WebhooksRepo(executor, now);
     this.service = new ServiceRepo(executor, now);
     this.signIns = new SignInsRepo(executor, now);
     this.signingKeys = new SigningKeysRepo(executor, now);
+    this.apiKeys = new ApiKeysRepo(executor, now);
+    this.rosterSearch = new RosterSearchRepo(executor, q);
   }
 
   /** Opens the database named by `location` and (by default) migrates it to the latest schema. */

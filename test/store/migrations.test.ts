@@ -35,6 +35,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       '0008-csv-districts',
       '0009-rekeys',
       '0010-sign-in',
+      '0011-api-keys',
     ]);
   });
 
@@ -81,6 +82,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0008-csv-districts',
         '0009-rekeys',
         '0010-sign-in',
+        '0011-api-keys',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -137,6 +139,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0008-csv-districts',
         '0009-rekeys',
         '0010-sign-in',
+        '0011-api-keys',
       ]);
       const indexes =
         dbs.kind === 'postgres'
@@ -202,6 +205,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0008-csv-districts',
         '0009-rekeys',
         '0010-sign-in',
+        '0011-api-keys',
       ]);
     } finally {
       await database.close();
@@ -322,6 +326,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0008-csv-districts',
         '0009-rekeys',
         '0010-sign-in',
+        '0011-api-keys',
       ]);
       if (dbs.kind === 'postgres') {
         const defs = await sql<{ def: string }>`

@@ -97,6 +97,8 @@ export function registerServeCommand(program: Command): void {
             metrics,
             draining: () => draining,
             ...(signIn ? { signIn: { config: signIn, logger, secretBox } } : {}),
+            logger,
+            api: { rateLimitPerMinute: config.api.rateLimitPerMinute, timezone: config.service.timezone },
           });
           const signal = stopSignal();
           try {

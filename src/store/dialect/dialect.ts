@@ -75,6 +75,25 @@ export interface DialectQueries {
     type: IdentityType,
     values: readonly string[],
   ): Promise<Array<{ value: string; account: StoredAccount }>>;
+  /**
+   * A condition on `accounts` rows: the account holds `value` as an identity of one of `types`, in
+   * `district` when given (any district otherwise). Indexed the way {@link accountsByIdentity} is, so
+   * an identifier lookup stays an index probe when it is one arm of a larger condition.
+   */
+  holdsIdentity(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a condition of any query over accounts
+    eb: ExpressionBuilder<any, any>,
+    value: string,
+    types: readonly IdentityType[],
+    district: string | null,
+  ): Expression<SqlBool>;
+  /**
+   * The text at `path` (object keys) inside a JSON text column, or null where there is none: for
+   * searches over record data (no index serves these; callers page by key to bound the scan).
+   */
+  jsonText(column: string, path: readonly string[]): Expression<string | null>;
+  /** True where the JSON array at key `key` of a JSON text column holds the string `value`. */
+  jsonArrayHas(column: string, key: string, value: string): Expression<SqlBool>;
   /** Keeps the identity index of one account in step with its `identities` column. */
   replaceIdentities(
     accountId: string,
@@ -104,6 +123,11 @@ export interface MigrationDialect {
   dropSectionMembersKey(db: AnyKysely): Promise<void>;
   /** Migration 0006: the identity GIN index rebuilt with `jsonb_path_ops`, where there is one. */
   rebuildIdentityIndex(db: AnyKysely): Promise<void>;
+  /**
+   * Migration 0011: the identity GIN index without a pending list (`fastupdate = off`), its
+   * pending entries merged now, where there is one.
+   */
+  identityIndexWithoutPendingList(db: AnyKysely): Promise<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time

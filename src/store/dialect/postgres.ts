@@ -120,6 +120,10 @@ const migrations: MigrationDialect = {
       db,
     );
   },
+  async identityIndexWithoutPendingList(db: AnyKysely) {
+    await sql`alter index accounts_identities_idx set (fastupdate = off)`.execute(db);
+    await sql`select gin_clean_pending_list('accounts_identities_idx'::regclass)`.execute(db);
+  },
 };
 
 function queries(db: Kysely<DB>, transactionClient: () => pg.PoolClient | null): DialectQueries {
@@ -171,6 +175,14 @@ function queries(db: Kysely<DB>, transactionClient: () => pg.PoolClient | null):
       }
       return out;
     },
+    // The expression and operator of accounts_identities_idx again (see accountsByIdentity); the
+    // district, where given, is the caller's condition beside it.
+    holdsIdentity: (_eb, value, types) =>
+      sql<boolean>`(identities::jsonb) @> any(${types.map((t) => JSON.stringify([`${t}:${value}`]))}::jsonb[])`,
+    jsonText: (column, path) =>
+      sql<string | null>`(${sql.ref(column)}::jsonb #>> ${textArrayLiteral(path)}::text[])`,
+    jsonArrayHas: (column, key, value) =>
+      sql<boolean>`(${sql.ref(column)}::jsonb @> ${JSON.stringify({ [key]: [value] })}::jsonb)`,
     // The GIN index follows the `identities` column by itself.
     replaceIdentities: () => Promise.resolve(),
     replaceIdentitiesOf: () => Promise.resolve(),

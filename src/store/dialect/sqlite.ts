@@ -99,7 +99,13 @@ const migrations: MigrationDialect = {
   },
   // No GIN index: the `account_identities` table stays.
   rebuildIdentityIndex: () => Promise.resolve(),
+  identityIndexWithoutPendingList: () => Promise.resolve(),
 };
+
+/** A JSON path of object keys, each quoted (`$."name"."first"`). */
+function jsonPath(keys: readonly string[]): string {
+  return `$${keys.map((k) => `.${JSON.stringify(k)}`).join('')}`;
+}
 
 function queries(db: Kysely<DB>, handle: SQLite.Database): DialectQueries {
   const bulk = new SqliteBulkWriter(db, handle);
@@ -146,6 +152,23 @@ function queries(db: Kysely<DB>, handle: SQLite.Database): DialectQueries {
       }
       return out;
     },
+    // account_identities_lookup_idx leads with the district: without one the subquery scans the
+    // table, which an embedded store's size allows.
+    holdsIdentity: (eb, value, types, district) =>
+      eb(
+        eb.ref('id'),
+        'in',
+        (district === null
+          ? db.selectFrom('account_identities')
+          : db.selectFrom('account_identities').where('district_id', '=', district)
+        )
+          .select('account_id')
+          .where('type', 'in', [...types])
+          .where('value', '=', value),
+      ),
+    jsonText: (column, path) => sql<string | null>`json_extract(${sql.ref(column)}, ${jsonPath(path)})`,
+    jsonArrayHas: (column, key, value) =>
+      sql<boolean>`exists (select 1 from json_each(${sql.ref(column)}, ${jsonPath([key])}) where json_each.value = ${value})`,
     async replaceIdentities(accountId, district, identities) {
       await db.deleteFrom('account_identities').where('account_id', '=', accountId).execute();
       if (identities.length > 0) {

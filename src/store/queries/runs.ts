@@ -141,11 +141,26 @@ export class RunsRepo {
     return row ? toRun(row) : undefined;
   }
 
-  /** Most recent runs first. */
-  async list(opts: { district?: string; limit?: number; mode?: RunMode } = {}): Promise<SyncRun[]> {
+  /**
+   * Most recent runs first; `before` (a run's start time and id) continues a list after that run.
+   * `limit` defaults to 10.
+   */
+  async list(
+    opts: {
+      district?: string;
+      limit?: number;
+      mode?: RunMode;
+      status?: RunStatus;
+      before?: { startedAt: string; id: string };
+    } = {},
+  ): Promise<SyncRun[]> {
     let q = this.db.selectFrom('sync_runs').selectAll();
     if (opts.district) q = q.where('district_id', '=', opts.district);
     if (opts.mode) q = q.where('mode', '=', opts.mode);
+    if (opts.status) q = q.where('status', '=', opts.status);
+    const before = opts.before;
+    if (before)
+      q = q.where((eb) => eb(eb.refTuple('started_at', 'id'), '<', eb.tuple(before.startedAt, before.id)));
     const rows = await q
       .orderBy('started_at', 'desc')
       .orderBy('id', 'desc')
@@ -186,11 +201,13 @@ export class RunsRepo {
     }
   }
 
-  async problems(runId: string, limit = 1000): Promise<RunProblem[]> {
+  /** The run's stored problems in order; `afterSeq` continues after that many (for paging). */
+  async problems(runId: string, limit = 1000, afterSeq = 0): Promise<RunProblem[]> {
     const rows = await this.db
       .selectFrom('run_problems')
       .selectAll()
       .where('run_id', '=', runId)
+      .where('seq', '>', afterSeq)
       .orderBy('seq')
       .limit(limit)
       .execute();
