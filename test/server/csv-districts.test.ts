@@ -52,7 +52,8 @@ describeEachDatabase('a CSV district under serve', (dbs) => {
       const listed = await runCli(['districts', 'list', '--database', location]);
       expect(listed.stdout).toContain(`csv ${root}`);
 
-      const env = { ROSTERSYNC_SERVICE_CSV_POLL_MS: '100', ROSTERSYNC_SERVICE_CSV_SETTLE_MS: '300' };
+      // The settle time is long enough that a busy machine never sees one file of the pair settled alone.
+      const env = { ROSTERSYNC_SERVICE_CSV_POLL_MS: '100', ROSTERSYNC_SERVICE_CSV_SETTLE_MS: '1500' };
       const serveArgs = ['serve', '--port', '0', '--database', location];
       if (mode === 'embedded') serveArgs.push('--workers', '0');
       const serve = await startCli(serveArgs, env, /url=(\S+)/);
