@@ -113,6 +113,17 @@ export const configSchema = z
         csvPollMs: 5000,
         csvSettleMs: 15_000,
       }),
+    server: z
+      .object({
+        /**
+         * The address people open the server at (e.g. `https://rostersync.example.org`), used in
+         * the links `admins create` prints; session cookies are `Secure` when it is https. Default
+         * `http://localhost:<port>` of `serve` (8080).
+         */
+        publicUrl: z.string().url().optional(),
+      })
+      .strict()
+      .default({}),
     /**
      * Per-district settings keyed by district id, applied to the store at start. `schedule` is kept
      * apart from the sync settings (see store/migrations/0007-service.ts), and so is `csvFolder`, the
@@ -157,6 +168,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_SERVICE_RETRY_DELAY_SECONDS', ['service', 'retryDelaySeconds'], 'number'],
   ['ROSTERSYNC_SERVICE_CSV_POLL_MS', ['service', 'csvPollMs'], 'number'],
   ['ROSTERSYNC_SERVICE_CSV_SETTLE_MS', ['service', 'csvSettleMs'], 'number'],
+  ['ROSTERSYNC_SERVER_PUBLIC_URL', ['server', 'publicUrl'], 'string'],
 ];
 
 /** Variables whose value may instead be read from a file named by `<NAME>_FILE` (container secrets). */

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { registerAccountsCommand } from './commands/accounts.js';
+import { registerAdminsCommand } from './commands/admins.js';
 import { registerChangesCommand } from './commands/changes.js';
 import { registerCleverSimCommand } from './commands/clever-sim.js';
 import { registerCsvCommands } from './commands/csv.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerWebhooksCommand(program);
   registerCleverSimCommand(program);
   registerServeCommand(program);
+  registerAdminsCommand(program);
   registerWorkerCommand(program);
   return program;
 }

@@ -5,6 +5,7 @@ import { migrateToLatest } from './migrator.js';
 import type { MigrationOutcome } from './migrator.js';
 import type { DialectQueries } from './dialect/dialect.js';
 import { AccountsRepo } from './queries/accounts.js';
+import { AdminsRepo } from './queries/admins.js';
 import { ChangeFeedRepo } from './queries/change-feed.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
@@ -46,6 +47,7 @@ export class Store {
   readonly pendingDeactivations: PendingDeactivationsRepo;
   readonly webhooks: WebhooksRepo;
   readonly service: ServiceRepo;
+  readonly admins: AdminsRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
   private readonly dialectQueries: DialectQueries;
@@ -72,6 +74,7 @@ export class Store {
     this.pendingDeactivations = new PendingDeactivationsRepo(executor, q);
     this.webhooks = new WebhooksRepo(executor, now);
     this.service = new ServiceRepo(executor, now);
+    this.admins = new AdminsRepo(executor, now);
   }
 
   /** Opens the database named by `location` and (by default) migrates it to the latest schema. */

@@ -32,7 +32,7 @@ describeEachDatabase('the service app', (dbs) => {
       expect((await app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
       const ready = await app.inject({ url: '/readyz' });
       expect(ready.statusCode).toBe(200);
-      expect(ready.json()).toMatchObject({ status: 'ready', migration: '0008-csv-districts' });
+      expect(ready.json()).toMatchObject({ status: 'ready', migration: '0013-admins' });
 
       await store.districts.ensure('d1', 'd1');
       const r = await runDistrictJob(
