@@ -4,6 +4,7 @@ import { openDatabase } from './db.js';
 import { migrateToLatest } from './migrator.js';
 import type { MigrationOutcome } from './migrator.js';
 import type { DialectQueries } from './dialect/dialect.js';
+import { AccountSearchRepo } from './queries/account-search.js';
 import { AccountsRepo } from './queries/accounts.js';
 import { AdminsRepo } from './queries/admins.js';
 import { ChangeFeedRepo } from './queries/change-feed.js';
@@ -41,6 +42,8 @@ export class Store {
   readonly checkpoints: CheckpointsRepo;
   readonly locks: LocksRepo;
   readonly accounts: AccountsRepo;
+  /** Finding accounts and reading one in full (the API and admin pages). */
+  readonly accountSearch: AccountSearchRepo;
   readonly identities: IdentitiesRepo;
   readonly overrides: OverridesRepo;
   readonly changeFeed: ChangeFeedRepo;
@@ -71,6 +74,7 @@ export class Store {
     this.accounts = new AccountsRepo(executor, q, now, this.identities);
     this.overrides = new OverridesRepo(executor, q, now);
     this.changeFeed = new ChangeFeedRepo(executor, q, now);
+    this.accountSearch = new AccountSearchRepo(executor, q, this.overrides, this.changeFeed);
     this.pendingDeactivations = new PendingDeactivationsRepo(executor, q);
     this.webhooks = new WebhooksRepo(executor, now);
     this.service = new ServiceRepo(executor, now);

@@ -75,6 +75,18 @@ export interface DialectQueries {
     type: IdentityType,
     values: readonly string[],
   ): Promise<Array<{ value: string; account: StoredAccount }>>;
+  /**
+   * A condition on `accounts` rows: the account holds `value` as an identity of one of `types`, in
+   * `district` when given (any district otherwise). Indexed the way {@link accountsByIdentity} is, so
+   * an identifier lookup stays an index probe when it is one arm of a larger condition.
+   */
+  holdsIdentity(
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a condition of any query over accounts
+    eb: ExpressionBuilder<any, any>,
+    value: string,
+    types: readonly IdentityType[],
+    district: string | null,
+  ): Expression<SqlBool>;
   /** Keeps the identity index of one account in step with its `identities` column. */
   replaceIdentities(
     accountId: string,

@@ -171,6 +171,10 @@ function queries(db: Kysely<DB>, transactionClient: () => pg.PoolClient | null):
       }
       return out;
     },
+    // The expression and operator of accounts_identities_idx again (see accountsByIdentity); the
+    // district, where given, is the caller's condition beside it.
+    holdsIdentity: (_eb, value, types) =>
+      sql<boolean>`(identities::jsonb) @> any(${types.map((t) => JSON.stringify([`${t}:${value}`]))}::jsonb[])`,
     // The GIN index follows the `identities` column by itself.
     replaceIdentities: () => Promise.resolve(),
     replaceIdentitiesOf: () => Promise.resolve(),

@@ -146,6 +146,20 @@ function queries(db: Kysely<DB>, handle: SQLite.Database): DialectQueries {
       }
       return out;
     },
+    // account_identities_lookup_idx leads with the district: without one the subquery scans the
+    // table, which an embedded store's size allows.
+    holdsIdentity: (eb, value, types, district) =>
+      eb(
+        eb.ref('id'),
+        'in',
+        (district === null
+          ? db.selectFrom('account_identities')
+          : db.selectFrom('account_identities').where('district_id', '=', district)
+        )
+          .select('account_id')
+          .where('type', 'in', [...types])
+          .where('value', '=', value),
+      ),
     async replaceIdentities(accountId, district, identities) {
       await db.deleteFrom('account_identities').where('account_id', '=', accountId).execute();
       if (identities.length > 0) {

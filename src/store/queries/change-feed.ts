@@ -1,8 +1,21 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { AccountChange, AccountChangeKind } from '../../model/account.js';
 import type { ChangeWrite } from '../../model/stored-account.js';
 import type { DialectQueries } from '../dialect/dialect.js';
-import type { DB } from '../schema.js';
+import type { DB, DbAccountChange } from '../schema.js';
+
+/** An `account_changes` row as a feed entry. */
+function toChange(r: Selectable<DbAccountChange>): AccountChange {
+  return {
+    seq: Number(r.seq),
+    district: r.district_id,
+    accountId: r.account_id,
+    kind: r.kind as AccountChangeKind,
+    fields: JSON.parse(r.fields) as string[],
+    runId: r.run_id,
+    at: r.at,
+  };
+}
 
 /**
  * The account change feed: an ordered outbox, appended in the transaction of the change itself,
@@ -32,15 +45,24 @@ export class ChangeFeedRepo {
       .orderBy('seq')
       .limit(opts.limit ?? 1000)
       .execute();
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      district: r.district_id,
-      accountId: r.account_id,
-      kind: r.kind as AccountChangeKind,
-      fields: JSON.parse(r.fields) as string[],
-      runId: r.run_id,
-      at: r.at,
-    }));
+    return rows.map(toChange);
+  }
+
+  /**
+   * One account's changes, newest first: those before sequence number `before` when given;
+   * `limit` defaults to 100.
+   */
+  async ofAccount(
+    accountId: string,
+    opts: { before?: number; limit?: number } = {},
+  ): Promise<AccountChange[]> {
+    let q = this.db.selectFrom('account_changes').selectAll().where('account_id', '=', accountId);
+    if (opts.before !== undefined) q = q.where('seq', '<', opts.before);
+    const rows = await q
+      .orderBy('seq', 'desc')
+      .limit(opts.limit ?? 100)
+      .execute();
+    return rows.map(toChange);
   }
 
   /** The sequence number of the last change (0 when the feed is empty). */
