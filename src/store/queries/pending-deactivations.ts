@@ -77,4 +77,37 @@ export class PendingDeactivationsRepo {
     for (const r of [...viaArchives, ...direct]) out[r.kind] = (out[r.kind] ?? 0) + Number(r.n);
     return out;
   }
+
+  /**
+   * The active sync accounts approving the run would deactivate (the same ones countsByKind
+   * counts), by account id, up to `limit`.
+   */
+  async accountIds(runId: string, district: string, limit: number): Promise<string[]> {
+    const viaArchives = await this.db
+      .selectFrom('run_pending_archives as p')
+      .innerJoin('accounts as a', (j) =>
+        j
+          .onRef('a.record_source_id', '=', 'p.source_id')
+          .onRef('a.record_source', '=', 'p.source')
+          .on('a.district_id', '=', district),
+      )
+      .select('a.id')
+      .where('p.run_id', '=', runId)
+      .where('p.entity', 'in', ['students', 'staff', 'contacts'])
+      .where('a.status', '=', 'active')
+      .where('a.origin', '=', 'sync')
+      .orderBy('a.id')
+      .limit(limit)
+      .execute();
+    const direct = await this.db
+      .selectFrom('run_pending_deactivations as d')
+      .innerJoin('accounts as a', 'a.id', 'd.account_id')
+      .select('a.id')
+      .where('d.run_id', '=', runId)
+      .where('a.status', '=', 'active')
+      .orderBy('a.id')
+      .limit(limit)
+      .execute();
+    return [...new Set([...viaArchives, ...direct].map((r) => r.id))].sort().slice(0, limit);
+  }
 }
