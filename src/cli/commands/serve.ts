@@ -6,6 +6,7 @@ import { startDistributedService, startEmbeddedService } from '../../jobs/servic
 import { isPostgresUrl } from '../../store/db.js';
 import { buildApp } from '../../server/app.js';
 import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
+import type { CliContext } from '../context.js';
 
 function int(name: string, min: number): (v: string) => number {
   return (v) => {
@@ -34,7 +35,7 @@ export function registerServeCommand(program: Command): void {
   program
     .command('serve')
     .description(
-      'the long-running service: runs each district on its schedule and on `runs start`, answers /healthz, /readyz and /metrics; SIGTERM stops it gracefully. Prints one line: rostersync serve listening url=...',
+      'the long-running service: runs each district on its schedule and on `runs start`, answers /healthz, /readyz and /metrics and serves the admin web app at /admin; SIGTERM stops it gracefully. Prints one line: rostersync serve listening url=...',
     )
     .option('--database <db>', 'SQLite file or postgres:// URL (default ./rostersync.db)')
     .option('--port <port>', 'HTTP port (default 8080; 0 = any free port)', int('port', 0), 8080)
@@ -52,38 +53,69 @@ export function registerServeCommand(program: Command): void {
     .action(
       action(async (opts) => {
         const config = configFromFlags(opts, { 'service.concurrency': opts.concurrency });
-        await withStore(config, async ({ store, logger }) => {
-          const metrics = new ServiceMetrics();
-          let draining = false;
-          const secretBox = () => resolveSecretBox(config);
-          const distributed = isPostgresUrl(config.database) && opts.workers !== 0;
-          const service = distributed
-            ? await startDistributedService({
-                store,
-                config,
-                logger,
-                secretBox,
-                metrics,
-                boss: bossOptions(config.database, config, logger),
-              })
-            : await startEmbeddedService({ store, config, logger, secretBox, metrics });
-          logger.info({ mode: distributed ? 'distributed (pg-boss)' : 'embedded' }, 'jobs');
-          const app = await buildApp({ store, metrics, draining: () => draining });
-          const signal = stopSignal();
-          try {
-            const url = await app.listen({ port: opts.port, host: opts.host });
-            // Other tools parse this line: keep `url=` exactly.
-            process.stdout.write(`rostersync serve listening url=${url}\n`);
-            logger.info({ url, database: store.location }, 'serving');
-            const sig = await signal;
-            draining = true;
-            logger.info({ signal: sig }, 'stopping: no new runs; runs in progress stop at their next batch');
-          } finally {
-            await service.stop();
-            await app.close();
-          }
-          logger.info('stopped');
-        });
+        await withStore(config, (ctx) =>
+          serveUntilStopped(ctx, {
+            port: opts.port,
+            host: opts.host,
+            distributed: isPostgresUrl(config.database) && opts.workers !== 0,
+          }),
+        );
       }),
     );
+}
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  /** Jobs go to pg-boss for `rostersync worker` processes instead of running in this process. */
+  distributed: boolean;
+  /** Called once the server listens, with its URL (after the `listening url=` line). */
+  onListening?: (url: string) => void;
+}
+
+/**
+ * Runs the service and its HTTP app (health, metrics, the admin pages) on an open store until
+ * SIGTERM or SIGINT, then stops gracefully. `serve` and the demo (`demo --serve`) both use it.
+ */
+export async function serveUntilStopped(ctx: CliContext, opts: ServeOptions): Promise<void> {
+  const { store, config, logger } = ctx;
+  const metrics = new ServiceMetrics();
+  let draining = false;
+  const secretBox = () => resolveSecretBox(config);
+  const service = opts.distributed
+    ? await startDistributedService({
+        store,
+        config,
+        logger,
+        secretBox,
+        metrics,
+        boss: bossOptions(config.database, config, logger),
+      })
+    : await startEmbeddedService({ store, config, logger, secretBox, metrics });
+  logger.info({ mode: opts.distributed ? 'distributed (pg-boss)' : 'embedded' }, 'jobs');
+  const app = await buildApp({
+    store,
+    metrics,
+    draining: () => draining,
+    admin: {
+      timezone: config.service.timezone,
+      secureCookies: config.server.publicUrl?.startsWith('https:') ?? false,
+      secretBox,
+    },
+  });
+  const signal = stopSignal();
+  try {
+    const url = await app.listen({ port: opts.port, host: opts.host });
+    // Other tools parse this line: keep `url=` exactly.
+    process.stdout.write(`rostersync serve listening url=${url}\n`);
+    logger.info({ url, database: store.location }, 'serving');
+    opts.onListening?.(url);
+    const sig = await signal;
+    draining = true;
+    logger.info({ signal: sig }, 'stopping: no new runs; runs in progress stop at their next batch');
+  } finally {
+    await service.stop();
+    await app.close();
+  }
+  logger.info('stopped');
 }
