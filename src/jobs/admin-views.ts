@@ -316,14 +316,16 @@ export interface RunPage {
   pendingArchives: Partial<Record<string, number>>;
   /** Held runs: accounts approval would deactivate (all of them, up to the cap) and their count per kind. */
   pendingByKind: Record<string, number>;
+  /** One page of them, in account id order, after `pendingAfter`. */
   pendingAccounts: PendingAccount[];
+  pendingAfter: string;
   pendingTotal: number;
   /** A newer run has looked at the district since: this one cannot be resolved any more. */
   supersededBy: SyncRun | null;
 }
 
-/** Accounts a held run's page lists; the banner's count is exact even when the list stops here. */
-export const PENDING_LIST_CAP = 5000;
+/** Accounts a held run's page lists at a time (the CSV has them all). */
+export const PENDING_PAGE_SIZE = 100;
 
 export function displayName(a: { name: PersonName }): string {
   const n = a.name;
@@ -338,11 +340,49 @@ function matches(p: RunProblem, q: string): boolean {
   );
 }
 
+async function pendingPage(
+  store: Store,
+  run: SyncRun,
+  limit: number,
+  after?: string,
+): Promise<PendingAccount[]> {
+  const ids = await store.pendingDeactivations.accountIds(run.id, run.district, limit, after);
+  const accounts = await store.accounts.getMany(ids);
+  return ids.flatMap((id) => {
+    const a = accounts.get(id);
+    return a ? [{ id, kind: a.kind, name: displayName(a), recordId: a.recordSourceId }] : [];
+  });
+}
+
+/** Every account approving a held run would deactivate, as CSV (account_id, kind, source_id, name). */
+export async function pendingCsv(store: Store, admin: Admin, runId: string): Promise<string> {
+  const run = await store.runs.get(runId);
+  if (!run || !canSee(admin, run.district)) throw notFound(`run ${runId}`);
+  const lines = ['account_id,kind,source_id,name'];
+  if (run.status === 'held') {
+    let after: string | undefined;
+    for (;;) {
+      const part = await pendingPage(store, run, 1000, after);
+      for (const a of part) lines.push([a.id, a.kind, a.recordId, a.name].map(csvCell).join(','));
+      if (part.length < 1000) break;
+      after = part[part.length - 1]!.id;
+    }
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+function csvCell(v: string | null): string {
+  const s = v ?? '';
+  // A leading = + - @ would run as a formula in a spreadsheet.
+  const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
+  return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+}
+
 export async function runPage(
   store: Store,
   admin: Admin,
   runId: string,
-  opts: { q?: string; severity?: string } = {},
+  opts: { q?: string; severity?: string; after?: string } = {},
 ): Promise<RunPage> {
   const run = await store.runs.get(runId);
   if (!run || !canSee(admin, run.district)) throw notFound(`run ${runId}`);
@@ -362,12 +402,7 @@ export async function runPage(
   let supersededBy: SyncRun | null = null;
   if (run.status === 'held') {
     pendingByKind = await store.pendingDeactivations.countsByKind(runId, run.district);
-    const ids = await store.pendingDeactivations.accountIds(runId, run.district, PENDING_LIST_CAP);
-    const accounts = await store.accounts.getMany(ids);
-    pendingAccounts = ids.flatMap((id) => {
-      const a = accounts.get(id);
-      return a ? [{ id, kind: a.kind, name: displayName(a), recordId: a.recordSourceId }] : [];
-    });
+    pendingAccounts = await pendingPage(store, run, PENDING_PAGE_SIZE, opts.after);
     supersededBy =
       (await store.runs.list({ district: run.district, limit: 50 })).find(
         (r) =>
@@ -384,6 +419,7 @@ export async function runPage(
     pendingArchives: await store.runs.pendingArchiveCounts(runId),
     pendingByKind,
     pendingAccounts,
+    pendingAfter: opts.after ?? '',
     pendingTotal: Object.values(pendingByKind).reduce((a, n) => a + n, 0),
     supersededBy,
   };
@@ -397,15 +433,9 @@ export async function runProblemsCsv(
   opts: { q?: string; severity?: string } = {},
 ): Promise<string> {
   const page = await runPage(store, admin, runId, opts);
-  const cell = (v: string | null) => {
-    const s = v ?? '';
-    // A leading = + - @ would run as a formula in a spreadsheet.
-    const safe = /^[=+\-@]/.test(s) ? `'${s}` : s;
-    return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
   const lines = ['source_id,entity,field,severity,message'];
   for (const p of page.problems)
-    lines.push([p.recordId, p.entity, p.field, p.severity, p.reason].map(cell).join(','));
+    lines.push([p.recordId, p.entity, p.field, p.severity, p.reason].map(csvCell).join(','));
   return lines.join('\r\n') + '\r\n';
 }
 

@@ -50,6 +50,7 @@ describeEachDatabase('the admin web app refuses what it must', (dbs) => {
       ['GET', '/admin/districts/d1'],
       ['GET', `/admin/runs/${heldRun}`],
       ['GET', `/admin/runs/${heldRun}/problems.csv`],
+      ['GET', `/admin/runs/${heldRun}/pending.csv`],
       ['GET', `/admin/accounts/${account}`],
       ['POST', '/admin/districts/d1/run'],
       ['POST', '/admin/districts/d1/school-filter'],

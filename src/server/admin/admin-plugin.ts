@@ -22,6 +22,7 @@ import {
 } from '../../accounts/admin-auth.js';
 import {
   accountPage,
+  pendingCsv,
   addWebhook,
   removeWebhook,
   searchAccounts,
@@ -33,6 +34,7 @@ import {
   runPage,
   runProblemsCsv,
   saveSchoolFilter,
+  PENDING_PAGE_SIZE,
   STATE_LABELS,
   webhooksPage,
 } from '../../jobs/admin-views.js';
@@ -119,14 +121,14 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
   await app.register(fastifyView, {
     engine: { eta: new Eta({ views: `${here}views`, cache: true }) },
     root: `${here}views`,
-    defaultContext: { f, states: STATE_LABELS, runChart },
+    defaultContext: { f, states: STATE_LABELS, runChart, pageSize: PENDING_PAGE_SIZE },
   });
 
   app.decorateRequest('admin', null);
 
   app.addHook('onRequest', async (req, reply) => {
     const path = req.url.split('?')[0]!;
-    if (PUBLIC_PATHS.has(path)) return;
+    if (PUBLIC_PATHS.has(path) || !path.startsWith('/admin')) return;
     const token = req.cookies[SESSION_COOKIE];
     const admin = token ? await sessionAdmin(store, token) : undefined;
     if (admin) {
@@ -192,8 +194,11 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
       .send(await page(reply, 'error', { title, message, code: status, admin: req.admin }));
   });
 
-  app.setNotFoundHandler(async (req, reply) =>
-    reply
+  // This plugin's not-found handler answers for the whole server: only /admin gets a page (with a
+  // CSRF token); anything else (a browser's /favicon.ico) a bare 404 that sets no CSRF cookie.
+  app.setNotFoundHandler(async (req, reply) => {
+    if (!req.url.startsWith('/admin')) return reply.code(404).send({ error: 'not found' });
+    return reply
       .code(404)
       .type('text/html')
       .send(
@@ -203,8 +208,8 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
           code: 404,
           admin: req.admin,
         }),
-      ),
-  );
+      );
+  });
 
   async function page(reply: FastifyReply, view: string, data: Record<string, unknown>): Promise<string> {
     const csrf = reply.generateCsrf();
@@ -388,7 +393,11 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
   app.get('/admin/runs/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const q = req.query as Record<string, unknown>;
-    const p = await runPage(store, me(req), id, { q: str(q.q), severity: str(q.severity) });
+    const p = await runPage(store, me(req), id, {
+      q: str(q.q),
+      severity: str(q.severity),
+      ...(str(q.after) ? { after: str(q.after) } : {}),
+    });
     return render(req, reply, 'run', { title: `Run ${p.run.id}`, p });
   });
 
@@ -399,6 +408,18 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="run-${id.replace(/[^\w.-]/g, '_')}-problems.csv"`)
+      .send(csv);
+  });
+
+  app.get('/admin/runs/:id/pending.csv', async (req, reply) => {
+    const { id } = idParam.parse(req.params);
+    const csv = await pendingCsv(store, me(req), id);
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header(
+        'content-disposition',
+        `attachment; filename="run-${id.replace(/[^\w.-]/g, '_')}-deactivations.csv"`,
+      )
       .send(csv);
   });
 

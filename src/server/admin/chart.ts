@@ -12,8 +12,8 @@ function esc(s: string): string {
  * page puts the same figures in a table beside it, so it is never the only way to read them.
  */
 export function runChart(points: readonly ChartPoint[], title: string, id: string): string {
-  const W = 640;
-  const H = 200;
+  const W = 960;
+  const H = 240;
   const pad = { l: 56, r: 56, t: 16, b: 28 };
   const iw = W - pad.l - pad.r;
   const ih = H - pad.t - pad.b;
@@ -28,7 +28,8 @@ export function runChart(points: readonly ChartPoint[], title: string, id: strin
   const bars = points
     .map((p, i) => {
       const y = yc(p.changes);
-      const w = Math.max(2, step * 0.6);
+      // A bar is at most 24 units wide, so a few runs do not fill the chart with one block.
+      const w = Math.min(24, Math.max(2, step * 0.6));
       return `<rect class="bar" x="${(x(i) - w / 2).toFixed(1)}" y="${y.toFixed(1)}" width="${w.toFixed(1)}" height="${(pad.t + ih - y).toFixed(1)}"><title>${esc(utc(p.at))}: ${num(p.changes)} account changes</title></rect>`;
     })
     .join('');

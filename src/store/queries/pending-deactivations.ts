@@ -80,10 +80,10 @@ export class PendingDeactivationsRepo {
 
   /**
    * The active sync accounts approving the run would deactivate (the same ones countsByKind
-   * counts), by account id, up to `limit`.
+   * counts), in account id order, after `after` (a cursor: the last id of the page before), up to `limit`.
    */
-  async accountIds(runId: string, district: string, limit: number): Promise<string[]> {
-    const viaArchives = await this.db
+  async accountIds(runId: string, district: string, limit: number, after?: string): Promise<string[]> {
+    let viaArchives = this.db
       .selectFrom('run_pending_archives as p')
       .innerJoin('accounts as a', (j) =>
         j
@@ -95,19 +95,21 @@ export class PendingDeactivationsRepo {
       .where('p.run_id', '=', runId)
       .where('p.entity', 'in', ['students', 'staff', 'contacts'])
       .where('a.status', '=', 'active')
-      .where('a.origin', '=', 'sync')
-      .orderBy('a.id')
-      .limit(limit)
-      .execute();
-    const direct = await this.db
+      .where('a.origin', '=', 'sync');
+    let direct = this.db
       .selectFrom('run_pending_deactivations as d')
       .innerJoin('accounts as a', 'a.id', 'd.account_id')
       .select('a.id')
       .where('d.run_id', '=', runId)
-      .where('a.status', '=', 'active')
-      .orderBy('a.id')
-      .limit(limit)
-      .execute();
-    return [...new Set([...viaArchives, ...direct].map((r) => r.id))].sort().slice(0, limit);
+      .where('a.status', '=', 'active');
+    if (after !== undefined) {
+      viaArchives = viaArchives.where('a.id', '>', after);
+      direct = direct.where('a.id', '>', after);
+    }
+    const rows = [
+      ...(await viaArchives.orderBy('a.id').limit(limit).execute()),
+      ...(await direct.orderBy('a.id').limit(limit).execute()),
+    ];
+    return [...new Set(rows.map((r) => r.id))].sort().slice(0, limit);
   }
 }
