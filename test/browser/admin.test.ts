@@ -259,4 +259,23 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
     await page.goto(`${base}/admin/districts/demo`);
     await bothThemes('district', true);
   });
+
+  it('works without JavaScript: sign in and find an account', async () => {
+    const plain = await browser.newContext({ javaScriptEnabled: false });
+    try {
+      const p = await plain.newPage();
+      await p.goto(`${base}/admin/accounts`);
+      await p.getByLabel('Email').fill('support@example.org');
+      await p.getByLabel('Password').fill(PASSWORD);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => p.url()).toBe(`${base}/admin/accounts`);
+      const student = (await store.accounts.list({ district: 'demo', kind: 'student', limit: 1 }))[0]!;
+      await p.getByLabel('Name, email or any identifier').fill(student.id);
+      await p.getByRole('button', { name: 'Search' }).click();
+      await expect.poll(() => p.url()).toBe(`${base}/admin/accounts?q=${student.id}`);
+      expect(await p.locator(`#results a[href="/admin/accounts/${student.id}"]`).count()).toBe(1);
+    } finally {
+      await plain.close();
+    }
+  });
 });

@@ -220,6 +220,31 @@ describeEachDatabase('the admin web app refuses what it must', (dbs) => {
     }
   });
 
+  it('approves only what the page showed, and never a run a newer run has superseded', async () => {
+    const page = await app.inject({ url: `/admin/runs/${heldRun}`, cookies: vendor.cookies });
+    const shown = /name="expected" value="(\d+)"/.exec(page.body)![1]!;
+    expect(Number(shown)).toBeGreaterThan(0);
+    const form = (expected: string) => ({
+      method: 'POST' as const,
+      url: `/admin/runs/${heldRun}/approve`,
+      cookies: vendor.cookies,
+      payload: { _csrf: vendor.csrf, expected, confirm: 'yes' },
+    });
+    const changed = await app.inject(form(String(Number(shown) + 1)));
+    expect(changed.statusCode).toBe(409);
+    expect(changed.body).toContain('changed since you looked');
+    expect((await store.runs.get(heldRun))?.status).toBe('held');
+    // The district is synced again: the old run's view is stale, and approving it is refused.
+    const newer = await syncSim(store, sim, { district: 'd1' });
+    const stale = await app.inject(form(shown));
+    expect(stale.statusCode).toBe(409);
+    expect(stale.body).toContain(`superseded by run ${newer.runId}`);
+    expect((await store.runs.get(heldRun))?.status).toBe('held');
+    const again = await app.inject({ url: `/admin/runs/${heldRun}`, cookies: vendor.cookies });
+    expect(again.body).toContain('can no longer be approved or rejected');
+    expect(again.body).not.toContain('/approve"');
+  });
+
   it('rate-limits sign-in attempts per address', async () => {
     const limited = await buildApp({
       store,

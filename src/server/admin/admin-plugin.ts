@@ -66,6 +66,7 @@ declare module 'fastify' {
 }
 
 export const SESSION_COOKIE = 'rostersync_admin';
+const FLASH_COOKIE = 'rostersync_flash';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const HTMX = readFileSync(createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js'));
 const PUBLIC_PATHS = new Set([
@@ -224,12 +225,36 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     return reply.type('text/html').send(
       await page(reply, view, {
         admin: req.admin,
-        flash: str((req.query as Record<string, unknown>)?.done),
+        flash: takeFlash(req, reply),
         ...data,
       }),
     );
   }
   const me = (req: FastifyRequest): Admin => req.admin!;
+
+  /**
+   * After a form: redirect (so a reload does not send it again) with a one-time message in a
+   * signed cookie, which the next page shows in its status region. Not in the URL, where a crafted
+   * link could make the app say anything.
+   */
+  function flashTo(reply: FastifyReply, url: string, message: string) {
+    reply.setCookie(FLASH_COOKIE, message, {
+      path: '/admin',
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: opts.secureCookies,
+      signed: true,
+      maxAge: 60,
+    });
+    return reply.redirect(url, 303);
+  }
+  function takeFlash(req: FastifyRequest, reply: FastifyReply): string {
+    const raw = req.cookies[FLASH_COOKIE];
+    if (raw === undefined) return '';
+    reply.clearCookie(FLASH_COOKIE, { path: '/admin' });
+    const v = req.unsignCookie(raw);
+    return v.valid ? (v.value ?? '') : '';
+  }
 
   app.get('/admin/assets/htmx.min.js', (_req, reply) =>
     reply.type('text/javascript').header('cache-control', 'public, max-age=86400').send(HTMX),
@@ -378,15 +403,16 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
       change.out.length + change.in.length === 0
         ? 'School filter unchanged; a run was requested.'
         : `School filter saved: ${change.out.length} school(s) out (${change.studentsOut} students), ${change.in.length} in (${change.studentsIn} students). A run was requested; if it would deactivate too many accounts it is held for review.`;
-    return reply.redirect(`/admin/districts/${encodeURIComponent(id)}?done=${encodeURIComponent(msg)}`, 303);
+    return flashTo(reply, `/admin/districts/${encodeURIComponent(id)}`, msg);
   });
 
   app.post('/admin/districts/:id/run', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     await requestRunNow(store, me(req), id);
-    return reply.redirect(
-      `/admin/districts/${encodeURIComponent(id)}?done=${encodeURIComponent('Run requested: it starts within a few seconds.')}`,
-      303,
+    return flashTo(
+      reply,
+      `/admin/districts/${encodeURIComponent(id)}`,
+      'Run requested: it starts within a few seconds.',
     );
   });
 
@@ -435,7 +461,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
         verb === 'approve'
           ? `Approved by ${me(req).email}: ${done.counts.accounts.deactivated} accounts deactivated.`
           : `Rejected by ${me(req).email}: nothing was changed; the next run checks again.`;
-      return reply.redirect(`/admin/runs/${encodeURIComponent(id)}?done=${encodeURIComponent(msg)}`, 303);
+      return flashTo(reply, `/admin/runs/${encodeURIComponent(id)}`, msg);
     });
   }
 
@@ -488,6 +514,6 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
   app.post('/admin/webhooks/:id/delete', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     await removeWebhook(store, me(req), id);
-    return reply.redirect(`/admin/webhooks?done=${encodeURIComponent('Webhook removed.')}`, 303);
+    return flashTo(reply, '/admin/webhooks', 'Webhook removed.');
   });
 };
