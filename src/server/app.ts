@@ -25,6 +25,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   await app.register(healthPlugin, { store: opts.store, draining: opts.draining ?? (() => false) });
   await app.register(metricsPlugin, { metrics: opts.metrics });
-  if (opts.admin) await app.register(adminPlugin, { ...opts.admin, store: opts.store });
+  if (opts.admin) await app.register(adminPlugin, { ...opts.admin, store: opts.store, prefix: '/admin' });
   return app;
 }

@@ -195,11 +195,8 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
       .send(await page(reply, 'error', { title, message, code: status, admin: req.admin }));
   });
 
-  // This plugin's not-found handler answers for the whole server: only /admin gets a page (with a
-  // CSRF token); anything else (a browser's /favicon.ico) a bare 404 that sets no CSRF cookie.
-  app.setNotFoundHandler(async (req, reply) => {
-    if (!req.url.startsWith('/admin')) return reply.code(404).send({ error: 'not found' });
-    return reply
+  app.setNotFoundHandler(async (req, reply) =>
+    reply
       .code(404)
       .type('text/html')
       .send(
@@ -209,8 +206,8 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
           code: 404,
           admin: req.admin,
         }),
-      );
-  });
+      ),
+  );
 
   async function page(reply: FastifyReply, view: string, data: Record<string, unknown>): Promise<string> {
     const csrf = reply.generateCsrf();
@@ -256,10 +253,10 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     return v.valid ? (v.value ?? '') : '';
   }
 
-  app.get('/admin/assets/htmx.min.js', (_req, reply) =>
+  app.get('/assets/htmx.min.js', (_req, reply) =>
     reply.type('text/javascript').header('cache-control', 'public, max-age=86400').send(HTMX),
   );
-  app.get('/admin/assets/admin.css', (_req, reply) =>
+  app.get('/assets/admin.css', (_req, reply) =>
     reply
       .type('text/css')
       .header('cache-control', 'public, max-age=300')
@@ -267,7 +264,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
   );
 
   // --- sign-in -----------------------------------------------------------------------------
-  app.get('/admin/login', async (req, reply) =>
+  app.get('/login', async (req, reply) =>
     render(req, reply, 'login', {
       title: 'Sign in',
       next: safeNext((req.query as Record<string, unknown>).next),
@@ -276,7 +273,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
   );
 
   app.post(
-    '/admin/login',
+    '/login',
     { config: { rateLimit: { max: opts.loginRateLimit ?? 10, timeWindow: 60_000 } } },
     async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
@@ -307,7 +304,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     });
   }
 
-  app.get('/admin/setup', async (req, reply) => {
+  app.get('/setup', async (req, reply) => {
     const token = str((req.query as Record<string, unknown>).token);
     const admin = token ? await setupAdmin(store, token) : undefined;
     if (!admin)
@@ -332,7 +329,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
   });
 
   app.post(
-    '/admin/setup',
+    '/setup',
     { config: { rateLimit: { max: opts.loginRateLimit ?? 10, timeWindow: 60_000 } } },
     async (req, reply) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
@@ -375,7 +372,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     },
   );
 
-  app.post('/admin/logout', async (req, reply) => {
+  app.post('/logout', async (req, reply) => {
     const token = req.cookies[SESSION_COOKIE];
     if (token) await signOut(store, token);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
@@ -383,19 +380,19 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
   });
 
   // --- pages -------------------------------------------------------------------------------
-  app.get('/admin', async (req, reply) => {
+  app.get('/', async (req, reply) => {
     const state = str((req.query as Record<string, unknown>).state);
     const d = await dashboard(store, me(req), { timezone: opts.timezone, ...(state ? { state } : {}) });
     return render(req, reply, 'dashboard', { title: 'Districts', d, state });
   });
 
-  app.get('/admin/districts/:id', async (req, reply) => {
+  app.get('/districts/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const p = await districtPage(store, me(req), id, { timezone: opts.timezone });
     return render(req, reply, 'district', { title: p.district.name, p });
   });
 
-  app.post('/admin/districts/:id/school-filter', async (req, reply) => {
+  app.post('/districts/:id/school-filter', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const change = await saveSchoolFilter(store, me(req), id, list(body.school), { timezone: opts.timezone });
@@ -406,7 +403,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     return flashTo(reply, `/admin/districts/${encodeURIComponent(id)}`, msg);
   });
 
-  app.post('/admin/districts/:id/run', async (req, reply) => {
+  app.post('/districts/:id/run', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     await requestRunNow(store, me(req), id);
     return flashTo(
@@ -416,7 +413,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     );
   });
 
-  app.get('/admin/runs/:id', async (req, reply) => {
+  app.get('/runs/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const q = req.query as Record<string, unknown>;
     const p = await runPage(store, me(req), id, {
@@ -427,7 +424,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     return render(req, reply, 'run', { title: `Run ${p.run.id}`, p });
   });
 
-  app.get('/admin/runs/:id/problems.csv', async (req, reply) => {
+  app.get('/runs/:id/problems.csv', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const q = req.query as Record<string, unknown>;
     const csv = await runProblemsCsv(store, me(req), id, { q: str(q.q), severity: str(q.severity) });
@@ -437,7 +434,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
       .send(csv);
   });
 
-  app.get('/admin/runs/:id/pending.csv', async (req, reply) => {
+  app.get('/runs/:id/pending.csv', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const csv = await pendingCsv(store, me(req), id);
     return reply
@@ -450,7 +447,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
   });
 
   for (const verb of ['approve', 'reject'] as const) {
-    app.post(`/admin/runs/:id/${verb}`, async (req, reply) => {
+    app.post(`/runs/:id/${verb}`, async (req, reply) => {
       const { id } = idParam.parse(req.params);
       const body = (req.body ?? {}) as Record<string, unknown>;
       const done =
@@ -465,24 +462,24 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     });
   }
 
-  app.get('/admin/accounts', async (req, reply) => {
+  app.get('/accounts', async (req, reply) => {
     const q = str((req.query as Record<string, unknown>).q);
     const results = await searchAccounts(store, me(req), q);
     return render(req, reply, 'accounts', { title: 'Accounts', q, results });
   });
 
-  app.get('/admin/accounts/:id', async (req, reply) => {
+  app.get('/accounts/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const p = await accountPage(store, me(req), id);
     return render(req, reply, 'account', { title: p.name, p });
   });
 
-  app.get('/admin/webhooks', async (req, reply) => {
+  app.get('/webhooks', async (req, reply) => {
     const hooks = await webhooksPage(store, me(req));
     return render(req, reply, 'webhooks', { title: 'Webhooks', hooks, secret: '' });
   });
 
-  app.post('/admin/webhooks', async (req, reply) => {
+  app.post('/webhooks', async (req, reply) => {
     const url = str(((req.body ?? {}) as Record<string, unknown>).url).trim();
     try {
       const secret = await addWebhook(store, me(req), url, opts.secretBox);
@@ -511,7 +508,7 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
     }
   });
 
-  app.post('/admin/webhooks/:id/delete', async (req, reply) => {
+  app.post('/webhooks/:id/delete', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     await removeWebhook(store, me(req), id);
     return flashTo(reply, '/admin/webhooks', 'Webhook removed.');
