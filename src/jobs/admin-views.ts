@@ -10,6 +10,8 @@ import type { AccountSummary } from '../store/queries/account-search.js';
 import type { SecretBox } from '../store/secrets.js';
 import type { RunProblem, SyncRun } from '../model/run.js';
 import type { School } from '../model/entities.js';
+import type { SchoolFilter } from '../model/district-config.js';
+import type { RunReport } from '../sync/run-report.js';
 import { describeDistricts } from './district-schedules.js';
 import type { DistrictServiceView } from './district-schedules.js';
 import { RostersyncError } from '../shared/errors.js';
@@ -273,15 +275,8 @@ export async function saveSchoolFilter(
   opts: { timezone: string },
 ): Promise<FilterChange> {
   const page = await districtPage(store, admin, id, opts);
-  const known = new Set(page.schools.map((s) => s.id));
-  const wanted = new Set(include.filter((s) => known.has(s)));
-  const all = page.schools.every((s) => wanted.has(s.id));
-  await store.districts.setConfig(id, {
-    ...page.district.config,
-    schoolFilter: all
-      ? null
-      : { mode: 'include', ids: [...wanted].sort(), sisIds: [], schoolNumbers: [], namePatterns: [] },
-  });
+  const wanted = new Set(include);
+  await store.districts.setConfig(id, { ...page.district.config, schoolFilter: filterOf(page, include) });
   await store.service.requestRun(id, 'manual');
   const out = page.schools.filter((s) => s.included && !wanted.has(s.id));
   const inn = page.schools.filter((s) => !s.included && wanted.has(s.id));
@@ -290,6 +285,42 @@ export async function saveSchoolFilter(
     in: inn,
     studentsOut: out.reduce((a, s) => a + s.activeStudents, 0),
     studentsIn: inn.reduce((a, s) => a + s.archivedStudents, 0),
+  };
+}
+
+/** Runs a plan of a district with a given school filter (composed by `serve`: token, Clever settings). */
+export type PlanSchoolFilter = (district: string, filter: SchoolFilter | null) => Promise<RunReport>;
+
+export interface FilterPreview {
+  /** The schools as the editor sent them (checked = included). */
+  schools: SchoolRow[];
+  report: RunReport;
+}
+
+/** The school filter an editor's checked schools make (every school checked: no filter). */
+function filterOf(page: DistrictPage, include: readonly string[]): SchoolFilter | null {
+  const wanted = new Set(include);
+  if (page.schools.every((s) => wanted.has(s.id))) return null;
+  const ids = page.schools.filter((s) => wanted.has(s.id)).map((s) => s.id);
+  return { mode: 'include', ids: ids.sort(), sisIds: [], schoolNumbers: [], namePatterns: [] };
+}
+
+/**
+ * What saving the editor's school filter would do, from a plan (a sync that writes nothing) of the
+ * district with that filter: records archived and restored, accounts deactivated and reactivated.
+ */
+export async function previewSchoolFilter(
+  store: Store,
+  admin: Admin,
+  id: string,
+  include: readonly string[],
+  opts: { timezone: string; plan: PlanSchoolFilter },
+): Promise<FilterPreview> {
+  const page = await districtPage(store, admin, id, opts);
+  const wanted = new Set(include);
+  return {
+    schools: page.schools.map((s) => ({ ...s, included: wanted.has(s.id) })),
+    report: await opts.plan(id, filterOf(page, include)),
   };
 }
 

@@ -17,6 +17,7 @@ import { Store } from '../../src/store/store.js';
 import type { SyncRun } from '../../src/model/run.js';
 import { browserAvailable, expectAccessible, launchChromium } from './browser.js';
 import { simConfig, syncSim } from '../helpers/sync.js';
+import { syncFromClever } from '../../src/sync/clever-sync.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +62,18 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
       metrics,
       pollMs: 200,
     });
-    app = await buildApp({ store, metrics, admin: { timezone: 'UTC', secureCookies: false, secretBox } });
+    app = await buildApp({
+      store,
+      metrics,
+      admin: {
+        timezone: 'UTC',
+        secureCookies: false,
+        secretBox,
+        // As `serve` composes it: a plan of the district with the editor's filter.
+        planSchoolFilter: (district, schoolFilter) =>
+          syncFromClever({ store, config, logger: silentLogger(), district, mode: 'plan', schoolFilter }),
+      },
+    });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     browser = await launchChromium();
     // axe is injected as a script: the app's CSP (script-src 'self') would refuse it.
@@ -153,6 +165,17 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
     expect(moving).toBeGreaterThan(0);
     const before = (await store.runs.list({ district: 'demo', limit: 1 }))[0]!.startedAt;
     await first.getByRole('checkbox').uncheck();
+    // First a plan of the change: what it moves, with nothing saved.
+    await page.getByRole('button', { name: 'Preview with a plan' }).click();
+    const plan = page.getByRole('status').filter({ hasText: 'What this filter would do' });
+    await expect.poll(() => plan.count()).toBe(1);
+    expect(await plan.textContent()).toContain(
+      `Students: ${moving.toLocaleString('en-US')} leave, 0 come in`,
+    );
+    expect(await page.locator(`input[value="${school}"]`).isChecked()).toBe(false);
+    expect((await store.districts.get('demo'))?.config.schoolFilter).toBeNull();
+    expect((await store.runs.list({ district: 'demo', limit: 1 }))[0]!.startedAt).toBe(before);
+    await bothThemes('district-plan', false);
     await page.getByRole('button', { name: 'Save filter and run now' }).click();
     await expect.poll(() => page.getByRole('status').textContent()).toContain('1 school(s) out');
     expect((await store.districts.get('demo'))?.config.schoolFilter?.ids).not.toContain(school);

@@ -5,6 +5,8 @@ import { bossOptions } from '../../jobs/distributed-runner.js';
 import { startDistributedService, startEmbeddedService } from '../../jobs/service.js';
 import { isPostgresUrl } from '../../store/db.js';
 import { buildApp } from '../../server/app.js';
+import { RostersyncError } from '../../shared/errors.js';
+import { syncFromClever } from '../../sync/clever-sync.js';
 import { action, configFromFlags, resolveSecretBox, withStore } from '../context.js';
 import type { CliContext } from '../context.js';
 
@@ -101,6 +103,29 @@ export async function serveUntilStopped(ctx: CliContext, opts: ServeOptions): Pr
       timezone: config.service.timezone,
       secureCookies: config.server.publicUrl?.startsWith('https:') ?? false,
       secretBox,
+      planSchoolFilter: async (district, schoolFilter) => {
+        if ((await store.service.get(district))?.csvFolder)
+          throw new RostersyncError(
+            'input',
+            'a CSV district is planned from its next drop, not previewed here',
+          );
+        const stored = (await store.districts.get(district))?.hasToken
+          ? await store.districts.getToken(district, secretBox())
+          : null;
+        const token = stored ?? config.clever.token;
+        if (!token) throw new RostersyncError('config', `no Clever token for district ${district}`);
+        // Someone is waiting for the page: an outage fails the plan quickly instead of after minutes.
+        const interactive = { ...config, clever: { ...config.clever, maxRetryTimeMs: 30_000 } };
+        return syncFromClever({
+          store,
+          config: interactive,
+          logger,
+          token,
+          district,
+          mode: 'plan',
+          schoolFilter,
+        });
+      },
     },
   });
   const signal = stopSignal();

@@ -23,6 +23,7 @@ import {
 import {
   accountPage,
   pendingCsv,
+  previewSchoolFilter,
   addWebhook,
   removeWebhook,
   searchAccounts,
@@ -38,6 +39,7 @@ import {
   STATE_LABELS,
   webhooksPage,
 } from '../../jobs/admin-views.js';
+import type { PlanSchoolFilter } from '../../jobs/admin-views.js';
 import { isRostersyncError, errorMessage } from '../../shared/errors.js';
 import type { Admin } from '../../store/queries/admins.js';
 import type { SecretBox } from '../../store/secrets.js';
@@ -57,6 +59,8 @@ export interface AdminOptions {
   secretBox: () => SecretBox;
   /** Sign-in attempts per client address per minute. Default 10. */
   loginRateLimit?: number;
+  /** Plans a district with another school filter, for the editor's preview. Absent: no preview button. */
+  planSchoolFilter?: PlanSchoolFilter;
 }
 
 declare module 'fastify' {
@@ -389,12 +393,20 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
   app.get('/districts/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const p = await districtPage(store, me(req), id, { timezone: opts.timezone });
-    return render(req, reply, 'district', { title: p.district.name, p });
+    return render(req, reply, 'district', { title: p.district.name, p, canPlan: !!opts.planSchoolFilter });
   });
 
   app.post('/districts/:id/school-filter', async (req, reply) => {
     const { id } = idParam.parse(req.params);
     const body = (req.body ?? {}) as Record<string, unknown>;
+    if (str(body.action) === 'preview' && opts.planSchoolFilter) {
+      const preview = await previewSchoolFilter(store, me(req), id, list(body.school), {
+        timezone: opts.timezone,
+        plan: opts.planSchoolFilter,
+      });
+      const p = await districtPage(store, me(req), id, { timezone: opts.timezone });
+      return render(req, reply, 'district', { title: p.district.name, p, preview, canPlan: true });
+    }
     const change = await saveSchoolFilter(store, me(req), id, list(body.school), { timezone: opts.timezone });
     const msg =
       change.out.length + change.in.length === 0
