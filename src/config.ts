@@ -150,6 +150,17 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    server: z
+      .object({
+        /**
+         * The address people open the server at (e.g. `https://rostersync.example.org`), used in
+         * the links `admins create` prints; session cookies are `Secure` when it is https. Default
+         * `http://localhost:<port>` of `serve` (8080).
+         */
+        publicUrl: z.string().url().optional(),
+      })
+      .strict()
+      .default({}),
     /**
      * Per-district settings keyed by district id, applied to the store at start. `schedule` is kept
      * apart from the sync settings (see store/migrations/0007-service.ts), and so is `csvFolder`, the
@@ -199,6 +210,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_SSO_APP_URL', ['sso', 'appUrl'], 'string'],
   ['ROSTERSYNC_SSO_SIGNING_KEY', ['sso', 'signingKey'], 'string'],
   ['ROSTERSYNC_API_RATE_LIMIT_PER_MINUTE', ['api', 'rateLimitPerMinute'], 'number'],
+  ['ROSTERSYNC_SERVER_PUBLIC_URL', ['server', 'publicUrl'], 'string'],
 ];
 
 /** Variables whose value may instead be read from a file named by `<NAME>_FILE` (container secrets). */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import { registerAccountsCommand } from './commands/accounts.js';
 import { registerApiKeysCommand } from './commands/api-keys.js';
+import { registerAdminsCommand } from './commands/admins.js';
 import { registerChangesCommand } from './commands/changes.js';
 import { registerCleverSimCommand } from './commands/clever-sim.js';
 import { registerCsvCommands } from './commands/csv.js';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerCleverSimCommand(program);
   registerServeCommand(program);
   registerApiKeysCommand(program);
+  registerAdminsCommand(program);
   registerWorkerCommand(program);
   return program;
 }

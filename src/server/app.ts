@@ -5,6 +5,8 @@ import type { Logger } from '../shared/logger.js';
 import { silentLogger } from '../shared/logger.js';
 import type { SecretBox } from '../store/secrets.js';
 import type { Store } from '../store/store.js';
+import { adminPlugin } from './admin/admin-plugin.js';
+import type { AdminOptions } from './admin/admin-plugin.js';
 import { apiPlugin } from './api/api-plugin.js';
 import { cleverSignInPlugin } from './auth/clever-sign-in.js';
 import type { CleverSignInConfig } from './auth/clever-sign-in.js';
@@ -31,11 +33,13 @@ export interface AppOptions {
     /** Clock (epoch ms) of the login-state cookie's expiry. Default Date.now. */
     now?: () => number;
   };
+  /** The admin web app under /admin; absent: not served. */
+  admin?: Omit<AdminOptions, 'store'>;
 }
 
 /**
  * The one HTTP app of the product. It only composes plugins, one per area (health, metrics, the
- * REST API, Clever sign-in; later the admin pages); no domain rule lives here.
+ * REST API, Clever sign-in, the admin pages); no domain rule lives here.
  */
 export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   // No request logs: probes and scrapes every few seconds would drown the runs' own logs.
@@ -50,5 +54,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     rateLimitPerMinute: opts.api?.rateLimitPerMinute ?? 6000,
     timezone: opts.api?.timezone ?? 'UTC',
   });
+  if (opts.admin) await app.register(adminPlugin, { ...opts.admin, store: opts.store, prefix: '/admin' });
   return app;
 }

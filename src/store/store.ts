@@ -7,6 +7,7 @@ import type { DialectQueries } from './dialect/dialect.js';
 import { AccountSearchRepo } from './queries/account-search.js';
 import { AccountsRepo } from './queries/accounts.js';
 import { ApiKeysRepo } from './queries/api-keys.js';
+import { AdminsRepo } from './queries/admins.js';
 import { ChangeFeedRepo } from './queries/change-feed.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
@@ -60,6 +61,7 @@ export class Store {
   readonly apiKeys: ApiKeysRepo;
   /** Paging through and searching the active roster (the API). */
   readonly rosterSearch: RosterSearchRepo;
+  readonly admins: AdminsRepo;
   /** Migrations applied when this store was opened. */
   migration: MigrationOutcome | null = null;
   private readonly dialectQueries: DialectQueries;
@@ -92,6 +94,7 @@ export class Store {
     this.signingKeys = new SigningKeysRepo(executor, now);
     this.apiKeys = new ApiKeysRepo(executor, now);
     this.rosterSearch = new RosterSearchRepo(executor, q);
+    this.admins = new AdminsRepo(executor, now);
   }
 
   /** Opens the database named by `location` and (by default) migrates it to the latest schema. */

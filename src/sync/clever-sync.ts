@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import type { SchoolFilter } from '../model/district-config.js';
 import type { Logger } from '../shared/logger.js';
 import { abortableSource } from '../sources/abortable-source.js';
 import { CleverSource } from '../sources/clever/clever-source.js';
@@ -20,6 +21,8 @@ export interface CleverSyncRequest {
   retryBaseMs?: number;
   /** Stops the run between pages (the service's shutdown); what committed stays, the next run finishes. */
   signal?: AbortSignal;
+  /** Plan mode: plan with this school filter instead of the district's (see RunSyncOptions). */
+  schoolFilter?: SchoolFilter | null;
 }
 
 /** Composes a Clever source from configuration and runs one sync (or plan) of its district. */
@@ -50,6 +53,7 @@ export async function syncFromClever(req: CleverSyncRequest): Promise<RunReport>
     };
     if (req.district !== undefined) opts.district = req.district;
     if (req.onProgress) opts.onProgress = req.onProgress;
+    if (req.schoolFilter !== undefined) opts.schoolFilter = req.schoolFilter;
     return await runSync(opts);
   } finally {
     await source.close();

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { deriveVersion } from '../accounts/provision.js';
 import { RunIdentities } from '../accounts/run-identities.js';
+import type { SchoolFilter } from '../model/district-config.js';
 import { contentHash } from '../model/hash.js';
 import type { AccountCounts, RunProblem } from '../model/run.js';
 import { errorMessage, isRostersyncError, RostersyncError } from '../shared/errors.js';
@@ -62,6 +63,11 @@ export interface RunSyncOptions {
    * nothing.
    */
   afterStreams?: (run: RunStep) => Promise<void>;
+  /**
+   * Plan mode only: plan as if the district's school filter were this one (null: no filter), to
+   * show what changing it would do before it is saved. Ignored by a sync.
+   */
+  schoolFilter?: SchoolFilter | null;
 }
 
 /** What a source's step of the run (see RunSyncOptions.afterStreams) can see and add to. */
@@ -122,6 +128,8 @@ class SyncRunner {
       const id = districtIdOf(d, this.opts.district);
       run.district = id;
       run.config = await attachDistrict(store, source.kind, d, id, { write: ledger.keeps });
+      if (!ledger.keeps && this.opts.schoolFilter !== undefined)
+        run.config = { ...run.config, schoolFilter: this.opts.schoolFilter };
       run.scope = new SchoolScope(run.config.schoolFilter);
       run.deriveVersion = await deriveVersion(store, id, run.config);
       if (!ledger.keeps) {

@@ -36,6 +36,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       '0009-rekeys',
       '0010-sign-in',
       '0011-api-keys',
+      '0013-admins',
     ]);
   });
 
@@ -83,6 +84,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0009-rekeys',
         '0010-sign-in',
         '0011-api-keys',
+        '0013-admins',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -140,6 +142,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0009-rekeys',
         '0010-sign-in',
         '0011-api-keys',
+        '0013-admins',
       ]);
       const indexes =
         dbs.kind === 'postgres'
@@ -206,6 +209,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0009-rekeys',
         '0010-sign-in',
         '0011-api-keys',
+        '0013-admins',
       ]);
     } finally {
       await database.close();
@@ -327,6 +331,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0009-rekeys',
         '0010-sign-in',
         '0011-api-keys',
+        '0013-admins',
       ]);
       if (dbs.kind === 'postgres') {
         const defs = await sql<{ def: string }>`

@@ -4,13 +4,35 @@ import { startCleverSimulator } from '../../simulator/index.js';
 import { isPostgresUrl } from '../../store/db.js';
 import { syncFromClever } from '../../sync/clever-sync.js';
 import { getStatus } from '../../sync/status.js';
+import { createAdmin } from '../../accounts/admin-auth.js';
+import type { CleverSimulator } from '../../simulator/index.js';
 import { action, configFromFlags, withStore } from '../context.js';
+import { setupLink } from './admins.js';
+import { serveUntilStopped } from './serve.js';
 import { renderReport, renderStatus } from '../render.js';
+
+/** The vendor admin `demo --serve` signs in as. */
+const DEMO_ADMIN = 'demo-admin@example.org';
+
+/**
+ * The simulator's Clever login page for the demo district, sending the chosen user back to our
+ * Clever sign-in callback (`/auth/clever/callback`).
+ */
+function studentSignInLink(sim: CleverSimulator, base: string): string {
+  const q = new URLSearchParams({
+    response_type: 'code',
+    client_id: sim.clientId,
+    redirect_uri: `${base}/auth/clever/callback`,
+  });
+  return `${sim.url}/oauth/authorize?${q.toString()}`;
+}
 
 /**
  * The demo: the whole job on the embedded default. Starts the built-in Clever simulator with a
  * seeded district, syncs it into a fresh SQLite file, lets one school day pass in the simulator
  * (enrolments, withdrawals, schedule changes), syncs again, and prints both reports and the status.
+ * With `--serve` (`npm start`) it then keeps serving that database with the simulator running and
+ * prints the admin web app's address, a one-time admin sign-in link and a demo student sign-in link.
  */
 export function registerDemoCommand(program: Command): void {
   program
@@ -22,6 +44,17 @@ export function registerDemoCommand(program: Command): void {
     .option('--students <n>', 'students in the simulated district (default 5000)', (v) => Number(v), 5000)
     .option('--seed <n>', 'simulator seed (default 1)', (v) => Number(v), 1)
     .option('--keep', 'keep the existing demo database instead of starting fresh')
+    .option(
+      '--serve',
+      'then keep serving the demo database (the admin web app, runs on request) with the simulator running, until Ctrl-C; `npm start` does this',
+    )
+    .option(
+      '--port <port>',
+      'with --serve: HTTP port (default 8080; 0 = any free port)',
+      (v) => Number(v),
+      8080,
+    )
+    .option('--host <host>', 'with --serve: HTTP listen address (default 127.0.0.1)', '127.0.0.1')
     .action(
       action(async (opts) => {
         const config = configFromFlags(opts);
@@ -51,11 +84,34 @@ export function registerDemoCommand(program: Command): void {
             out.write(renderReport(second) + '\n');
             out.write('3. Status.\n');
             out.write(renderStatus(await getStatus(store)));
-            out.write(
-              `\nNext: \`./bin/rostersync.js status --database ${config.database}\`, ` +
-                `\`./bin/rostersync.js changes --database ${config.database}\`, or the tour in README.md\n`,
+            const ok = first.status === 'succeeded' && second.status === 'succeeded';
+            if (!opts.serve) {
+              out.write(
+                `\nNext: \`./bin/rostersync.js status --database ${config.database}\`, ` +
+                  `\`./bin/rostersync.js changes --database ${config.database}\`, or the tour in README.md\n`,
+              );
+              return ok ? 0 : 1;
+            }
+            const admin = await createAdmin(store, { email: DEMO_ADMIN, district: null });
+            await serveUntilStopped(
+              { store, config: run, logger },
+              {
+                port: opts.port,
+                host: opts.host,
+                distributed: false,
+                onListening: (url) => {
+                  const base =
+                    run.server.publicUrl?.replace(/\/+$/, '') ?? url.replace('127.0.0.1', 'localhost');
+                  out.write(
+                    `\n4. Serving the demo database until Ctrl-C.\n` +
+                      `   Admin web app: ${base}/admin\n` +
+                      `   One-time admin sign-in (${DEMO_ADMIN}, choose a password): ${setupLink(base, admin.setupToken)}\n` +
+                      `   Sign in as a demo student through the simulator's Clever login page: ${studentSignInLink(sim, base)}\n`,
+                  );
+                },
+              },
             );
-            return first.status === 'succeeded' && second.status === 'succeeded' ? 0 : 1;
+            return ok ? 0 : 1;
           });
         } finally {
           await sim.close();

@@ -89,4 +89,39 @@ export class PendingDeactivationsRepo {
     for (const r of [...viaArchives, ...direct]) out[r.kind] = (out[r.kind] ?? 0) + Number(r.n);
     return out;
   }
+
+  /**
+   * The active sync accounts approving the run would deactivate (the same ones countsByKind
+   * counts), in account id order, after `after` (a cursor: the last id of the page before), up to `limit`.
+   */
+  async accountIds(runId: string, district: string, limit: number, after?: string): Promise<string[]> {
+    let viaArchives = this.db
+      .selectFrom('run_pending_archives as p')
+      .innerJoin('accounts as a', (j) =>
+        j
+          .onRef('a.record_source_id', '=', 'p.source_id')
+          .onRef('a.record_source', '=', 'p.source')
+          .on('a.district_id', '=', district),
+      )
+      .select('a.id')
+      .where('p.run_id', '=', runId)
+      .where('p.entity', 'in', ['students', 'staff', 'contacts'])
+      .where('a.status', '=', 'active')
+      .where('a.origin', '=', 'sync');
+    let direct = this.db
+      .selectFrom('run_pending_deactivations as d')
+      .innerJoin('accounts as a', 'a.id', 'd.account_id')
+      .select('a.id')
+      .where('d.run_id', '=', runId)
+      .where('a.status', '=', 'active');
+    if (after !== undefined) {
+      viaArchives = viaArchives.where('a.id', '>', after);
+      direct = direct.where('a.id', '>', after);
+    }
+    const rows = [
+      ...(await viaArchives.orderBy('a.id').limit(limit).execute()),
+      ...(await direct.orderBy('a.id').limit(limit).execute()),
+    ];
+    return [...new Set(rows.map((r) => r.id))].sort().slice(0, limit);
+  }
 }

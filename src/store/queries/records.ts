@@ -405,6 +405,24 @@ export class RecordsRepo {
     return out;
   }
 
+  /** Students per primary school id, active and archived (what a school filter change moves). */
+  async studentsPerSchool(district: string): Promise<Map<string, { active: number; archived: number }>> {
+    const rows = await this.db
+      .selectFrom('students')
+      .select([
+        'school_id',
+        (eb) => eb.fn.countAll<number>().as('n'),
+        (eb) => eb.fn.count<number>('archived_at').as('archived'),
+      ])
+      .where('district_id', '=', district)
+      .groupBy('school_id')
+      .execute();
+    const out = new Map<string, { active: number; archived: number }>();
+    for (const r of rows)
+      out.set(r.school_id, { active: Number(r.n) - Number(r.archived), archived: Number(r.archived) });
+    return out;
+  }
+
   /** Finds active records of an entity by an indexed identifier column. */
   async findByIdentifier(
     scope: RecordScope,

@@ -3,6 +3,9 @@ index account_former_identities_lookup_idx: CREATE INDEX "account_former_identit
 index account_identities_lookup_idx: CREATE INDEX "account_identities_lookup_idx" on "account_identities" ("district_id", "type", "value");
 index accounts_email_idx: CREATE INDEX "accounts_email_idx" on "accounts" ("district_id", "email");
 index accounts_record_idx: CREATE INDEX "accounts_record_idx" on "accounts" ("district_id", "record_source", "record_source_id");
+index admin_login_attempts_email_idx: CREATE INDEX "admin_login_attempts_email_idx" on "admin_login_attempts" ("email", "at");
+index admin_sessions_admin_idx: CREATE INDEX "admin_sessions_admin_idx" on "admin_sessions" ("admin_id");
+index admins_setup_token_idx: CREATE INDEX "admins_setup_token_idx" on "admins" ("setup_token_hash");
 index run_requests_state_idx: CREATE INDEX "run_requests_state_idx" on "run_requests" ("state", "requested_at");
 index schools_school_number_idx: CREATE INDEX "schools_school_number_idx" on "schools" ("district_id", "school_number");
 index schools_sis_id_idx: CREATE INDEX "schools_sis_id_idx" on "schools" ("district_id", "sis_id");
@@ -16,6 +19,9 @@ table account_identities: CREATE TABLE "account_identities" ("account_id" text n
 table account_overrides: CREATE TABLE "account_overrides" ("district_id" text not null, "key_type" text not null, "key_value" text not null, "fields" text not null, "origin" text not null, "updated_at" text not null, constraint "account_overrides_pk" primary key ("district_id", "key_type", "key_value"));
 table account_sign_ins: CREATE TABLE "account_sign_ins" ("account_id" text primary key, "district_id" text not null, "last_sign_in_at" text, "sign_ins" integer default 0 not null, "last_refused_at" text, "last_refused_reason" text, "refusals" integer default 0 not null);
 table accounts: CREATE TABLE "accounts" ("id" text primary key, "district_id" text not null, "kind" text not null, "status" text not null, "origin" text not null, "record_source" text, "record_source_id" text, "name" text not null, "email" text, "roles" text not null, "access" text, "created_at" text not null, "updated_at" text not null, "deactivated_at" text, "title" text, "state_hash" text, "record_hash" text, "derive_version" text, "synced_hash" text, "identities" text default '[]' not null);
+table admin_login_attempts: CREATE TABLE "admin_login_attempts" ("email" text not null, "at" text not null, "ok" integer not null);
+table admin_sessions: CREATE TABLE "admin_sessions" ("token_hash" text primary key, "admin_id" text not null, "created_at" text not null, "expires_at" text not null);
+table admins: CREATE TABLE "admins" ("id" text primary key, "email" text not null unique, "district_id" text, "password_hash" text, "setup_token_hash" text, "setup_expires_at" text, "created_at" text not null, "updated_at" text not null);
 table api_keys: CREATE TABLE "api_keys" ("id" text primary key, "name" text not null, "scope" text not null, "secret_hash" text not null, "created_at" text not null, "last_used_at" text, "revoked_at" text);
 table checkpoints: CREATE TABLE "checkpoints" ("district_id" text not null, "source" text not null, "stream" text not null, "run_id" text not null, "cursor" text, "pages" integer not null, "records" integer not null, "complete" integer not null, "updated_at" text not null, constraint "checkpoints_pk" primary key ("district_id", "source", "stream"));
 table contact_students: CREATE TABLE "contact_students" ("district_id" text not null, "source" text not null, "contact_id" text not null, "student_id" text not null, "relationship" text, "type" text, constraint "contact_students_pk" primary key ("district_id", "source", "contact_id", "student_id"));
