@@ -28,13 +28,15 @@
  *      and `badAssertions` counts those that fail.
  * Prints one JSON object: {students, accounts, rate, seconds, connections, floor, lookups,
  * simulatorFloor, callback}, each phase with {requests, p50Ms, p90Ms, p99Ms, maxMs, errors,
- * timeouts, non2xx, …}. `--keep` keeps a fresh database for `--reuse`. Latencies are autocannon's,
- * corrected for coordinated omission (its default at a fixed rate).
+ * timeouts, non2xx, servePct, simulatorPct, …}; the last two are the CPU the server and the
+ * simulator used over the phase, as a share of one core (from /proc; null without it). `--keep`
+ * keeps a fresh database for `--reuse`. Latencies are autocannon's, corrected for coordinated
+ * omission (its default at a fixed rate).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -175,6 +177,48 @@ async function startCli(
   throw new Error(`${argv[0]} did not start`);
 }
 
+/**
+ * CPU seconds used so far by a process and its descendants (the CLI runs itself again with its heap
+ * flags), from /proc; null where there is no /proc.
+ */
+function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let ticks = Number(fields[11]) + Number(fields[12]);
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+      for (const kid of kids === '' ? [] : kids.split(' ')) ticks += (cpuSeconds(Number(kid)) ?? 0) * 100;
+    }
+    return ticks / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs a phase and reports how busy the server and the simulator were during it, as a share of one
+ * core: a process near 100% would be the bottleneck of that phase.
+ */
+async function measured<T>(
+  procs: { serve: ChildProcess; simulator: ChildProcess },
+  phase: () => Promise<T>,
+): Promise<{ result: T; cpu: { servePct: number | null; simulatorPct: number | null } }> {
+  const before = { serve: cpuSeconds(procs.serve.pid!), simulator: cpuSeconds(procs.simulator.pid!) };
+  const t = performance.now();
+  const result = await phase();
+  const wall = (performance.now() - t) / 1000;
+  const pct = (a: number | null, b: number | null) =>
+    a === null || b === null ? null : Math.round(((b - a) / wall) * 100);
+  return {
+    result,
+    cpu: {
+      servePct: pct(before.serve, cpuSeconds(procs.serve.pid!)),
+      simulatorPct: pct(before.simulator, cpuSeconds(procs.simulator.pid!)),
+    },
+  };
+}
+
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -228,12 +272,10 @@ try {
 
   // The floor: the same rate at `/healthz` (no key check, no database), in the same run, so the
   // figures can be read against what this machine gives any request at the time.
-  const floor = await autocannon({
-    url: `${serveUrl}/healthz`,
-    connections,
-    overallRate: rate,
-    duration: seconds,
-  });
+  const procs = { serve: serve.child, simulator: sim.child };
+  const floor = await measured(procs, () =>
+    autocannon({ url: `${serveUrl}/healthz`, connections, overallRate: rate, duration: seconds }),
+  );
 
   // Lookups.
   let next = 0;
@@ -263,7 +305,7 @@ try {
     });
   await lookupRun(WARM_UP_SECONDS);
   misses = 0;
-  const lookupResult = await lookupRun(seconds);
+  const lookupResult = await measured(procs, () => lookupRun(seconds));
 
   // Sign-in: codes minted just before each phase, one per request (and some to spare: autocannon
   // may build a request or two per connection that it never sends).
@@ -297,50 +339,51 @@ try {
   let floorNext = 0;
   let simBad = 0;
   type SimContext = { userToken?: string | undefined };
-  const simFloor = await autocannon({
-    url: simUrl,
-    connections,
-    overallRate: rate * 2,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        path: '/oauth/tokens',
-        setupRequest: (req, context) => {
-          (context as SimContext).userToken = undefined;
-          const c = floorCodes[floorNext++]?.code ?? 'none-left';
-          return {
-            ...req,
-            headers: { authorization: basic, 'content-type': 'application/json' },
-            body: JSON.stringify({ code: c, grant_type: 'authorization_code', redirect_uri: redirectUri }),
-          };
+  const simFloor = await measured(procs, () =>
+    autocannon({
+      url: simUrl,
+      connections,
+      overallRate: rate * 2,
+      duration: seconds,
+      requests: [
+        {
+          method: 'POST',
+          path: '/oauth/tokens',
+          setupRequest: (req, context) => {
+            (context as SimContext).userToken = undefined;
+            const c = floorCodes[floorNext++]?.code ?? 'none-left';
+            return {
+              ...req,
+              headers: { authorization: basic, 'content-type': 'application/json' },
+              body: JSON.stringify({ code: c, grant_type: 'authorization_code', redirect_uri: redirectUri }),
+            };
+          },
+          onResponse: (status, body, context) => {
+            if (status === 200)
+              (context as SimContext).userToken = (JSON.parse(body) as { access_token: string }).access_token;
+            else simBad++;
+          },
         },
-        onResponse: (status, body, context) => {
-          if (status === 200)
-            (context as SimContext).userToken = (JSON.parse(body) as { access_token: string }).access_token;
-          else simBad++;
+        {
+          method: 'GET',
+          path: '/v3.0/me',
+          setupRequest: (req, context) => {
+            const t = (context as SimContext).userToken;
+            return { ...req, headers: { authorization: `Bearer ${t ?? 'none'}` } };
+          },
+          onResponse: (status) => {
+            if (status !== 200) simBad++;
+          },
         },
-      },
-      {
-        method: 'GET',
-        path: '/v3.0/me',
-        setupRequest: (req, context) => {
-          const t = (context as SimContext).userToken;
-          return { ...req, headers: { authorization: `Bearer ${t ?? 'none'}` } };
-        },
-        onResponse: (status) => {
-          if (status !== 200) simBad++;
-        },
-      },
-    ],
-  });
+      ],
+    }),
+  );
 
   // The callback, as a login from the Clever portal arrives: no state, no cookie.
   type CallbackContext = { id?: string };
   let callbackBad = 0;
   const assertions: Array<{ jwt: string; at: number }> = [];
-  const callbackRun = async (duration: number) => {
-    const codes = await mint(codesFor(duration));
+  const callbackRun = (duration: number, codes: Array<{ code: string; id: string }>) => {
     let n = 0;
     return autocannon({
       url: serveUrl,
@@ -375,10 +418,11 @@ try {
       ],
     });
   };
-  await callbackRun(WARM_UP_SECONDS);
+  await callbackRun(WARM_UP_SECONDS, await mint(codesFor(WARM_UP_SECONDS)));
   callbackBad = 0;
   assertions.length = 0;
-  const callback = await callbackRun(seconds);
+  const callbackCodes = await mint(codesFor(seconds));
+  const callback = await measured(procs, () => callbackRun(seconds, callbackCodes));
 
   // Every assertion of the measured phase against the server's published key.
   const jwks = createLocalJWKSet(
@@ -404,11 +448,12 @@ try {
       rate,
       seconds,
       connections,
-      floor: figures(floor),
-      lookups: { ...figures(lookupResult), identifiers: lookups.length, misses },
-      simulatorFloor: { ...figures(simFloor), pairsPerSecond: rate, bad: simBad },
+      floor: { ...figures(floor.result), ...floor.cpu },
+      lookups: { ...figures(lookupResult.result), ...lookupResult.cpu, identifiers: lookups.length, misses },
+      simulatorFloor: { ...figures(simFloor.result), ...simFloor.cpu, pairsPerSecond: rate, bad: simBad },
       callback: {
-        ...figures(callback),
+        ...figures(callback.result),
+        ...callback.cpu,
         logins: logins.length,
         // A 302 is the expected answer here: autocannon counts it in non2xx.
         redirects: assertions.length,
