@@ -28,10 +28,10 @@
  *      and `badAssertions` counts those that fail.
  * Prints one JSON object: {students, accounts, rate, seconds, connections, floor, lookups,
  * simulatorFloor, callback}, each phase with {requests, p50Ms, p90Ms, p99Ms, maxMs, errors,
- * timeouts, non2xx, servePct, simulatorPct, …}; the last two are the CPU the server and the
- * simulator used over the phase, as a share of one core (from /proc; null without it). `--keep`
- * keeps a fresh database for `--reuse`. Latencies are autocannon's, corrected for coordinated
- * omission (its default at a fixed rate).
+ * timeouts, non2xx, servePct, simulatorPct, benchPct, …}; the last three are the CPU the server,
+ * the simulator (from /proc; null without it) and the load generator used over the phase, as a
+ * share of one core. `--keep` keeps a fresh database for `--reuse`. Latencies are autocannon's,
+ * corrected for coordinated omission (its default at a fixed rate).
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { spawn } from 'node:child_process';
@@ -197,17 +197,22 @@ function cpuSeconds(pid: number): number | null {
 }
 
 /**
- * Runs a phase and reports how busy the server and the simulator were during it, as a share of one
- * core: a process near 100% would be the bottleneck of that phase.
+ * Runs a phase and reports how busy the server, the simulator and this process (autocannon) were
+ * during it, as a share of one core: a process near 100% would be the bottleneck of that phase.
  */
 async function measured<T>(
   procs: { serve: ChildProcess; simulator: ChildProcess },
   phase: () => Promise<T>,
-): Promise<{ result: T; cpu: { servePct: number | null; simulatorPct: number | null } }> {
+): Promise<{
+  result: T;
+  cpu: { servePct: number | null; simulatorPct: number | null; benchPct: number };
+}> {
   const before = { serve: cpuSeconds(procs.serve.pid!), simulator: cpuSeconds(procs.simulator.pid!) };
+  const own = process.cpuUsage();
   const t = performance.now();
   const result = await phase();
   const wall = (performance.now() - t) / 1000;
+  const ownUsed = process.cpuUsage(own);
   const pct = (a: number | null, b: number | null) =>
     a === null || b === null ? null : Math.round(((b - a) / wall) * 100);
   return {
@@ -215,6 +220,7 @@ async function measured<T>(
     cpu: {
       servePct: pct(before.serve, cpuSeconds(procs.serve.pid!)),
       simulatorPct: pct(before.simulator, cpuSeconds(procs.simulator.pid!)),
+      benchPct: pct(0, (ownUsed.user + ownUsed.system) / 1e6)!,
     },
   };
 }
