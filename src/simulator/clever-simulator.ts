@@ -28,7 +28,8 @@ import type {
 //   /v3.0/*, /v3.1/*  Data API (bearer token; rate limited; faults apply here only)
 //   /oauth/*          token listing, Instant Login authorize page and code exchange
 //   /userinfo         OIDC-style identity of an Instant Login token
-//   /__sim/*          local control endpoints (no auth: bind the simulator to localhost only)
+//   /__sim/*          local control endpoints (no auth: bind the simulator to localhost only):
+//                     advance, truth, faults, and codes (Instant Login codes in bulk)
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const DAY_KINDS: readonly DayKind[] = ['normal', 'rollover', 'bad_sharing', 'rekey'];
@@ -296,6 +297,16 @@ export async function startCleverSimulator(opts: SimulatorOptions = {}): Promise
       const normalised = normaliseFaults(f.data);
       setFaults(normalised);
       return send(res, 200, JSON.stringify({ faults: normalised }));
+    }
+    if (action === 'codes') {
+      if (req.method !== 'POST') return send(res, 405, JSON.stringify({ message: 'use POST' }));
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(await readBody(req));
+      } catch {
+        return bad('body must be JSON: {redirect_uri, logins: [{user, role?}]}');
+      }
+      return sendResult(res, oauth.mintCodes(district, parsed));
     }
     send(res, 404, JSON.stringify({ message: 'unknown control endpoint' }));
   };

@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import type { UserSession } from './data-api.js';
 import type { DistrictModel } from './district-model.js';
 import { COLL, dayStamp, isoAt } from './ids.js';
@@ -11,7 +12,8 @@ import type { Role } from './types.js';
 // - GET  /oauth/tokens?owner_type=district (HTTP Basic app credentials): every district's token;
 // - GET  /oauth/authorize: a small test page to pick a user, then a redirect with a one-minute,
 //        single-use code (Instant Login);
-// - POST /oauth/tokens: code → user token; GET /userinfo: OIDC-style identity of that token.
+// - POST /oauth/tokens: code → user token; GET /userinfo: OIDC-style identity of that token;
+// - POST /__sim/codes (control): many codes at once, for load tests.
 
 /** Instant Login codes live one minute, like Clever's. */
 export const CODE_TTL_MS = 60_000;
@@ -36,6 +38,21 @@ interface PendingCode {
   expiresAt: number;
   used: boolean;
 }
+
+/** Most codes one POST /__sim/codes mints (its body stays well under the simulator's 1 MB limit). */
+export const MAX_MINTED_CODES = 10_000;
+
+const mintRequestSchema = z
+  .object({
+    redirect_uri: z.string().min(1),
+    logins: z
+      .array(
+        z.object({ user: z.string().min(1).max(64), role: z.enum(ROLES as [Role, ...Role[]]).optional() }),
+      )
+      .min(1)
+      .max(MAX_MINTED_CODES),
+  })
+  .strict();
 
 const JSON_TYPE = { 'Content-Type': 'application/json; charset=utf-8' };
 
@@ -130,17 +147,7 @@ export class OAuthService {
       const roles = m.userRoles(key);
       const asked = params.get('login_role');
       const role = asked !== null && roles.includes(asked as Role) ? (asked as Role) : (roles[0] as Role);
-      const code = randomBytes(16).toString('hex');
-      this.codes.set(code, {
-        district: m.index,
-        userKey: key,
-        role,
-        redirectUri,
-        clientId,
-        expiresAt: this.now() + CODE_TTL_MS,
-        used: false,
-      });
-      target.searchParams.set('code', code);
+      target.searchParams.set('code', this.issueCode(m, key, role, redirectUri));
       const state = params.get('state');
       if (state !== null) target.searchParams.set('state', state);
       return {
@@ -150,6 +157,55 @@ export class OAuthService {
       };
     }
     return this.page(200, null, d, params);
+  }
+
+  /**
+   * POST /__sim/codes?district=I (a control endpoint, no auth): one Instant Login code per login,
+   * in order, as if each user had picked themselves on the authorize page, so a load test can
+   * collect thousands of codes in a few requests. A login names a user and optionally one of the
+   * user's roles (default its first); an unknown or unshared user or a role it does not hold fails
+   * the whole request. Codes live CODE_TTL_MS, like those of /oauth/authorize.
+   */
+  mintCodes(district: number, body: unknown): HttpResult {
+    const parsed = mintRequestSchema.safeParse(body);
+    if (!parsed.success)
+      return jsonResult(400, {
+        message: `invalid request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      });
+    const { redirect_uri: redirectUri, logins } = parsed.data;
+    try {
+      new URL(redirectUri);
+    } catch {
+      return jsonResult(400, { message: 'redirect_uri must be an absolute URL' });
+    }
+    const d = this.districts[district];
+    if (!d) return jsonResult(404, { message: 'unknown district' });
+    const m = d.model;
+    const picked: Array<{ key: number; role: Role }> = [];
+    for (const [i, login] of logins.entries()) {
+      const key = m.codec.decode(COLL.user, login.user);
+      if (key === null || !m.userAlive(key, m.day))
+        return jsonResult(400, { message: `logins.${i}: unknown user` });
+      const roles = m.userRoles(key);
+      if (login.role !== undefined && !roles.includes(login.role))
+        return jsonResult(400, { message: `logins.${i}: the user does not hold role ${login.role}` });
+      picked.push({ key, role: login.role ?? (roles[0] as Role) });
+    }
+    return jsonResult(200, { codes: picked.map((p) => this.issueCode(m, p.key, p.role, redirectUri)) });
+  }
+
+  private issueCode(m: DistrictModel, userKey: number, role: Role, redirectUri: string): string {
+    const code = randomBytes(16).toString('hex');
+    this.codes.set(code, {
+      district: m.index,
+      userKey,
+      role,
+      redirectUri,
+      clientId: this.clientId,
+      expiresAt: this.now() + CODE_TTL_MS,
+      used: false,
+    });
+    return code;
   }
 
   private page(
