@@ -302,6 +302,7 @@ describeEachDatabase('the source port', (dbs) => {
         archived: 0,
         restored: 0,
         skipped: 0,
+        rekeyed: 0,
       });
       expect(await store.records.count({ district: 'dist-1' }, 'students')).toBe(3);
       expect(second.accounts).toMatchObject({ provisioned: 0, deactivated: 0 });
