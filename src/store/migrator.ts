@@ -10,6 +10,7 @@ import * as m0005 from './migrations/0005-raw-item-hash.js';
 import * as m0006 from './migrations/0006-identity-path-ops.js';
 import * as m0007 from './migrations/0007-service.js';
 import * as m0008 from './migrations/0008-csv-districts.js';
+import * as m0012 from './migrations/0012-event-cursors.js';
 import type { DB } from './schema.js';
 
 /**
@@ -28,6 +29,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0006-identity-path-ops', m0006],
   ['0007-service', m0007],
   ['0008-csv-districts', m0008],
+  ['0012-event-cursors', m0012],
 ];
 
 export interface MigrationOutcome {

@@ -8,6 +8,7 @@ import { AccountsRepo } from './queries/accounts.js';
 import { ChangeFeedRepo } from './queries/change-feed.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
+import { EventCursorsRepo } from './queries/event-cursors.js';
 import { IdentitiesRepo } from './queries/identities.js';
 import { LinksRepo } from './queries/links.js';
 import { LocksRepo } from './queries/locks.js';
@@ -38,6 +39,7 @@ export class Store {
   readonly runs: RunsRepo;
   readonly districts: DistrictsRepo;
   readonly checkpoints: CheckpointsRepo;
+  readonly eventCursors: EventCursorsRepo;
   readonly locks: LocksRepo;
   readonly accounts: AccountsRepo;
   readonly identities: IdentitiesRepo;
@@ -64,6 +66,7 @@ export class Store {
     this.runs = new RunsRepo(executor, q, now);
     this.districts = new DistrictsRepo(executor, now);
     this.checkpoints = new CheckpointsRepo(executor, now);
+    this.eventCursors = new EventCursorsRepo(executor, now);
     this.locks = new LocksRepo(executor, now);
     this.identities = new IdentitiesRepo(q);
     this.accounts = new AccountsRepo(executor, q, now, this.identities);

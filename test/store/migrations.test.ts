@@ -33,6 +33,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       '0006-identity-path-ops',
       '0007-service',
       '0008-csv-districts',
+      '0012-event-cursors',
     ]);
   });
 
@@ -77,6 +78,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0006-identity-path-ops',
         '0007-service',
         '0008-csv-districts',
+        '0012-event-cursors',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -131,6 +133,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0006-identity-path-ops',
         '0007-service',
         '0008-csv-districts',
+        '0012-event-cursors',
       ]);
       const indexes =
         dbs.kind === 'postgres'
@@ -194,6 +197,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0006-identity-path-ops',
         '0007-service',
         '0008-csv-districts',
+        '0012-event-cursors',
       ]);
     } finally {
       await database.close();
@@ -312,6 +316,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0006-identity-path-ops',
         '0007-service',
         '0008-csv-districts',
+        '0012-event-cursors',
       ]);
       if (dbs.kind === 'postgres') {
         const defs = await sql<{ def: string }>`
