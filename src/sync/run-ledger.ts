@@ -91,6 +91,7 @@ export class WritingLedger implements RunLedger {
       mode: run.mode,
       counts: run.counts,
       stats: run.stats,
+      kind: run.kind ?? undefined,
     });
     this.created_ = true;
   }
@@ -128,6 +129,7 @@ export class WritingLedger implements RunLedger {
     }
     if (b.present.length > 0) await tx.runs.removePendingArchives(this.runId, b.entity, b.present, kind);
     await tx.runs.addProblems(this.runId, b.problems);
+    if (b.eventCursor !== undefined) await tx.eventCursors.advance(run.district!, b.eventCursor, this.runId);
     const cp = b.checkpoint;
     await tx.checkpoints.save({
       district: run.district!,
