@@ -55,15 +55,27 @@ export async function attachDistrict(
 
 /**
  * Ends the district's runs a stopped process left `running` (the caller holds the district lock, so
- * none of them is alive) and drops what they had queued for removal.
+ * none of them is alive) and drops what they had queued for removal. With `carryEvents` (the new run
+ * is an events sync), what a stopped events sync queued is handed to the new run instead: its
+ * cursor moved past the deletes those removals came from, so they would not be read again.
  */
-export async function takeOverInterrupted(store: Store, district: string, runId: string): Promise<void> {
+export async function takeOverInterrupted(
+  store: Store,
+  district: string,
+  runId: string,
+  opts: { carryEvents?: boolean } = {},
+): Promise<void> {
   const interrupted = await store.runs.failInterrupted(
     district,
     runId,
     'interrupted: the process stopped before the run finished',
   );
   for (const r of interrupted) {
+    if (opts.carryEvents && (await store.runs.get(r))?.kind?.kind === 'events') {
+      await store.runs.movePendingArchives(r, runId);
+      await store.pendingDeactivations.move(r, runId);
+      continue;
+    }
     await store.runs.clearPendingArchives(r);
     await store.pendingDeactivations.clear(r);
   }

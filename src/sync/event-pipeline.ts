@@ -46,8 +46,8 @@ type Last = Map<string, SourceRecord | null>;
  * writes.
  */
 export class EventPipeline {
-  /** Per entity: ids this run has set to be archived (a later upsert takes them back). */
-  private readonly deleted = new Map<Entity, Set<string>>();
+  /** Entities this run holds pending archives of: an upsert of one of their ids takes it back. */
+  private readonly pending = new Set<Entity>();
 
   constructor(private readonly run: RunContext) {}
 
@@ -61,6 +61,14 @@ export class EventPipeline {
     for (const id of schools.invalidIds) run.scope.addKnownId(id);
     for (const r of schools.records) run.scope.addSchool(r.sourceId, r.data as EntityData['schools']);
     run.stats.timings.schools = Date.now() - t;
+    // Removals a stopped events sync queued and this run took over (see takeOverInterrupted).
+    if (run.ledger.keeps) {
+      for (const [entity, n] of Object.entries(await run.store.runs.pendingArchiveCounts(run.runId))) {
+        if (!n) continue;
+        this.pending.add(entity as Entity);
+        run.ledger.notePendingArchives(entity as Entity);
+      }
+    }
 
     let pages = 0;
     let events = 0;
@@ -174,17 +182,13 @@ export class EventPipeline {
     counts.unchanged += changeSet.unchanged.length;
     run.ledger.created(entity, changeSet.created);
 
-    let pending = this.deleted.get(entity);
-    if (!pending) this.deleted.set(entity, (pending = new Set()));
-    const absent: string[] = [];
-    for (const id of deletes) {
+    const absent = deletes.filter((id) => {
       const st = stored.get(id);
-      if (!st || st.archived || pending.has(id)) continue;
-      absent.push(id);
-      pending.add(id);
-    }
-    const present: string[] = [];
-    for (const r of incoming) if (pending.delete(r.sourceId)) present.push(r.sourceId);
+      return st !== undefined && !st.archived;
+    });
+    // A record deleted earlier in the run (or by the run it took over) and sent again stays.
+    const present = this.pending.has(entity) ? incoming.map((r) => r.sourceId) : [];
+    if (absent.length > 0) this.pending.add(entity);
 
     await applyBatch(run, {
       stream: EVENTS_STREAM,

@@ -49,6 +49,8 @@ export interface RunLedger {
   committed(entity: Entity, rows: number): void;
   /** Records of `entity` the batch created. */
   created(entity: Entity, records: readonly NormalizedRecord[]): void;
+  /** The run holds pending archives of `entity` it did not mark itself (taken over, see takeOverInterrupted). */
+  notePendingArchives(entity: Entity): void;
   /**
    * Of the students `ids` (with their stored state), those contacts may belong to: stored, active
    * and not set to be archived by this run, or created by it.
@@ -155,6 +157,10 @@ export class WritingLedger implements RunLedger {
     this.run.statistics.wrote(entity, rows);
   }
 
+  notePendingArchives(entity: Entity): void {
+    this.pendingArchives.add(entity);
+  }
+
   created(): void {}
 
   async studentsInScope(ids: readonly string[], stored: Map<string, StoredState>): Promise<Set<string>> {
@@ -256,6 +262,8 @@ export class RecordingLedger implements RunLedger {
   }
 
   committed(): void {}
+
+  notePendingArchives(): void {}
 
   created(entity: Entity, records: readonly NormalizedRecord[]): void {
     if (entity === 'students') for (const r of records) this.createdStudents.add(r.sourceId);

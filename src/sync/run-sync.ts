@@ -180,12 +180,14 @@ class SyncRunner {
   private async open(district: string): Promise<void> {
     const run = this.ctx;
     await this.noteAccounts(district);
-    await takeOverInterrupted(run.store, district, run.runId);
     // The run is stored whatever the choice met (an unreachable feed fails it as any outage does).
     const unchosen = await this.chooseKind(district).then(
       () => null,
       (err: unknown) => asRunError(err),
     );
+    await takeOverInterrupted(run.store, district, run.runId, {
+      carryEvents: unchosen === null && this.decision?.kind === 'events' && !this.decision.error,
+    });
     await run.ledger.open();
     if (unchosen !== null) throw unchosen;
     if (this.decision?.error) throw this.decision.error;

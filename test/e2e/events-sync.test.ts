@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
@@ -102,6 +104,175 @@ describeEachDatabase('an events sync', (dbs) => {
     } finally {
       await byEvents.close();
       await byFull.close();
+    }
+  });
+});
+
+describeEachDatabase('sync --mode auto', (dbs) => {
+  let sim: CleverSimulator;
+  let district: string;
+  beforeAll(async () => {
+    sim = await startCleverSimulator({ seed: 23, students: 300 });
+    district = sim.districts[0]!.id;
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it('syncs in full without a cursor, on its cadence, after a filter change and past the retention window; by events otherwise', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    const empty = await Store.open({ location: await dbs.fresh() });
+    try {
+      const none = await syncSim(empty, sim, { kind: 'events' });
+      expect(none.status).toBe('failed');
+      expect(none.reason).toMatch(/no event cursor/);
+      expect(none.kind?.kind).toBe('events');
+
+      expect((await syncSim(store, sim, { kind: 'auto' })).kind?.reason).toMatch(/no event cursor/);
+      sim.advance(1);
+      const ev = await syncSim(store, sim, { kind: 'auto' });
+      expect(ev.kind?.kind).toBe('events');
+      expect(ev.status).toBe('succeeded');
+      expect((await store.runs.get(ev.runId))?.kind).toEqual(ev.kind);
+
+      const due = await syncSim(store, sim, { kind: 'auto', config: { 'sync.fullSyncEveryDays': 0 } });
+      expect(due.kind).toEqual({ kind: 'full', reason: expect.stringMatching(/every 0 days/) as string });
+
+      // A school filter: the next auto run is full; events of the filtered school's records are
+      // reported, and leave what a full sync leaves.
+      const row = (await store.districts.get(district))!;
+      const [, school] = await store.records.list({ district }, 'schools', { active: true, limit: 5 });
+      await store.districts.setConfig(district, {
+        ...row.config,
+        schoolFilter: {
+          mode: 'exclude',
+          ids: [school!.sourceId],
+          sisIds: [],
+          schoolNumbers: [],
+          namePatterns: [],
+        },
+      });
+      const filtered = await syncSim(store, sim, { kind: 'auto' });
+      expect(filtered.kind).toEqual({
+        kind: 'full',
+        reason: expect.stringMatching(/school filter/) as string,
+      });
+      if (filtered.status === 'held') await approveRun(store, filtered.runId);
+      sim.advance(2);
+      const afterFilter = await syncSim(store, sim, { kind: 'auto' });
+      expect(afterFilter.kind?.kind).toBe('events');
+      expect(afterFilter.status).toBe('succeeded');
+      expect(afterFilter.problems.some((p) => /school filter leaves out/.test(p.reason))).toBe(true);
+      const check = await syncSim(store, sim, { kind: 'full' });
+      expect(check.status).toBe('succeeded');
+      expect(changedNothing(check)).toBe(true);
+
+      // A plan in events mode counts what the events sync then does.
+      sim.advance(1);
+      const plan = await syncSim(store, sim, { mode: 'plan', kind: 'events' });
+      expect(plan.kind?.kind).toBe('events');
+      const applied = await syncSim(store, sim, { kind: 'events' });
+      expect(changes(plan)).toEqual(changes(applied));
+      expect(plan.accounts).toEqual(applied.accounts);
+      expect(changedNothing(applied)).toBe(false);
+
+      // 40 days without a sync: the cursor left the feed.
+      sim.advance(40);
+      const gap = await syncSim(store, sim, { kind: 'auto' });
+      expect(gap.kind).toEqual({ kind: 'full', reason: expect.stringMatching(/retention/) as string });
+      expect((await syncSim(store, sim, { kind: 'events' })).status).toBe('succeeded');
+    } finally {
+      await store.close();
+      await empty.close();
+    }
+  });
+
+  it('ends in the same store through 5xx, 429, resets and truncated bodies as without them', async () => {
+    const faulted = await Store.open({ location: await dbs.fresh() });
+    const reference = await Store.open({ location: await dbs.fresh() });
+    try {
+      expect((await syncSim(faulted, sim, { kind: 'full' })).status).toBe('succeeded');
+      expect((await syncSim(reference, sim, { kind: 'full' })).status).toBe('succeeded');
+      sim.advance(2);
+      sim.setFaults({ rate: 0.25, kinds: ['500', '502', '503', '429', 'reset', 'truncated'], seed: 3 });
+      const ev = await syncSim(faulted, sim, { kind: 'events', config: { 'clever.pageSize': 25 } });
+      sim.setFaults(null);
+      expect(ev.kind?.kind).toBe('events');
+      expect(ev.status, ev.reason ?? '').toBe('succeeded');
+      expect(ev.stats.retries).toBeGreaterThan(0);
+      const clean = await syncSim(reference, sim, { kind: 'events', config: { 'clever.pageSize': 25 } });
+      expect(clean.status).toBe('succeeded');
+      expect(clean.stats.retries).toBe(0);
+      expect(changes(ev)).toEqual(changes(clean));
+      expect(await dumpDistrict(faulted, district)).toEqual(await dumpDistrict(reference, district));
+      expect(await feedDump(faulted, district)).toEqual(await feedDump(reference, district));
+    } finally {
+      sim.setFaults(null);
+      await faulted.close();
+      await reference.close();
+    }
+  });
+
+  it('killed between batches, is finished by the next run, ending in the store of an uninterrupted one', async () => {
+    const reference = await Store.open({ location: await dbs.fresh() });
+    const crashedLocation = await dbs.fresh();
+    const crashed = await Store.open({ location: crashedLocation });
+    try {
+      expect((await syncSim(crashed, sim, { kind: 'full' })).status).toBe('succeeded');
+      expect((await syncSim(reference, sim, { kind: 'full' })).status).toBe('succeeded');
+      sim.advance(3);
+      // Slow the simulator down so the child is surely between pages when it is killed.
+      sim.setFaults({ rate: 1, kinds: ['slow'], slowMs: 40 });
+      const child = spawn(
+        process.execPath,
+        [
+          'bin/rostersync.js',
+          'sync',
+          '--mode',
+          'events',
+          '--clever-url',
+          sim.url,
+          '--clever-token',
+          sim.token,
+          '--database',
+          crashedLocation,
+          '--page-size',
+          '5',
+          '--json',
+          '--no-progress',
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, ROSTERSYNC_LOG_LEVEL: 'silent', ROSTERSYNC_HEAP_MB: '0' },
+        },
+      );
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      for (let i = 0; i < 600; i++) {
+        const cps = await crashed.checkpoints.list(district).catch(() => []);
+        if (cps.some((c) => c.stream === 'events' && c.pages >= 3)) break;
+        await sleep(50);
+      }
+      child.kill('SIGKILL');
+      expect(await exited).toBeNull();
+      sim.setFaults(null);
+
+      const [interrupted] = await crashed.runs.list({ district });
+      expect(interrupted?.status).toBe('running');
+      expect(interrupted?.kind?.kind).toBe('events');
+      // The cursor moved with the batches the killed run committed.
+      expect((await crashed.eventCursors.get(district))?.cursorRunId).toBe(interrupted!.id);
+
+      const rerun = await syncSim(crashed, sim, { kind: 'auto' });
+      expect(rerun.kind?.kind).toBe('events');
+      expect(rerun.status).toBe('succeeded');
+      expect((await crashed.runs.get(interrupted!.id))?.reason).toMatch(/interrupted/);
+      expect((await syncSim(reference, sim, { kind: 'events' })).status).toBe('succeeded');
+      expect(await dumpDistrict(crashed, district)).toEqual(await dumpDistrict(reference, district));
+      expect(await feedDump(crashed, district)).toEqual(await feedDump(reference, district));
+    } finally {
+      sim.setFaults(null);
+      await reference.close();
+      await crashed.close();
     }
   });
 });

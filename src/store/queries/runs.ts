@@ -324,6 +324,25 @@ export class RunsRepo {
       ]);
   }
 
+  /**
+   * Hands the pending archives of run `from` to run `to` (an events sync that took over a stopped
+   * one: the cursor has moved past the deletes they came from, so they are not read again).
+   */
+  async movePendingArchives(from: string, to: string): Promise<void> {
+    await this.db
+      .insertInto('run_pending_archives')
+      .columns(['run_id', 'entity', 'source', 'source_id'])
+      .expression((eb) =>
+        eb
+          .selectFrom('run_pending_archives')
+          .select((s) => [s.val(to).as('run_id'), 'entity', 'source', 'source_id'])
+          .where('run_id', '=', from),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    await this.clearPendingArchives(from);
+  }
+
   async clearPendingArchives(runId: string): Promise<void> {
     await this.db.deleteFrom('run_pending_archives').where('run_id', '=', runId).execute();
   }
