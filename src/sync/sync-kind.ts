@@ -32,9 +32,9 @@ export function settingsStamp(deriveVersion: string, feed: EventFeed): string {
 }
 
 /**
- * Full or events, and why. `auto` syncs in full when there is no cursor (no full sync has finished),
- * when the settings or token changed since the last full sync, when that began `fullEveryDays` ago
- * or more, when events are not enabled for the app, or when the cursor has left the feed's retention
+ * Full or events, and why. `auto` syncs in full when events are not enabled for the app, when there
+ * is no cursor (no full sync has finished), when the settings or token changed since the last full
+ * sync, when that began `fullEveryDays` ago or more, or when the cursor has left the feed's retention
  * window (checked with the feed before reading after it: the feed would silently start later). A
  * requested events sync that cannot run comes back with an `error`; one that merely is due for a
  * full sync runs as asked.
@@ -57,6 +57,13 @@ export async function chooseSyncKind(opts: {
           error: new RostersyncError('input', `no events sync: ${reason}; run a full sync (--mode full)`),
         }
       : { kind: 'full', reason };
+  try {
+    await feed.newest();
+  } catch (err) {
+    if (isRostersyncError(err, 'not_found') || isRostersyncError(err, 'auth'))
+      return cannot('events are not enabled for this Clever app');
+    throw err;
+  }
   if (!state || state.cursor === null) return cannot('no event cursor yet (no full sync has finished)');
   const ageDays = state.lastFullAt ? (opts.now.getTime() - Date.parse(state.lastFullAt)) / DAY_MS : Infinity;
   if (requested === 'auto') {
@@ -71,13 +78,6 @@ export async function chooseSyncKind(opts: {
         kind: 'full',
         reason: `the last full sync began ${ageDays.toFixed(1)} days ago (a full sync every ${opts.fullEveryDays} days: sync.fullSyncEveryDays)`,
       };
-  }
-  try {
-    await feed.newest();
-  } catch (err) {
-    if (isRostersyncError(err, 'not_found') || isRostersyncError(err, 'auth'))
-      return cannot('events are not enabled for this Clever app');
-    throw err;
   }
   const cursor = state.cursor;
   if (cursor === '' ? ageDays >= START_CURSOR_DAYS : !(await feed.has(cursor)))

@@ -275,4 +275,24 @@ describeEachDatabase('sync --mode auto', (dbs) => {
       await crashed.close();
     }
   });
+
+  it('syncs in full when events are not enabled for the app, and refuses an events sync', async () => {
+    const off = await startCleverSimulator({ seed: 5, students: 80, events: false });
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      const first = await syncSim(store, off, { kind: 'auto' });
+      expect(first.status).toBe('succeeded');
+      expect(first.kind).toEqual({ kind: 'full', reason: expect.stringMatching(/not enabled/) as string });
+      // No event was noted before the walk: the next auto run is full again.
+      expect(await store.eventCursors.get(off.districts[0]!.id)).toBeUndefined();
+      const second = await syncSim(store, off, { kind: 'auto' });
+      expect(second.kind?.kind).toBe('full');
+      const asked = await syncSim(store, off, { kind: 'events' });
+      expect(asked.status).toBe('failed');
+      expect(asked.reason).toMatch(/not enabled/);
+    } finally {
+      await store.close();
+      await off.close();
+    }
+  });
 });
