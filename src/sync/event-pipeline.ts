@@ -190,10 +190,15 @@ export class EventPipeline {
     const present = this.pending.has(entity) ? incoming.map((r) => r.sourceId) : [];
     if (absent.length > 0) this.pending.add(entity);
 
+    const writes = [...changeSet.created, ...changeSet.updated, ...changeSet.restored];
+    const idle =
+      writes.length === 0 && absent.length === 0 && problems.length === 0 && changeSet.records.length === 0;
+    // Nothing to write, no account to look at, no cursor to move: no transaction.
+    if (idle && commit.eventCursor === undefined) return;
     await applyBatch(run, {
       stream: EVENTS_STREAM,
       entity,
-      writes: [...changeSet.created, ...changeSet.updated, ...changeSet.restored],
+      writes,
       incoming: changeSet.records,
       absent,
       problems,

@@ -152,8 +152,8 @@ export class CleverEventFeed implements EventFeed {
   /**
    * A user maps to one record per entity it is (a student, a contact, and/or one staff person for
    * its teacher, staff and district admin roles). Its other user entities are deleted: a user who
-   * lost a role leaves that entity, as a full walk would no longer list it there. An update whose
-   * previous attributes show its roles unchanged needs no such deletes.
+   * lost a role leaves that entity, as a full walk would no longer list it there. A created user, and
+   * an update whose previous attributes show its roles unchanged, need no such deletes.
    */
   private mapUserEvent(
     id: string,
@@ -176,7 +176,8 @@ export class CleverEventFeed implements EventFeed {
       return;
     }
     const previous = previousAttributes(ev, data);
-    const rolesKept = action === 'updated' && previous !== null && !('roles' in previous);
+    // A created user is new under its id: nothing of it is stored as another entity.
+    const rolesKept = action === 'created' || (previous !== null && !('roles' in previous));
     const now = new Set<Entity>(mapped.records.map((r) => r.entity));
     if (!rolesKept) {
       for (const entity of USER_ENTITIES)
