@@ -55,9 +55,10 @@ export async function attachDistrict(
 
 /**
  * Ends the district's runs a stopped process left `running` (the caller holds the district lock, so
- * none of them is alive) and drops what they had queued for removal. With `carryEvents` (the new run
- * is an events sync), what a stopped events sync queued is handed to the new run instead: its
- * cursor moved past the deletes those removals came from, so they would not be read again.
+ * none of them is alive) and drops what they had queued for removal. What a stopped or failed events
+ * sync queued (its cursor moved past the deletes those removals came from, so they would not be read
+ * again) is handed to the new run when that is an events sync too (`carryEvents`), and dropped
+ * otherwise: a full sync finds the same records absent.
  */
 export async function takeOverInterrupted(
   store: Store,
@@ -70,7 +71,10 @@ export async function takeOverInterrupted(
     runId,
     'interrupted: the process stopped before the run finished',
   );
-  for (const r of interrupted) {
+  const leftovers = new Set(interrupted);
+  for (const r of await store.runs.list({ district, limit: 20, mode: 'sync' }))
+    if (r.status === 'failed' && r.kind?.kind === 'events') leftovers.add(r.id);
+  for (const r of leftovers) {
     if (opts.carryEvents && (await store.runs.get(r))?.kind?.kind === 'events') {
       await store.runs.movePendingArchives(r, runId);
       await store.pendingDeactivations.move(r, runId);

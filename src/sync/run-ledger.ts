@@ -211,6 +211,9 @@ export class WritingLedger implements RunLedger {
     if (!this.created_) return;
     const { store, counts, stats } = this.run;
     await store.runs.finish(this.runId, 'failed', { counts, stats, reason }).catch(() => undefined);
+    // An events sync's cursor moved past the deletes its removals came from: they stay for the next
+    // events sync to take over (see takeOverInterrupted); a full sync drops them and looks again.
+    if (this.run.kind?.kind === 'events') return;
     await store.runs.clearPendingArchives(this.runId).catch(() => undefined);
     await store.pendingDeactivations.clear(this.runId).catch(() => undefined);
   }

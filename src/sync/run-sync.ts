@@ -221,6 +221,9 @@ class SyncRunner {
       requested: this.opts.kind ?? 'full',
       feed: this.feed,
       state: await run.store.eventCursors.get(district),
+      lastStatus: (await run.store.runs.list({ district, limit: 20, mode: 'sync' })).find(
+        (r) => r.source === run.source.kind && r.id !== run.runId && r.status !== 'running',
+      )?.status,
       stamp: settingsStamp(run.deriveVersion, this.feed),
       now: run.store.clock(),
       fullEveryDays: this.opts.fullSyncEveryDays ?? 7,

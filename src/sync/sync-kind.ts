@@ -34,7 +34,8 @@ export function settingsStamp(deriveVersion: string, feed: EventFeed): string {
 /**
  * Full or events, and why. `auto` syncs in full when events are not enabled for the app, when there
  * is no cursor (no full sync has finished), when the settings or token changed since the last full
- * sync, when that began `fullEveryDays` ago or more, or when the cursor has left the feed's retention
+ * sync, when that began `fullEveryDays` ago or more, after a run the safety valve held (or that was
+ * rejected), or when the cursor has left the feed's retention
  * window (checked with the feed before reading after it: the feed would silently start later). A
  * requested events sync that cannot run comes back with an `error`; one that merely is due for a
  * full sync runs as asked.
@@ -43,6 +44,8 @@ export async function chooseSyncKind(opts: {
   requested: SyncKindRequest;
   feed: EventFeed;
   state: EventCursorState | undefined;
+  /** The status of the district's last finished sync of this source, if any. */
+  lastStatus: string | undefined;
   stamp: string;
   now: Date;
   fullEveryDays: number;
@@ -67,6 +70,16 @@ export async function chooseSyncKind(opts: {
   if (!state || state.cursor === null) return cannot('no event cursor yet (no full sync has finished)');
   const ageDays = state.lastFullAt ? (opts.now.getTime() - Date.parse(state.lastFullAt)) / DAY_MS : Infinity;
   if (requested === 'auto') {
+    // The removals of a held or rejected run are not read again from the feed: a full sync weighs
+    // them again, as it would after a held full sync.
+    if (opts.lastStatus === 'held' || opts.lastStatus === 'rejected')
+      return {
+        kind: 'full',
+        reason:
+          opts.lastStatus === 'held'
+            ? 'the last sync was held by the safety valve'
+            : "the last sync's held removals were rejected",
+      };
     if (state.settingsStamp !== opts.stamp)
       return {
         kind: 'full',

@@ -9,7 +9,9 @@ import { changedNothing } from '../../src/sync/run-report.js';
 import type { RunReport } from '../../src/sync/run-report.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
-import { syncSim } from '../helpers/sync.js';
+import { simConfig, syncSim } from '../helpers/sync.js';
+import { silentLogger } from '../../src/shared/logger.js';
+import { syncFromClever } from '../../src/sync/clever-sync.js';
 
 /** The changes a report counts, per entity (created, updated, archived, restored). */
 function changes(r: RunReport): Record<string, number[]> {
@@ -293,6 +295,65 @@ describeEachDatabase('sync --mode auto', (dbs) => {
     } finally {
       await store.close();
       await off.close();
+    }
+  });
+
+  it('an events sync that failed between pages leaves its removals to the next one', async () => {
+    const failed = await Store.open({ location: await dbs.fresh() });
+    const reference = await Store.open({ location: await dbs.fresh() });
+    try {
+      expect((await syncSim(failed, sim, { kind: 'full' })).status).toBe('succeeded');
+      expect((await syncSim(reference, sim, { kind: 'full' })).status).toBe('succeeded');
+      // A rollover's feed begins with every term deleted.
+      sim.advance(1, 'rollover');
+      const stop = new AbortController();
+      const stopped = await syncFromClever({
+        store: failed,
+        config: simConfig(sim, { 'clever.pageSize': 5 }),
+        logger: silentLogger(),
+        token: sim.token,
+        kind: 'events',
+        signal: stop.signal,
+        onProgress: (p) => {
+          if (p.stream === 'events' && p.pages >= 2) stop.abort();
+        },
+      });
+      expect(stopped.status).toBe('failed');
+      expect(stopped.reason).toMatch(/^cancelled/);
+      expect((await failed.runs.pendingArchiveCounts(stopped.runId)).terms).toBeGreaterThan(0);
+
+      const next = await syncSim(failed, sim, { kind: 'auto' });
+      expect(next.kind?.kind).toBe('events');
+      expect(await failed.runs.pendingArchiveCounts(stopped.runId)).toEqual({});
+      const clean = await syncSim(reference, sim, { kind: 'events' });
+      expect(next.status).toBe(clean.status);
+      expect(next.pending).toEqual(clean.pending);
+      if (clean.status === 'held') {
+        await approveRun(failed, next.runId);
+        await approveRun(reference, clean.runId);
+      }
+      expect(await dumpDistrict(failed, district)).toEqual(await dumpDistrict(reference, district));
+      expect(await feedDump(failed, district)).toEqual(await feedDump(reference, district));
+    } finally {
+      await failed.close();
+      await reference.close();
+    }
+  });
+
+  it('after a run the safety valve held, auto syncs in full', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      expect((await syncSim(store, sim, { kind: 'full' })).status).toBe('succeeded');
+      sim.advance(1, 'bad_sharing');
+      const held = await syncSim(store, sim, { kind: 'auto' });
+      expect(held.kind?.kind).toBe('events');
+      expect(held.status).toBe('held');
+      const next = await syncSim(store, sim, { kind: 'auto' });
+      expect(next.kind).toEqual({ kind: 'full', reason: 'the last sync was held by the safety valve' });
+      expect(next.status).toBe('held');
+      expect(next.pending).toEqual(held.pending);
+    } finally {
+      await store.close();
     }
   });
 });
