@@ -79,14 +79,11 @@ export class EventPipeline {
       events += page.events;
       run.stats.pages++;
       if (!run.ledger.keeps) {
-        merged = merged
-          ? {
-              changes: [...merged.changes, ...page.changes],
-              problems: [...merged.problems, ...page.problems],
-              cursor: page.cursor,
-              events: merged.events + page.events,
-            }
-          : page;
+        merged ??= { changes: [], problems: [], cursor, events: 0 };
+        for (const c of page.changes) merged.changes.push(c);
+        for (const p of page.problems) merged.problems.push(p);
+        merged.cursor = page.cursor;
+        merged.events += page.events;
       } else await this.applyPage(page, { pages, records: events });
       run.onProgress?.({ stream: 'events', pages, records: events, done: false });
     }
