@@ -130,7 +130,15 @@ export interface Source {
 
 /** One change read from an event feed, mapped as a full walk maps the same record. */
 export type SourceChange =
-  | { kind: 'upsert'; record: SourceRecord }
+  | {
+      kind: 'upsert';
+      record: SourceRecord;
+      /**
+       * Sections: the members (student and teacher ids) an update added, read from its previous
+       * attributes; absent when not known (a created section: every member is new).
+       */
+      newMembers?: readonly string[];
+    }
   /** The record is gone from the source: archived if it is stored and active, else nothing. */
   | { kind: 'delete'; entity: Entity; sourceId: string }
   | { kind: 'district'; data: District };

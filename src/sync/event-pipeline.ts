@@ -98,7 +98,17 @@ export class EventPipeline {
 
   private async applyPage(page: EventPage, progress: { pages: number; records: number }): Promise<void> {
     const byEntity = new Map<Entity, Last>();
+    // Sections: the members their events on this page added (null: every member is new).
+    const added = new Map<string, Set<string> | null>();
     for (const c of page.changes) {
+      if (c.kind === 'upsert' && c.record.entity === 'sections') {
+        const before = added.get(c.record.sourceId);
+        const now = c.newMembers === undefined ? null : new Set(c.newMembers);
+        added.set(
+          c.record.sourceId,
+          before === undefined ? now : before === null || now === null ? null : new Set([...before, ...now]),
+        );
+      }
       if (c.kind === 'district') continue; // see districtEvents below
       const entity = c.kind === 'upsert' ? c.record.entity : c.entity;
       const id = c.kind === 'upsert' ? c.record.sourceId : c.sourceId;
@@ -118,6 +128,7 @@ export class EventPipeline {
       await this.applyEntity(
         entity,
         byEntity.get(entity) ?? new Map<string, SourceRecord | null>(),
+        added,
         problems.splice(0),
         {
           checkpoint: { cursor: page.cursor, ...progress, complete: false },
@@ -130,6 +141,7 @@ export class EventPipeline {
   private async applyEntity(
     entity: Entity,
     changes: Last,
+    added: ReadonlyMap<string, Set<string> | null>,
     problems: RunProblem[],
     commit: {
       checkpoint: { cursor: string; pages: number; records: number; complete: boolean };
@@ -169,7 +181,7 @@ export class EventPipeline {
         });
       }
     }
-    if (entity === 'sections') problems.push(...(await this.unsharedMembers(incoming)));
+    if (entity === 'sections') problems.push(...(await this.unsharedMembers(incoming, added)));
 
     const stored = await run.store.records.states(run.recordScope(), entity, [
       ...incoming.map((r) => r.sourceId),
@@ -262,24 +274,34 @@ export class EventPipeline {
 
   /**
    * Sections that list students or teachers the store does not hold (not shared with the app, or left
-   * out by the school filter): the section is applied as a full sync would, and reported.
+   * out by the school filter): the section is applied as a full sync would, and reported. Only the
+   * members the events added are looked at (see SourceChange.newMembers): the others were there
+   * before, and were reported then.
    */
-  private async unsharedMembers(sections: readonly NormalizedRecord[]): Promise<RunProblem[]> {
+  private async unsharedMembers(
+    sections: readonly NormalizedRecord[],
+    added: ReadonlyMap<string, Set<string> | null>,
+  ): Promise<RunProblem[]> {
     if (sections.length === 0) return [];
     const scope = this.run.recordScope();
-    const data = sections.map((s) => s.data as EntityData['sections']);
+    const checked = sections.map((s) => {
+      const d = s.data as EntityData['sections'];
+      const only = added.get(s.sourceId) ?? null;
+      const pick = (list: readonly string[]) => (only === null ? list : list.filter((id) => only.has(id)));
+      return { students: pick(d.studentIds), teachers: pick(d.teacherIds) };
+    });
     const students = await this.run.store.records.states(scope, 'students', [
-      ...new Set(data.flatMap((d) => d.studentIds)),
+      ...new Set(checked.flatMap((c) => c.students)),
     ]);
     const teachers = await this.run.store.records.states(scope, 'staff', [
-      ...new Set(data.flatMap((d) => d.teacherIds)),
+      ...new Set(checked.flatMap((c) => c.teachers)),
     ]);
     const problems: RunProblem[] = [];
     sections.forEach((s, i) => {
-      const d = data[i]!;
+      const c = checked[i]!;
       const missing =
-        d.studentIds.filter((id) => !(students.get(id) && !students.get(id)!.archived)).length +
-        d.teacherIds.filter((id) => !(teachers.get(id) && !teachers.get(id)!.archived)).length;
+        c.students.filter((id) => !(students.get(id) && !students.get(id)!.archived)).length +
+        c.teachers.filter((id) => !(teachers.get(id) && !teachers.get(id)!.archived)).length;
       if (missing > 0)
         problems.push({
           severity: 'warning',

@@ -29,6 +29,15 @@ const events = [
   { id: 'e5', type: 'sections.updated', data: {} },
   { id: 'e6', type: 'schools.deleted', data: { object: { id: 's9', name: 'S' } } },
   { id: 'e7', type: 'users.deleted', data: { object: student } },
+  // A student joined and the primary teacher changed: only they are new members.
+  {
+    id: 'e8',
+    type: 'sections.updated',
+    data: {
+      object: { id: 'sec1', school: 's1', students: ['u1', 'u2'], teacher: 't2', teachers: ['t2'] },
+      previous_attributes: { students: ['u1'], teacher: 't1' },
+    },
+  },
 ];
 
 describe('the Clever event feed', () => {
@@ -82,7 +91,7 @@ describe('the Clever event feed', () => {
       for await (const p of feed.pages('')) pages.push(p);
       expect(pages.map((p) => [p.events, p.cursor])).toEqual([
         [4, 'e4'],
-        [3, 'e7'],
+        [4, 'e8'],
       ]);
       const changes = pages.flatMap((p) => p.changes);
       const summary = changes.map((c) =>
@@ -102,7 +111,10 @@ describe('the Clever event feed', () => {
         'delete students u1',
         'delete staff u1',
         'delete contacts u1',
+        'upsert sections sec1',
       ]);
+      const section = changes.at(-1);
+      expect(section?.kind === 'upsert' ? section.newMembers : null).toEqual(['u2', 't2']);
       const problems = pages.flatMap((p) => p.problems);
       expect(problems.map((p) => [p.recordId, p.field])).toEqual([
         ['e1', 'type'],

@@ -143,10 +143,11 @@ export class CleverEventFeed implements EventFeed {
       return;
     }
     out.problems.push(...r.warnings);
-    out.changes.push({
-      kind: 'upsert',
-      record: { entity, sourceId: recordId, data: r.data },
-    });
+    const record: SourceRecord = { entity, sourceId: recordId, data: r.data };
+    const previous = action === 'updated' ? previousAttributes(ev, data!) : null;
+    if (entity === 'sections' && previous !== null) {
+      out.changes.push({ kind: 'upsert', record, newMembers: addedMembers(object, previous) });
+    } else out.changes.push({ kind: 'upsert', record });
   }
 
   /**
@@ -197,6 +198,22 @@ export class CleverEventFeed implements EventFeed {
  */
 export function previousAttributes(ev: Obj, data: Obj): Obj | null {
   return obj(data.previous_attributes) ?? obj(ev.previous_attributes) ?? null;
+}
+
+/** Members of a section that an update added: those of `students`/`teachers` not there before. */
+function addedMembers(object: Obj, previous: Obj): string[] {
+  const added: string[] = [];
+  for (const key of ['students', 'teachers', 'teacher'] as const) {
+    if (!(key in previous)) continue;
+    const before = new Set(ids(previous[key]));
+    for (const id of ids(object[key])) if (!before.has(id)) added.push(id);
+  }
+  return added;
+}
+
+function ids(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
 function eventProblem(eventId: string | null, field: string, reason: string): RunProblem {
