@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --students N [--database postgres://…] [--page-size N] [--seed S]`
+ * `npm run bench -- --students N [--database postgres://…] [--page-size N] [--seed S] [--events-days N]`
  *
  * Syncs a simulated district of N students (teachers N/20, school staff N/100, one contact per
  * student, four sections per teacher) and prints one JSON object:
@@ -17,6 +17,13 @@
  * - `recordFloorLoadSeconds`: only the records as paged (id + JSON), one row per record; its ratio
  *   is `ratioToRecordFloor`, the stricter reading.
  * The sync runs first so the floor's work cannot inflate the sync's peak RSS.
+ *
+ * With `--events-days N` (N ≥ 1), after the no-change re-sync the simulator lives N normal days and
+ * an events sync (`--mode events`) applies them: `eventsSeconds`, `eventsToFullRatio` (against the
+ * first full sync), `eventsToResyncRatio` (against the no-change full re-sync), `eventsApplied` (the
+ * events read), `eventsChanged` (records it created, updated or archived). A full re-sync follows
+ * and must find nothing to change (`afterEventsFullChanged: false`): the events left what a full
+ * walk would.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -43,10 +50,12 @@ const { values: args } = parseArgs({
     database: { type: 'string' },
     'page-size': { type: 'string', default: '2000' },
     seed: { type: 'string', default: '1' },
+    'events-days': { type: 'string', default: '0' },
   },
 });
 const students = Number(args.students);
 const pageSize = Number(args['page-size']);
+const eventsDays = Number(args['events-days']);
 const workDir = '.tmp/bench';
 mkdirSync(workDir, { recursive: true });
 
@@ -75,7 +84,7 @@ async function startSimulator(): Promise<{ url: string; token: string; child: Ch
   throw new Error('clever-sim did not print its url');
 }
 
-async function timedSync(location: string, url: string, token: string) {
+async function timedSync(location: string, url: string, token: string, kind: 'full' | 'events' = 'full') {
   const store = await Store.open({ location });
   try {
     const config = loadConfig({
@@ -89,7 +98,7 @@ async function timedSync(location: string, url: string, token: string) {
       },
     });
     const t = performance.now();
-    const report = await syncFromClever({ store, config, logger: silentLogger() });
+    const report = await syncFromClever({ store, config, logger: silentLogger(), kind });
     const seconds = (performance.now() - t) / 1000;
     if (report.status !== 'succeeded') throw new Error(`sync ${report.status}: ${report.reason ?? ''}`);
     return { seconds, report };
@@ -272,6 +281,25 @@ try {
   const first = await timedSync(db.location, sim.url, sim.token);
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   const second = await timedSync(db.location, sim.url, sim.token);
+  let events: Record<string, unknown> = {};
+  if (eventsDays > 0) {
+    const res = await request(`${sim.url}/__sim/advance?days=${eventsDays}&kind=normal`, { method: 'POST' });
+    await res.body.text();
+    const ev = await timedSync(db.location, sim.url, sim.token, 'events');
+    const after = await timedSync(db.location, sim.url, sim.token, 'full');
+    const c = Object.values(ev.report.counts);
+    events = {
+      eventsDays,
+      eventsSeconds: Number(ev.seconds.toFixed(2)),
+      eventsToFullRatio: Number((ev.seconds / first.seconds).toFixed(4)),
+      eventsToResyncRatio: Number((ev.seconds / second.seconds).toFixed(4)),
+      eventsApplied: ev.report.stats.events ?? 0,
+      eventsChanged: c.reduce((n, x) => n + x.created + x.updated + x.archived + x.restored, 0),
+      eventsTimings: ev.report.stats.timings,
+      afterEventsFullSeconds: Number(after.seconds.toFixed(2)),
+      afterEventsFullChanged: !changedNothing(after.report),
+    };
+  }
   const rowsFile = `${workDir}/floor-rows-${process.pid}.tsv`;
   const paging = await floorPaging(sim.url, sim.token, rowsFile);
   const recordLoadSeconds = await floorLoad(db.location, rowsFile);
@@ -301,6 +329,7 @@ try {
       resyncChanged: !changedNothing(second.report),
       database: isPostgresUrl(db.location) ? 'postgres' : 'sqlite',
       timings: first.report.stats.timings,
+      ...events,
     }) + '\n',
   );
 } finally {

@@ -86,9 +86,15 @@ export const configSchema = z
       .object({
         /** A district lock whose holder has not written for this long (ms) is taken over. Default 600000. */
         lockStaleMs: z.number().int().min(1000).default(600_000),
+        /**
+         * `sync --mode auto` (and scheduled runs) sync in full when the last full sync began this many
+         * days ago or more, so that drift the events missed is caught; 0: every auto run is full.
+         * Default 7 (weekly).
+         */
+        fullSyncEveryDays: z.number().min(0).default(7),
       })
       .strict()
-      .default({ lockStaleMs: 600_000 }),
+      .default({ lockStaleMs: 600_000, fullSyncEveryDays: 7 }),
     service: z
       .object({
         /** Districts run at once by `serve` (embedded) or by one `worker`. Default 2. */
@@ -199,6 +205,7 @@ const ENV_KEYS: ReadonlyArray<[string, string[], 'string' | 'number']> = [
   ['ROSTERSYNC_CLEVER_MAX_RETRIES', ['clever', 'maxRetries'], 'number'],
   ['ROSTERSYNC_CLEVER_MAX_RETRY_TIME_MS', ['clever', 'maxRetryTimeMs'], 'number'],
   ['ROSTERSYNC_SYNC_LOCK_STALE_MS', ['sync', 'lockStaleMs'], 'number'],
+  ['ROSTERSYNC_SYNC_FULL_SYNC_EVERY_DAYS', ['sync', 'fullSyncEveryDays'], 'number'],
   ['ROSTERSYNC_SERVICE_CONCURRENCY', ['service', 'concurrency'], 'number'],
   ['ROSTERSYNC_SERVICE_TIMEZONE', ['service', 'timezone'], 'string'],
   ['ROSTERSYNC_SERVICE_JOB_EXPIRE_SECONDS', ['service', 'jobExpireSeconds'], 'number'],

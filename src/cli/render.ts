@@ -49,6 +49,14 @@ export function renderStatus(status: Status): string {
     lines.push(
       `  accounts: students ${a.student.active} active / ${a.student.inactive} inactive, staff ${a.staff.active} / ${a.staff.inactive}, guardians ${a.guardian.active} / ${a.guardian.inactive}`,
     );
+    if (d.events) {
+      const e = d.events;
+      lines.push(
+        `  events: ${e.cursor ? 'cursor set' : 'no cursor'}; last full sync ${e.lastFullAt ?? 'never'}${e.lastFullRunId ? ` (run ${e.lastFullRunId})` : ''}`,
+      );
+    }
+    const kind = d.runs.find((r) => r.kind)?.kind;
+    if (kind) lines.push(`  last sync kind: ${kind.kind}: ${kind.reason}`);
     if (d.runs.length > 0) {
       lines.push('  last runs:');
       lines.push(
@@ -56,7 +64,7 @@ export function renderStatus(status: Status): string {
           d.runs.map((r) => [
             r.id,
             r.source,
-            r.mode,
+            r.kind ? `${r.mode} (${r.kind.kind})` : r.mode,
             r.status,
             r.startedAt,
             r.finishedAt ?? '-',
@@ -75,6 +83,7 @@ export function renderReport(report: RunReport): string {
   lines.push(
     `${report.mode === 'plan' ? 'plan' : 'run'} ${report.runId}  district ${report.district ?? '-'}  source ${report.source}  ${report.status.toUpperCase()}  ${secs}s`,
   );
+  if (report.kind) lines.push(`${report.kind.kind} sync: ${report.kind.reason}`);
   if (report.reason) lines.push(`reason: ${report.reason}`);
   const rows: Array<Array<string | number>> = [
     ['', 'created', 'updated', 'unchanged', 'archived', 'restored', 'skipped'],

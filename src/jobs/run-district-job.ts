@@ -141,6 +141,8 @@ export async function runDistrictJob(deps: DistrictJobDeps, job: DistrictJob): P
       token,
       district: job.district,
       mode: 'sync',
+      // Scheduled and requested runs pick full or events themselves (see sync/sync-kind.ts).
+      kind: 'auto',
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
   } finally {
@@ -150,7 +152,13 @@ export async function runDistrictJob(deps: DistrictJobDeps, job: DistrictJob): P
   if (report.status === 'failed' && report.reason?.startsWith('auth:'))
     await store.service.markAttention(job.district, report.reason);
   log.info(
-    { runId: report.runId, status: report.status, durationMs: report.durationMs },
+    {
+      runId: report.runId,
+      status: report.status,
+      durationMs: report.durationMs,
+      kind: report.kind?.kind,
+      why: report.kind?.reason,
+    },
     'district run ended',
   );
   return {

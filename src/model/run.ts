@@ -93,6 +93,8 @@ export interface RunStats {
   rateLimited?: number;
   /** CSV: data rows read. */
   rows?: number;
+  /** Events syncs: events read from the feed. */
+  events?: number;
 }
 
 export interface SyncRun {
@@ -110,4 +112,9 @@ export interface SyncRun {
   problemCount: number;
   resolution: 'approved' | 'rejected' | null;
   resolvedAt: string | null;
+  /** Which kind of sync the run was (`full` or `events`) and why; null for imports and older runs. */
+  kind: { kind: SyncKind; reason: string } | null;
 }
+
+/** A full walk of every stream, or the changes since the event cursor (Clever's Events API). */
+export type SyncKind = 'full' | 'events';

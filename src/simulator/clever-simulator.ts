@@ -112,7 +112,7 @@ export async function startCleverSimulator(opts: SimulatorOptions = {}): Promise
     (_, i) => new DistrictModel(o.shape, i, placeName(seed, i)),
   );
   const logs = models.map(() => new EventLog());
-  const apis = models.map((m, i) => new DataApi(m, logs[i] as EventLog));
+  const apis = models.map((m, i) => new DataApi(m, logs[i] as EventLog, o.events));
   const tokens = models.map((_, i) =>
     i === 0 && o.token !== undefined ? o.token : derive(seed, `district-token-${i}`, 40),
   );

@@ -78,6 +78,8 @@ export class DataApi {
   constructor(
     private readonly m: DistrictModel,
     private readonly log: EventLog,
+    /** See SimulatorOptions.events. */
+    private readonly eventsEnabled = true,
   ) {}
 
   handle(req: ApiRequest): ApiResponse {
@@ -106,6 +108,7 @@ export class DataApi {
             ? notFound()
             : this.single(req, COLL.course, id);
       case 'events':
+        if (!this.eventsEnabled) return json(403, { message: 'Events are not enabled for this application' });
         return sub !== undefined ? notFound() : id === undefined ? this.events(req) : this.event(req, id);
       case 'me':
         return id !== undefined ? notFound() : this.meDistrict(req);

@@ -30,6 +30,7 @@ const optionsSchema = z.object({
   courses: z.number().int().min(1).max(10_000).optional(),
   quirks: z.boolean().optional(),
   faults: faultSchema.optional(),
+  events: z.boolean().optional(),
   rateLimit: z.object({ limit: z.number().int().min(1), windowMs: z.number().int().min(1) }).optional(),
   token: z.string().min(1).optional(),
   clientId: z.string().min(1).optional(),
@@ -60,6 +61,7 @@ export interface ResolvedOptions {
   shape: DistrictShape;
   districts: number;
   faults: FaultOptions | null;
+  events: boolean;
   rateLimit: { limit: number; windowMs: number };
   token: string | undefined;
   clientId: string | undefined;
@@ -98,6 +100,7 @@ export function resolveOptions(opts: SimulatorOptions = {}): ResolvedOptions {
     },
     districts: o.districts ?? 1,
     faults: o.faults ? normaliseFaults(o.faults) : null,
+    events: o.events ?? true,
     rateLimit: o.rateLimit ?? { limit: 1200, windowMs: 60_000 },
     token: o.token,
     clientId: o.clientId,

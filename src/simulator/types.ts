@@ -49,6 +49,11 @@ export interface SimulatorOptions {
   quirks?: boolean;
   /** Fault injection. Default off. */
   faults?: FaultOptions;
+  /**
+   * The Events API is enabled for the app (Clever: opt-in in the app dashboard). Off: `/events` and
+   * `/events/{id}` answer 403. Default true.
+   */
+  events?: boolean;
   /** Per-token fixed-window rate limit. Default 1200 requests per 60000 ms. */
   rateLimit?: { limit: number; windowMs: number };
   /** Fixes district 0's bearer token. Default derived from the seed. */

@@ -1,5 +1,5 @@
 import { RostersyncError } from '../shared/errors.js';
-import type { PageOptions, Source, SourcePage, SourceStream } from './source.js';
+import type { EventFeed, EventPage, PageOptions, Source, SourcePage, SourceStream } from './source.js';
 
 function stopped(): RostersyncError {
   return new RostersyncError(
@@ -37,5 +37,25 @@ export function abortableSource(source: Source, signal: AbortSignal | undefined)
     close: () => source.close(),
   };
   if (source.validate) wrapped.validate = () => source.validate!();
+  if (source.events) {
+    wrapped.events = () => {
+      const feed = source.events!();
+      if (!feed) return null;
+      const out: EventFeed = {
+        stamp: feed.stamp,
+        newest: () => feed.newest(),
+        has: (id) => feed.has(id),
+        schools: () => feed.schools(),
+        async *pages(cursor: string): AsyncIterable<EventPage> {
+          if (signal.aborted) throw stopped();
+          for await (const page of feed.pages(cursor)) {
+            yield page;
+            if (signal.aborted) throw stopped();
+          }
+        },
+      };
+      return out;
+    };
+  }
   return wrapped;
 }

@@ -119,6 +119,61 @@ export interface Source {
    */
   validate?(): Promise<void>;
   streams(): SourceStream[];
+  /**
+   * The source's feed of changes (Clever's Events API), for an incremental sync; absent or null for
+   * a source that has none (CSV). See EventFeed.
+   */
+  events?(): EventFeed | null;
   stats(): SourceStats;
   close(): Promise<void>;
+}
+
+/** One change read from an event feed, mapped as a full walk maps the same record. */
+export type SourceChange =
+  | {
+      kind: 'upsert';
+      record: SourceRecord;
+      /**
+       * Sections: the members (student and teacher ids) an update added, read from its previous
+       * attributes; absent when not known (a created section: every member is new).
+       */
+      newMembers?: readonly string[];
+    }
+  /** The record is gone from the source: archived if it is stored and active, else nothing. */
+  | { kind: 'delete'; entity: Entity; sourceId: string }
+  | { kind: 'district'; data: District };
+
+export interface EventPage {
+  /** The page's changes, in feed order (one event may give several: a user's records per entity). */
+  changes: SourceChange[];
+  /** Events that could not be used (unknown types, unmappable records): reported, never fatal. */
+  problems: RunProblem[];
+  /** The id of the page's last event: where the feed is read from next. */
+  cursor: string;
+  /** Events on the page. */
+  events: number;
+}
+
+/**
+ * A source's feed of changes, oldest first. Its cursor is an event id ('' = the start of the feed).
+ * The feed keeps a limited window (Clever: 30 days): a cursor that left it is gone, and reading after
+ * it would silently skip changes, so callers check it with `has` first.
+ */
+export interface EventFeed {
+  /**
+   * A stamp of what the feed is read with (a hash of the token, not the token): a district read
+   * with another one is synced in full before its events are trusted.
+   */
+  readonly stamp: string;
+  /**
+   * The newest event's id ('' when the feed is empty). Throws a RostersyncError with code
+   * `not_found` or `auth` when the feed is not enabled for the app.
+   */
+  newest(): Promise<string>;
+  /** Whether the event is still in the feed. */
+  has(id: string): Promise<boolean>;
+  /** The events after `cursor` ('' = from the start), page by page. */
+  pages(cursor: string): AsyncIterable<EventPage>;
+  /** The schools shared right now: the school filter of an events sync needs every one of them. */
+  schools(): Promise<{ records: SourceRecord[]; invalidIds: string[] }>;
 }

@@ -13,6 +13,7 @@ import * as m0008 from './migrations/0008-csv-districts.js';
 import * as m0009 from './migrations/0009-rekeys.js';
 import * as m0010 from './migrations/0010-sign-in.js';
 import * as m0011 from './migrations/0011-api-keys.js';
+import * as m0012 from './migrations/0012-event-cursors.js';
 import * as m0013 from './migrations/0013-admins.js';
 import type { DB } from './schema.js';
 
@@ -35,6 +36,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0009-rekeys', m0009],
   ['0010-sign-in', m0010],
   ['0011-api-keys', m0011],
+  ['0012-event-cursors', m0012],
   ['0013-admins', m0013],
 ];
 

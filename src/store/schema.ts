@@ -113,6 +113,22 @@ export interface DbSyncRun {
   problem_count: number;
   resolution: string | null;
   resolved_at: string | null;
+  /** `full` or `events` (migration 0012); null for runs before it and for CSV imports. */
+  sync_kind: string | null;
+  sync_kind_reason: string | null;
+}
+
+/** Per district: the Events API cursor and the last full sync (migration 0012). */
+export interface DbEventCursor {
+  district_id: string;
+  cursor: string | null;
+  cursor_run_id: string | null;
+  full_cursor: string | null;
+  full_run_id: string | null;
+  last_full_at: string | null;
+  last_full_run_id: string | null;
+  settings_stamp: string | null;
+  updated_at: string;
 }
 
 export interface DbRunProblem {
@@ -259,6 +275,7 @@ export interface DB {
   run_problems: DbRunProblem;
   run_pending_archives: DbRunPendingArchive;
   checkpoints: DbCheckpoint;
+  event_cursors: DbEventCursor;
   sync_locks: DbSyncLock;
   accounts: DbAccount;
   account_identities: DbAccountIdentity;

@@ -11,6 +11,7 @@ import { AdminsRepo } from './queries/admins.js';
 import { ChangeFeedRepo } from './queries/change-feed.js';
 import { CheckpointsRepo } from './queries/checkpoints.js';
 import { DistrictsRepo } from './queries/districts.js';
+import { EventCursorsRepo } from './queries/event-cursors.js';
 import { IdentitiesRepo } from './queries/identities.js';
 import { LinksRepo } from './queries/links.js';
 import { LocksRepo } from './queries/locks.js';
@@ -45,6 +46,7 @@ export class Store {
   readonly runs: RunsRepo;
   readonly districts: DistrictsRepo;
   readonly checkpoints: CheckpointsRepo;
+  readonly eventCursors: EventCursorsRepo;
   readonly locks: LocksRepo;
   readonly accounts: AccountsRepo;
   /** Finding accounts and reading one in full (the API and admin pages). */
@@ -80,6 +82,7 @@ export class Store {
     this.runs = new RunsRepo(executor, q, now);
     this.districts = new DistrictsRepo(executor, now);
     this.checkpoints = new CheckpointsRepo(executor, now);
+    this.eventCursors = new EventCursorsRepo(executor, now);
     this.locks = new LocksRepo(executor, now);
     this.identities = new IdentitiesRepo(q, executor, now);
     this.accounts = new AccountsRepo(executor, q, now, this.identities);

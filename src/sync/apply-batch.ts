@@ -30,6 +30,11 @@ export interface BatchCommit {
   turn: PageTurn | null;
   /** Unchanged records whose raw item hash is to be stored (see RecordsRepo.refreshRaw). */
   rawRefresh: readonly RawRefresh[];
+  /**
+   * An events sync: the last event this batch completes. The district's event cursor moves to it in
+   * the batch's transaction (see EventPipeline).
+   */
+  eventCursor?: string;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Store } from '../store/store.js';
 import type { RunReport } from './run-report.js';
 import { runSync } from './run-sync.js';
 import type { RunSyncOptions, SyncProgress } from './run-sync.js';
+import type { SyncKindRequest } from './sync-kind.js';
 
 export interface CleverSyncRequest {
   store: Store;
@@ -15,6 +16,8 @@ export interface CleverSyncRequest {
   /** Token for this run; default `config.clever.token`. */
   token?: string;
   mode?: 'sync' | 'plan';
+  /** Full (default), events, or `auto` (what the CLI and scheduled runs ask for): see RunSyncOptions.kind. */
+  kind?: SyncKindRequest;
   district?: string;
   onProgress?: (p: SyncProgress) => void;
   /** Test knob: first retry backoff (ms). */
@@ -50,6 +53,8 @@ export async function syncFromClever(req: CleverSyncRequest): Promise<RunReport>
       mode: req.mode ?? 'sync',
       logger: req.logger,
       lockStaleMs: req.config.sync.lockStaleMs,
+      kind: req.kind ?? 'full',
+      fullSyncEveryDays: req.config.sync.fullSyncEveryDays,
     };
     if (req.district !== undefined) opts.district = req.district;
     if (req.onProgress) opts.onProgress = req.onProgress;

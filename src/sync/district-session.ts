@@ -55,15 +55,31 @@ export async function attachDistrict(
 
 /**
  * Ends the district's runs a stopped process left `running` (the caller holds the district lock, so
- * none of them is alive) and drops what they had queued for removal.
+ * none of them is alive) and drops what they had queued for removal. What a stopped or failed events
+ * sync queued (its cursor moved past the deletes those removals came from, so they would not be read
+ * again) is handed to the new run when that is an events sync too (`carryEvents`), and dropped
+ * otherwise: a full sync finds the same records absent.
  */
-export async function takeOverInterrupted(store: Store, district: string, runId: string): Promise<void> {
+export async function takeOverInterrupted(
+  store: Store,
+  district: string,
+  runId: string,
+  opts: { carryEvents?: boolean } = {},
+): Promise<void> {
   const interrupted = await store.runs.failInterrupted(
     district,
     runId,
     'interrupted: the process stopped before the run finished',
   );
-  for (const r of interrupted) {
+  const leftovers = new Set(interrupted);
+  for (const r of await store.runs.list({ district, limit: 20, mode: 'sync' }))
+    if (r.status === 'failed' && r.kind?.kind === 'events') leftovers.add(r.id);
+  for (const r of leftovers) {
+    if (opts.carryEvents && (await store.runs.get(r))?.kind?.kind === 'events') {
+      await store.runs.movePendingArchives(r, runId);
+      await store.pendingDeactivations.move(r, runId);
+      continue;
+    }
     await store.runs.clearPendingArchives(r);
     await store.pendingDeactivations.clear(r);
     await store.pendingRekeys.clear(r);

@@ -4,7 +4,7 @@ import type { WaitingClaim } from '../accounts/rekey.js';
 import type { RunIdentities } from '../accounts/run-identities.js';
 import type { DistrictConfig } from '../model/district-config.js';
 import type { Entity } from '../model/entities.js';
-import type { RunMode, RunProblem } from '../model/run.js';
+import type { RunMode, RunProblem, SyncKind } from '../model/run.js';
 import type { RostersyncError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { Source } from '../sources/source.js';
@@ -51,6 +51,8 @@ export class RunContext {
   /** Streams that returned no records at all, by entity (see the safety valve). */
   readonly emptied = new Set<Entity>();
   readonly statistics = new PlannerStatistics(this);
+  /** Full or events, and why (see sync-kind.ts); null for a source without an event feed. */
+  kind: { kind: SyncKind; reason: string } | null = null;
   /** Keeps what the run does, or only records it (plan mode): set by the run before it starts. */
   ledger!: RunLedger;
 

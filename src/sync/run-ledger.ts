@@ -50,6 +50,8 @@ export interface RunLedger {
   committed(entity: Entity, rows: number): void;
   /** Records of `entity` the batch created. */
   created(entity: Entity, records: readonly NormalizedRecord[]): void;
+  /** The run holds pending archives of `entity` it did not mark itself (taken over, see takeOverInterrupted). */
+  notePendingArchives(entity: Entity): void;
   /**
    * Of the students `ids` (with their stored state), those contacts may belong to: stored, active
    * and not set to be archived by this run, or created by it.
@@ -98,6 +100,7 @@ export class WritingLedger implements RunLedger {
       mode: run.mode,
       counts: run.counts,
       stats: run.stats,
+      kind: run.kind ?? undefined,
     });
     this.created_ = true;
   }
@@ -135,6 +138,7 @@ export class WritingLedger implements RunLedger {
     }
     if (b.present.length > 0) await tx.runs.removePendingArchives(this.runId, b.entity, b.present, kind);
     await tx.runs.addProblems(this.runId, b.problems);
+    if (b.eventCursor !== undefined) await tx.eventCursors.advance(run.district!, b.eventCursor, this.runId);
     const cp = b.checkpoint;
     await tx.checkpoints.save({
       district: run.district!,
@@ -158,6 +162,10 @@ export class WritingLedger implements RunLedger {
 
   committed(entity: Entity, rows: number): void {
     this.run.statistics.wrote(entity, rows);
+  }
+
+  notePendingArchives(entity: Entity): void {
+    this.pendingArchives.add(entity);
   }
 
   created(): void {}
@@ -225,6 +233,9 @@ export class WritingLedger implements RunLedger {
     if (!this.created_) return;
     const { store, counts, stats } = this.run;
     await store.runs.finish(this.runId, 'failed', { counts, stats, reason }).catch(() => undefined);
+    // An events sync's cursor moved past the deletes its removals came from: they stay for the next
+    // events sync to take over (see takeOverInterrupted); a full sync drops them and looks again.
+    if (this.run.kind?.kind === 'events') return;
     await store.runs.clearPendingArchives(this.runId).catch(() => undefined);
     await store.pendingDeactivations.clear(this.runId).catch(() => undefined);
     await store.pendingRekeys.clear(this.runId).catch(() => undefined);
@@ -279,6 +290,8 @@ export class RecordingLedger implements RunLedger {
   }
 
   committed(): void {}
+
+  notePendingArchives(): void {}
 
   created(entity: Entity, records: readonly NormalizedRecord[]): void {
     if (entity === 'students') for (const r of records) this.createdStudents.add(r.sourceId);

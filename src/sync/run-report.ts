@@ -9,6 +9,7 @@ import type {
   RunProblem,
   RunStats,
   RunStatus,
+  SyncKind,
 } from '../model/run.js';
 
 /**
@@ -20,6 +21,8 @@ export interface RunReport {
   district: string | null;
   source: string;
   mode: RunMode;
+  /** Which kind of sync ran (`full` or `events`) and why; null for a source without an event feed. */
+  kind: { kind: SyncKind; reason: string } | null;
   status: RunStatus;
   /** Why a run failed or was held; null when it succeeded. */
   reason: string | null;

@@ -22,6 +22,10 @@ import type { SyncProgress } from './run-context.js';
 import { RecordingLedger, WritingLedger } from './run-ledger.js';
 import type { RunReport } from './run-report.js';
 import { scheduleStreams } from './stream-scheduler.js';
+import { EventPipeline } from './event-pipeline.js';
+import { chooseSyncKind, newestEvent, settingsStamp } from './sync-kind.js';
+import type { SyncKindDecision, SyncKindRequest } from './sync-kind.js';
+import type { EventFeed } from '../sources/source.js';
 
 export type { SyncProgress } from './run-context.js';
 
@@ -51,6 +55,14 @@ export interface RunSyncOptions {
   streamConcurrency?: number;
   /** Problems kept in the returned report (all are stored). Default 100. */
   reportProblems?: number;
+  /**
+   * For a source with an event feed (Clever): `full` walks every stream, `events` applies the
+   * changes after the district's event cursor, `auto` picks (see chooseSyncKind). Default `full`
+   * (the CLI and scheduled runs ask for `auto`).
+   */
+  kind?: SyncKindRequest;
+  /** `auto` syncs in full when the last full sync began this many days ago. Default 7. */
+  fullSyncEveryDays?: number;
   /**
    * Runs under the district lock, after the source validated and before the first record (not in
    * plan mode): work that must only happen when the run really proceeds (CSV overrides).
@@ -101,6 +113,12 @@ export async function runSync(opts: RunSyncOptions): Promise<RunReport> {
 class SyncRunner {
   private readonly ctx: RunContext;
   private readonly startedAt: Date;
+  /** The source's event feed, if it has one. */
+  private feed: EventFeed | null = null;
+  /** Full or events, and why (sources with an event feed only). */
+  private decision: SyncKindDecision | null = null;
+  /** A full sync: the newest event before its walk (null: none noted). */
+  private newest: string | null = null;
 
   constructor(private readonly opts: RunSyncOptions) {
     this.startedAt = opts.store.clock();
@@ -132,9 +150,12 @@ class SyncRunner {
         run.config = { ...run.config, schoolFilter: this.opts.schoolFilter };
       run.scope = new SchoolScope(run.config.schoolFilter);
       run.deriveVersion = await deriveVersion(store, id, run.config);
+      this.feed = source.events?.() ?? null;
       if (!ledger.keeps) {
         await this.noteAccounts(id);
         await source.validate?.();
+        await this.chooseKind(id);
+        if (this.decision?.error) throw this.decision.error;
         return await this.readAndFinalise(t0);
       }
       if (d.sourceDistrictId !== null) await store.districts.saveData(id, d.data, contentHash(d.data));
@@ -167,8 +188,17 @@ class SyncRunner {
   private async open(district: string): Promise<void> {
     const run = this.ctx;
     await this.noteAccounts(district);
-    await takeOverInterrupted(run.store, district, run.runId);
+    // The run is stored whatever the choice met (an unreachable feed fails it as any outage does).
+    const unchosen = await this.chooseKind(district).then(
+      () => null,
+      (err: unknown) => asRunError(err),
+    );
+    await takeOverInterrupted(run.store, district, run.runId, {
+      carryEvents: unchosen === null && this.decision?.kind === 'events' && !this.decision.error,
+    });
     await run.ledger.open();
+    if (unchosen !== null) throw unchosen;
+    if (this.decision?.error) throw this.decision.error;
     await run.source.validate?.();
     if (this.opts.beforeStreams) {
       await this.opts.beforeStreams(run.store);
@@ -191,8 +221,43 @@ class SyncRunner {
         !(await accounts.hasAny(district, { kind: 'guardian', recordSource: run.source.kind })));
   }
 
+  /** Full or events (see chooseSyncKind), for a source with an event feed. */
+  private async chooseKind(district: string): Promise<void> {
+    const run = this.ctx;
+    if (!this.feed) return;
+    this.decision = await chooseSyncKind({
+      requested: this.opts.kind ?? 'full',
+      feed: this.feed,
+      state: await run.store.eventCursors.get(district),
+      lastStatus: (await run.store.runs.list({ district, limit: 20, mode: 'sync' })).find(
+        (r) => r.source === run.source.kind && r.id !== run.runId && r.status !== 'running',
+      )?.status,
+      stamp: settingsStamp(run.deriveVersion, this.feed),
+      now: run.store.clock(),
+      fullEveryDays: this.opts.fullSyncEveryDays ?? 7,
+    });
+    run.kind = { kind: this.decision.kind, reason: this.decision.reason };
+    run.logger.info(
+      { district, run: run.runId, kind: run.kind.kind, why: run.kind.reason },
+      'sync kind chosen',
+    );
+  }
+
   private async readAndFinalise(t0: number): Promise<RunReport> {
     const run = this.ctx;
+    if (this.feed && this.decision?.kind === 'events') {
+      await new EventPipeline(run).read(this.feed, this.decision.cursor ?? '');
+      if (run.failure) return this.finishFailed(run.failure, t0);
+      await run.statistics.settled();
+      return this.finish(await finaliseRun(run), t0);
+    }
+    // A full sync notes the newest event before its walk: changes made during the walk come after
+    // it, and the events sync that follows replays them harmlessly.
+    if (this.feed && run.ledger.keeps) {
+      this.newest = await newestEvent(this.feed);
+      if (this.newest !== null)
+        await run.store.eventCursors.fullStarted(run.district!, run.runId, this.newest);
+    }
     const pipeline = new PagePipeline(run);
     await scheduleStreams(run.source.streams(), (s) => pipeline.readStream(s), {
       limit: this.opts.streamConcurrency ?? 3,
@@ -225,6 +290,16 @@ class SyncRunner {
   private async finish(outcome: RunOutcome, t0: number): Promise<RunReport> {
     this.collectSourceStats(t0);
     await this.ctx.ledger.finish(outcome.status, outcome.reason);
+    if (this.feed && this.newest !== null && this.ctx.ledger.keeps) {
+      // Every stream was read (a held run's removals wait for approval; its creations and updates
+      // are in): the events after the noted one are what the next events sync applies.
+      await this.ctx.store.eventCursors.fullFinished(
+        this.ctx.district!,
+        this.ctx.runId,
+        this.startedAt.toISOString(),
+        settingsStamp(this.ctx.deriveVersion, this.feed),
+      );
+    }
     return this.report(outcome.status, outcome.reason, outcome.pending);
   }
 
@@ -257,6 +332,7 @@ class SyncRunner {
       district: run.district,
       source: run.source.kind,
       mode: run.mode,
+      kind: run.kind,
       status,
       reason,
       startedAt: this.startedAt.toISOString(),

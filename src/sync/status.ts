@@ -21,6 +21,8 @@ export interface DistrictStatus {
   totals: DistrictTotals;
   accounts: Record<AccountKind, { active: number; inactive: number }>;
   runs: SyncRun[];
+  /** The district's event cursor and last full sync (see sync-kind.ts); null before any full sync. */
+  events: { cursor: boolean; lastFullAt: string | null; lastFullRunId: string | null } | null;
 }
 
 export interface Status {
@@ -62,7 +64,14 @@ export async function getStatus(
       },
       accounts: await store.accounts.countsByKind(d.id),
       runs: await store.runs.list({ district: d.id, limit: opts.runs ?? 5 }),
+      events: await eventState(store, d.id),
     });
   }
   return { database: store.location, districts: out };
+}
+
+async function eventState(store: Store, district: string): Promise<DistrictStatus['events']> {
+  const e = await store.eventCursors.get(district);
+  if (!e) return null;
+  return { cursor: e.cursor !== null, lastFullAt: e.lastFullAt, lastFullRunId: e.lastFullRunId };
 }

@@ -5,6 +5,7 @@ import type { CleverSimulator } from '../../src/simulator/index.js';
 import type { Store } from '../../src/store/store.js';
 import { syncFromClever } from '../../src/sync/clever-sync.js';
 import type { RunReport } from '../../src/sync/run-report.js';
+import type { SyncKindRequest } from '../../src/sync/sync-kind.js';
 
 export function simConfig(sim: CleverSimulator, extra: Record<string, unknown> = {}): Config {
   return loadConfig({
@@ -18,7 +19,13 @@ export function simConfig(sim: CleverSimulator, extra: Record<string, unknown> =
 export function syncSim(
   store: Store,
   sim: CleverSimulator,
-  opts: { token?: string; mode?: 'sync' | 'plan'; district?: string; config?: Record<string, unknown> } = {},
+  opts: {
+    token?: string;
+    mode?: 'sync' | 'plan';
+    kind?: SyncKindRequest;
+    district?: string;
+    config?: Record<string, unknown>;
+  } = {},
 ): Promise<RunReport> {
   return syncFromClever({
     store,
@@ -27,6 +34,7 @@ export function syncSim(
     token: opts.token ?? sim.token,
     retryBaseMs: 5,
     ...(opts.mode ? { mode: opts.mode } : {}),
+    ...(opts.kind ? { kind: opts.kind } : {}),
     ...(opts.district ? { district: opts.district } : {}),
   });
 }

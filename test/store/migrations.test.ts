@@ -36,6 +36,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       '0009-rekeys',
       '0010-sign-in',
       '0011-api-keys',
+      '0012-event-cursors',
       '0013-admins',
     ]);
   });
@@ -84,6 +85,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0009-rekeys',
         '0010-sign-in',
         '0011-api-keys',
+        '0012-event-cursors',
         '0013-admins',
       ]);
       const tables = await sql<{ n: number }>`
@@ -142,6 +144,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0009-rekeys',
         '0010-sign-in',
         '0011-api-keys',
+        '0012-event-cursors',
         '0013-admins',
       ]);
       const indexes =
@@ -209,6 +212,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0009-rekeys',
         '0010-sign-in',
         '0011-api-keys',
+        '0012-event-cursors',
         '0013-admins',
       ]);
     } finally {
@@ -331,6 +335,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0009-rekeys',
         '0010-sign-in',
         '0011-api-keys',
+        '0012-event-cursors',
         '0013-admins',
       ]);
       if (dbs.kind === 'postgres') {

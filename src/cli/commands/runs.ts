@@ -29,7 +29,7 @@ export function registerRunsCommand(program: Command): void {
                 r.id,
                 r.district,
                 r.source,
-                r.mode,
+                r.kind ? `${r.mode} (${r.kind.kind})` : r.mode,
                 r.status,
                 r.startedAt,
                 r.finishedAt ?? '-',
@@ -64,6 +64,7 @@ export function registerRunsCommand(program: Command): void {
             `run ${run.id}  district ${run.district}  source ${run.source}  ${run.status.toUpperCase()}${run.resolution ? ` (${run.resolution} ${run.resolvedAt ?? ''})` : ''}`,
             `started ${run.startedAt}  finished ${run.finishedAt ?? '-'}`,
           ];
+          if (run.kind) lines.push(`${run.kind.kind} sync: ${run.kind.reason}`);
           if (run.reason) lines.push(`reason: ${run.reason}`);
           lines.push(
             table([

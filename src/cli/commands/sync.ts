@@ -4,6 +4,7 @@ import { RostersyncError } from '../../shared/errors.js';
 import { assertReachable } from '../../sources/clever-reachable.js';
 import { syncFromClever } from '../../sync/clever-sync.js';
 import { exitCodeFor } from '../../sync/run-report.js';
+import { SYNC_KIND_REQUESTS } from '../../sync/sync-kind.js';
 import { action, configFromFlags, deliverAfterRun, resolveSecretBox, withStore } from '../context.js';
 import { progressReporter } from '../progress.js';
 import { renderReport } from '../render.js';
@@ -42,6 +43,14 @@ function addCleverOptions<C extends Command>(cmd: C) {
       '--max-retry-time <seconds>',
       'give up retrying a Clever request after this long, 0 for no limit (default clever.maxRetryTimeMs, else 30)',
       (v) => Number(v),
+    )
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'full: walk everything; events: apply the changes since the last sync (Clever Events API); auto: events unless a full sync is due',
+      )
+        .choices(SYNC_KIND_REQUESTS)
+        .default('auto' as const),
     )
     .option('--json', 'print one JSON object (the run report) on stdout')
     .option('--no-progress', 'no progress display')
@@ -92,6 +101,7 @@ export function registerSyncCommands(program: Command): void {
             config,
             logger,
             mode,
+            kind: opts.mode,
             onProgress: progress.onProgress,
             ...(opts.district !== undefined ? { district: opts.district } : {}),
           });

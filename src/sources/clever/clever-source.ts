@@ -4,6 +4,7 @@ import type { PreparedRow, RawFingerprint } from '../../store/encoding/prepared-
 import type { RunProblem } from '../../model/run.js';
 import { RostersyncError } from '../../shared/errors.js';
 import type {
+  EventFeed,
   PageOptions,
   Source,
   SourceDistrict,
@@ -12,6 +13,7 @@ import type {
   SourceStats,
   SourceStream,
 } from '../source.js';
+import { CleverEventFeed } from './clever-events.js';
 import { CleverClient } from './http/clever-client.js';
 import type { CleverClientOptions } from './http/clever-client.js';
 import type { BodyDecoder } from './http/clever-client.js';
@@ -68,6 +70,8 @@ export class CleverSource implements Source {
   private readonly decoder = new PageDecoder();
   /** Records recognised unchanged by their items' raw hashes, not decoded (see PageOptions.known). */
   private readonly skimmed = { skipped: 0 };
+  /** The Events API feed (see CleverEventFeed). */
+  private readonly feed: CleverEventFeed;
 
   constructor(opts: CleverSourceOptions) {
     this.pageSize = opts.pageSize ?? 10_000;
@@ -84,6 +88,11 @@ export class CleverSource implements Source {
       ...(opts.maxRetryTimeMs !== undefined ? { maxRetryTimeMs: opts.maxRetryTimeMs } : {}),
       ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
     });
+    this.feed = new CleverEventFeed(this.client, opts.token, this.pageSize);
+  }
+
+  events(): EventFeed {
+    return this.feed;
   }
 
   async district(): Promise<SourceDistrict> {

@@ -41,6 +41,22 @@ export class PendingDeactivationsRepo {
     return rows.map((r) => ({ accountId: r.account_id, kind: r.kind as AccountKind, reason: r.reason }));
   }
 
+  /** Hands run `from`'s pending deactivations to run `to` (see RunsRepo.movePendingArchives). */
+  async move(from: string, to: string): Promise<void> {
+    await this.db
+      .insertInto('run_pending_deactivations')
+      .columns(['run_id', 'account_id', 'kind', 'reason'])
+      .expression((eb) =>
+        eb
+          .selectFrom('run_pending_deactivations')
+          .select((s) => [s.val(to).as('run_id'), 'account_id', 'kind', 'reason'])
+          .where('run_id', '=', from),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    await this.clear(from);
+  }
+
   async clear(runId: string): Promise<void> {
     await this.db.deleteFrom('run_pending_deactivations').where('run_id', '=', runId).execute();
   }

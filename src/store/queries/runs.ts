@@ -1,6 +1,14 @@
 import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { Entity, SourceKind } from '../../model/entities.js';
-import type { RunCounts, RunMode, RunProblem, RunStats, RunStatus, SyncRun } from '../../model/run.js';
+import type {
+  RunCounts,
+  RunMode,
+  RunProblem,
+  RunStats,
+  RunStatus,
+  SyncKind,
+  SyncRun,
+} from '../../model/run.js';
 import type { DialectQueries } from '../dialect/dialect.js';
 import type { DB, DbSyncRun } from '../schema.js';
 
@@ -26,6 +34,7 @@ function toRun(row: DbSyncRun): SyncRun {
     problemCount: Number(row.problem_count),
     resolution: row.resolution as SyncRun['resolution'],
     resolvedAt: row.resolved_at,
+    kind: row.sync_kind ? { kind: row.sync_kind as SyncKind, reason: row.sync_kind_reason ?? '' } : null,
   };
 }
 
@@ -43,6 +52,8 @@ export class RunsRepo {
     mode: RunMode;
     counts: RunCounts;
     stats: RunStats;
+    /** Which kind of sync this is and why (see sync/sync-kind.ts); absent for CSV imports. */
+    kind?: { kind: SyncKind; reason: string } | undefined;
   }): Promise<SyncRun> {
     const now = this.now();
     const row: DbSyncRun = {
@@ -60,6 +71,8 @@ export class RunsRepo {
       problem_count: 0,
       resolution: null,
       resolved_at: null,
+      sync_kind: run.kind?.kind ?? null,
+      sync_kind_reason: run.kind?.reason ?? null,
     };
     await this.db.insertInto('sync_runs').values(row).execute();
     return toRun(row);
@@ -326,6 +339,25 @@ export class RunsRepo {
         eb('source', '=', source),
         this.q.anyOf(eb, 'source_id', sourceIds),
       ]);
+  }
+
+  /**
+   * Hands the pending archives of run `from` to run `to` (an events sync that took over a stopped
+   * one: the cursor has moved past the deletes they came from, so they are not read again).
+   */
+  async movePendingArchives(from: string, to: string): Promise<void> {
+    await this.db
+      .insertInto('run_pending_archives')
+      .columns(['run_id', 'entity', 'source', 'source_id'])
+      .expression((eb) =>
+        eb
+          .selectFrom('run_pending_archives')
+          .select((s) => [s.val(to).as('run_id'), 'entity', 'source', 'source_id'])
+          .where('run_id', '=', from),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    await this.clearPendingArchives(from);
   }
 
   async clearPendingArchives(runId: string): Promise<void> {

@@ -185,6 +185,7 @@ export class ServiceRepo {
     await this.db.deleteFrom('run_requests').where('district_id', '=', district).execute();
     await this.db.deleteFrom('district_service').where('district_id', '=', district).execute();
     await this.db.deleteFrom('checkpoints').where('district_id', '=', district).execute();
+    await this.db.deleteFrom('event_cursors').where('district_id', '=', district).execute();
     await this.db.deleteFrom('districts').where('id', '=', district).execute();
   }
 
