@@ -59,16 +59,16 @@ let skipped = 0;
 if (existsSync(out)) {
   const report = JSON.parse(readFileSync(out, 'utf8'));
   passed = report.numPassedTests ?? 0;
-  failed =
-    (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0) - countSuitesWithFailedTests(report);
+  failed = (report.numFailedTests ?? 0) + countFilesFailedOutsideTests(report);
   skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 }
 if (res.status !== 0 && failed === 0) failed = 1; // vitest failed outside any test (setup, collection)
 
-function countSuitesWithFailedTests(report) {
-  // A file whose tests failed is already counted by its tests; only count files that failed to load.
+function countFilesFailedOutsideTests(report) {
+  // A file whose tests failed is already counted by its tests (the report's numFailedTestSuites also
+  // counts describe blocks); count only the files that failed with no failed test: load or hook errors.
   return (report.testResults ?? []).filter(
-    (f) => f.status === 'failed' && (f.assertionResults ?? []).some((a) => a.status === 'failed'),
+    (f) => f.status === 'failed' && !(f.assertionResults ?? []).some((a) => a.status === 'failed'),
   ).length;
 }
 

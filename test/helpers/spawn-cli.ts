@@ -21,5 +21,17 @@ export async function startCli(args: string[], env: Record<string, string>, read
   }
   const m = ready.exec(out);
   if (!m) throw new Error(`not ready: ${out} ${err}`);
-  return { child, match: m, exited, output: () => ({ out, err }) };
+  /**
+   * Sends `signal` and waits for the exit code; a process still running after `withinMs` fails the
+   * test with the end of what it printed, instead of the test timing out with nothing to go on.
+   */
+  const stop = async (signal: NodeJS.Signals, withinMs = 120_000): Promise<number | null> => {
+    child.kill(signal);
+    const timer = sleep(withinMs).then(() => 'late' as const);
+    const r = await Promise.race([exited, timer]);
+    if (r === 'late')
+      throw new Error(`still running ${withinMs} ms after ${signal}; its stderr ends:\n${err.slice(-4000)}`);
+    return r;
+  };
+  return { child, match: m, exited, stop, output: () => ({ out, err }) };
 }

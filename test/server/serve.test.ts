@@ -137,8 +137,7 @@ describeEachDatabase('rostersync serve', (dbs) => {
         if (cps.some((c) => c.stream === 'users:student' && c.pages >= 3 && !c.complete)) break;
         await sleep(50);
       }
-      serve.child.kill('SIGTERM');
-      expect(await serve.exited).toBe(0);
+      expect(await serve.stop('SIGTERM')).toBe(0);
       const [stopped] = await store.runs.list({ district });
       expect(stopped?.status).toBe('failed');
       expect(stopped?.reason).toMatch(/^cancelled: /);
@@ -163,8 +162,7 @@ describeEachDatabase('rostersync serve', (dbs) => {
       }
       const [last] = await store.runs.list({ district });
       expect(last?.status).toBe('succeeded');
-      again.child.kill('SIGTERM');
-      expect(await again.exited).toBe(0);
+      expect(await again.stop('SIGTERM')).toBe(0);
       expect(await dumpDistrict(store, district)).toEqual(await dumpDistrict(reference, district));
     } finally {
       sim.setFaults(null);
