@@ -56,7 +56,8 @@ export async function rejectRun(store: Store, runId: string): Promise<SyncRun> {
       await tx.runs.resolve(runId, 'rejected', 'rejected', run.counts);
       await tx.runs.clearPendingArchives(runId);
       await tx.pendingDeactivations.clear(runId);
-      await tx.pendingRekeys.clear(runId);
+      // The re-keys stay recorded (never applied): until a later run decides them again, the old and
+      // the new record are one person, and `status` must not count them twice.
     });
     return (await store.runs.get(runId))!;
   });

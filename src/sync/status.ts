@@ -43,8 +43,8 @@ export async function getStatus(
     const scope = { district: d.id };
     // A held run's re-keys leave each person's old record active beside the new one until it is
     // approved: one person, counted once.
-    const twice = await store.pendingRekeys.heldOldRecords(d.id);
-    const twiceByRole = twice.staff ? await store.pendingRekeys.heldOldStaffRoles(d.id) : {};
+    const twice = await store.pendingRekeys.unsettledOldRecords(d.id);
+    const twiceByRole = twice.staff ? await store.pendingRekeys.unsettledOldStaffRoles(d.id) : {};
     const staffByRole = await store.records.staffRoleCounts(d.id);
     for (const [role, n] of Object.entries(twiceByRole)) staffByRole[role] = (staffByRole[role] ?? 0) - n;
     out.push({

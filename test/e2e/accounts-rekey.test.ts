@@ -5,7 +5,7 @@ import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator, DayRecord } from '../../src/simulator/index.js';
 import type { Source, SourcePage, SourceStream } from '../../src/sources/source.js';
 import { Store } from '../../src/store/store.js';
-import { approveRun } from '../../src/sync/run-control.js';
+import { approveRun, rejectRun } from '../../src/sync/run-control.js';
 import { changedNothing, exitCodeFor } from '../../src/sync/run-report.js';
 import { runSync } from '../../src/sync/run-sync.js';
 import { getStatus } from '../../src/sync/status.js';
@@ -215,6 +215,50 @@ describeEachDatabase('re-keys: accounts follow a person whose source id changes'
       const again = await syncSim(store, local);
       expect(again.status).toBe('succeeded');
       expect(changedNothing(again)).toBe(true);
+    } finally {
+      await store.close();
+      await local.close();
+    }
+  });
+
+  it('holdRekeys: a rejected mass re-key changes nothing and status still counts each person once; the next run holds it again', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    const local = await startCleverSimulator({ seed: 48, students: 500 });
+    try {
+      const d = local.districts[0]!.id;
+      expect((await syncSim(store, local)).status).toBe('succeeded');
+      const row = (await store.districts.get(d))!;
+      await store.districts.setConfig(d, {
+        ...row.config,
+        safetyValve: { ...row.config.safetyValve, holdRekeys: true },
+      });
+      const before = await accountsOf(store, d);
+      const totalsBefore = (await getStatus(store, { district: d })).districts[0]!.totals;
+      const [day] = local.advance(1, 'rekey');
+
+      const held = await syncSim(store, local);
+      expect(held.status).toBe('held');
+      expect((await rejectRun(store, held.runId)).status).toBe('rejected');
+      const after = await accountsOf(store, d);
+      for (const [id, a] of before)
+        expect(after.get(id)).toMatchObject({ status: a.status, recordSourceId: a.recordSourceId });
+      expect((await getStatus(store, { district: d })).districts[0]!.totals).toMatchObject({
+        students: totalsBefore.students,
+        staff: totalsBefore.staff,
+        staffByRole: totalsBefore.staffByRole,
+      });
+
+      // The next run finds the same people under new ids, and asks again.
+      const again = await syncSim(store, local);
+      expect(again.status).toBe('held');
+      expect((await getStatus(store, { district: d })).districts[0]!.totals.students).toBe(
+        totalsBefore.students,
+      );
+      expect((await approveRun(store, again.runId)).counts.accounts.rekeyed).toBe(day!.rekeyed.length);
+      await expectRekeyed(store, d, day!, before);
+      expect((await getStatus(store, { district: d })).districts[0]!.totals.students).toBe(
+        local.truth().students,
+      );
     } finally {
       await store.close();
       await local.close();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.js';
 import { accountWrite } from '../helpers/accounts.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { counts, createRun, scope, student } from './fixtures.js';
+import { createRun, scope, student } from './fixtures.js';
 
 describeEachDatabase('store: pending re-keys and former identities', (dbs) => {
   let store: Store;
@@ -56,9 +56,14 @@ describeEachDatabase('store: pending re-keys and former identities', (dbs) => {
     expect(await store.pendingRekeys.countsByKind('run-k')).toEqual({});
   });
 
-  it('counts the still active old records of held runs’ re-keys once, for status', async () => {
-    await store.records.write(scope, 'students', [student(1), student(2)], null);
-    const [one, two] = [student(1).sourceId, student(2).sourceId];
+  it('counts a person whose old and new records are both active once, for status', async () => {
+    await store.records.write(scope, 'students', [student(1), student(2), student(3), student(4)], null);
+    const [one, two, three, four] = [1, 2, 3, 4].map((i) => student(i).sourceId) as [
+      string,
+      string,
+      string,
+      string,
+    ];
     await createRun(store, 'run-h1');
     await createRun(store, 'run-h2');
     const rekey = (oldId: string, newId: string) => ({
@@ -69,16 +74,16 @@ describeEachDatabase('store: pending re-keys and former identities', (dbs) => {
       accountId: `acct-${oldId}`,
       accountKind: 'student' as const,
     });
-    await store.pendingRekeys.add('run-h1', [rekey(one, 'n1'), rekey(two, 'n2')]);
-    await store.pendingRekeys.add('run-h2', [rekey(one, 'n1')]);
-    // Running runs are not counted: a held run's re-keys are.
-    expect(await store.pendingRekeys.heldOldRecords('d1')).toEqual({});
-    const stats = { requests: 0, retries: 0, pages: 0, timings: {} };
-    await store.runs.finish('run-h1', 'held', { counts: counts(), stats });
-    await store.runs.finish('run-h2', 'held', { counts: counts(), stats });
-    expect(await store.pendingRekeys.heldOldRecords('d1')).toEqual({ students: 2 });
-    await store.records.archive(scope, 'students', [two], 'run-h1');
-    expect(await store.pendingRekeys.heldOldRecords('d1')).toEqual({ students: 1 });
+    expect(await store.pendingRekeys.unsettledOldRecords('d1')).toEqual({});
+    // Two runs found the same re-key of `one` (a rejected run, then a held one): counted once.
+    await store.pendingRekeys.add('run-h1', [rekey(one, three), rekey(two, four)]);
+    await store.pendingRekeys.add('run-h2', [rekey(one, three)]);
+    expect(await store.pendingRekeys.unsettledOldRecords('d1')).toEqual({ students: 2 });
+    // Once either record of a pair is gone, the pair is one record again.
+    await store.records.archive(scope, 'students', [four], 'run-h2');
+    expect(await store.pendingRekeys.unsettledOldRecords('d1')).toEqual({ students: 1 });
+    await store.records.archive(scope, 'students', [one], 'run-h2');
+    expect(await store.pendingRekeys.unsettledOldRecords('d1')).toEqual({});
   });
 
   it('finds an account by a former identity only when no account holds it now', async () => {

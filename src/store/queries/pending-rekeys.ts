@@ -101,10 +101,11 @@ export class PendingRekeysRepo {
   }
 
   /**
-   * Per entity, the old records of the district's held runs' re-keys that are still active: the
-   * same people as the new records of those re-keys, so `status` does not count them twice.
+   * Per entity, the old records of the district's pending re-keys (of held runs, and of rejected
+   * ones until a later run decides again) whose old and new records are both still active: the same
+   * people twice, so `status` does not count them twice.
    */
-  async heldOldRecords(district: string): Promise<Partial<Record<Entity, number>>> {
+  async unsettledOldRecords(district: string): Promise<Partial<Record<Entity, number>>> {
     const out: Partial<Record<Entity, number>> = {};
     for (const entity of ['students', 'staff', 'contacts'] as const) {
       // One table name for the type checker: the three record tables have the same columns.
@@ -118,19 +119,25 @@ export class PendingRekeysRepo {
             .onRef('rec.source', '=', 'p.source')
             .on('rec.district_id', '=', district),
         )
+        .innerJoin(`${table} as neu`, (j) =>
+          j
+            .onRef('neu.source_id', '=', 'p.new_id')
+            .onRef('neu.source', '=', 'p.source')
+            .on('neu.district_id', '=', district),
+        )
         .select((eb) => eb.fn.count<number>('p.old_id').distinct().as('n'))
         .where('r.district_id', '=', district)
-        .where('r.status', '=', 'held')
         .where('p.entity', '=', entity)
         .where('rec.archived_at', 'is', null)
+        .where('neu.archived_at', 'is', null)
         .executeTakeFirstOrThrow();
       if (Number(row.n) > 0) out[entity] = Number(row.n);
     }
     return out;
   }
 
-  /** Of {@link heldOldRecords}'s staff, how many hold each role (a multi-role person under each). */
-  async heldOldStaffRoles(district: string): Promise<Record<string, number>> {
+  /** Of {@link unsettledOldRecords}'s staff, how many hold each role (a multi-role person under each). */
+  async unsettledOldStaffRoles(district: string): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
     for (const role of ['teacher', 'staff', 'district_admin']) {
       const row = await this.db
@@ -142,11 +149,17 @@ export class PendingRekeysRepo {
             .onRef('rec.source', '=', 'p.source')
             .on('rec.district_id', '=', district),
         )
+        .innerJoin('staff as neu', (j) =>
+          j
+            .onRef('neu.source_id', '=', 'p.new_id')
+            .onRef('neu.source', '=', 'p.source')
+            .on('neu.district_id', '=', district),
+        )
         .select((eb) => eb.fn.count<number>('p.old_id').distinct().as('n'))
         .where('r.district_id', '=', district)
-        .where('r.status', '=', 'held')
         .where('p.entity', '=', 'staff')
         .where('rec.archived_at', 'is', null)
+        .where('neu.archived_at', 'is', null)
         .where(sql<string>`',' || rec.roles || ','`, 'like', `%,${role},%`)
         .executeTakeFirstOrThrow();
       if (Number(row.n) > 0) out[role] = Number(row.n);
