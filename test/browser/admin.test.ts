@@ -283,6 +283,38 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
     await bothThemes('district', true);
   });
 
+  it('manages API keys: creates one shown once, which the API takes, and revokes it', async () => {
+    await page.goto(`${base}/admin`);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
+    await expect.poll(() => page.url()).toBe(`${base}/admin/api-keys`);
+    await page.getByLabel('Name (what the key is for)').fill('Reporting app');
+    await page.getByLabel('Scope').selectOption('read');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const shown = page.locator('code[data-key]');
+    await expect.poll(() => shown.count()).toBe(1);
+    const token = (await shown.textContent())!;
+    await bothThemes('api-keys', false);
+    const api = (t: string) =>
+      page.request.get(`${base}/api/v1/districts`, { headers: { authorization: `Bearer ${t}` } });
+    expect((await api(token)).status()).toBe(200);
+    const row = page.getByRole('row', { name: /Reporting app/ });
+    expect(await row.textContent()).toContain('read');
+    expect(await row.getByText('Active', { exact: true }).count()).toBe(1);
+    // Shown once: the page opened again lists the key by its id only.
+    await page.goto(`${base}/admin/api-keys`);
+    expect(await page.locator('code[data-key]').count()).toBe(0);
+    expect(await page.content()).not.toContain(token);
+    await row.getByRole('button', { name: /^Revoke the key Reporting app/ }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('revoked');
+    expect(await row.textContent()).toContain('Revoked');
+    expect(await row.getByRole('button').count()).toBe(0);
+    const [key] = await store.apiKeys.list();
+    expect(key).toMatchObject({ name: 'Reporting app', scope: 'read' });
+    expect(key!.lastUsedAt).not.toBeNull();
+    expect(key!.revokedAt).not.toBeNull();
+    await bothThemes('api-keys-revoked', false);
+  });
+
   it('works without JavaScript: sign in and find an account', async () => {
     const plain = await browser.newContext({ javaScriptEnabled: false });
     try {
