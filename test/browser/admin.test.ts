@@ -315,7 +315,7 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
     const shown = page.locator('code[data-key]');
     await expect.poll(() => shown.count()).toBe(1);
     const token = (await shown.textContent())!;
-    await bothThemes('api-keys', false);
+    await bothThemes('api-keys', true);
     const api = (t: string) =>
       page.request.get(`${base}/api/v1/districts`, { headers: { authorization: `Bearer ${t}` } });
     expect((await api(token)).status()).toBe(200);

@@ -233,7 +233,7 @@ describeEachDatabase('the admin web app refuses what it must', (dbs) => {
     // Shown once: the list names the key but never holds it again.
     const listed = await app.inject({ url: '/admin/api-keys', cookies: vendor.cookies });
     expect(listed.body).toContain('Reporting app');
-    expect(listed.body).toContain(`rsk_${key!.id}`);
+    expect(listed.body).toContain(`<code>${key!.id}</code>`);
     expect(listed.body).not.toContain(token);
     expect(listed.body).toContain(`/admin/api-keys/${key!.id}/revoke`);
     // Input is checked: an empty name, a scope that does not exist.
