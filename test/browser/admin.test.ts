@@ -18,6 +18,7 @@ import type { SyncRun } from '../../src/model/run.js';
 import { browserAvailable, expectAccessible, launchChromium } from './browser.js';
 import { simConfig, syncSim } from '../helpers/sync.js';
 import { freePort } from '../helpers/clever-sign-in.js';
+import { utc } from '../../src/server/admin/format.js';
 import type { StoredAccount } from '../../src/model/stored-account.js';
 import { syncFromClever } from '../../src/sync/clever-sync.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -410,9 +411,9 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
       await bothThemes('sign-in-student', true, p);
       // The admin app's account page has it from the sign-in record.
       await page.goto(`${base}/admin/accounts/${student.id}`);
-      const today = new Date().toISOString().slice(0, 10);
-      expect(await lastSignIn().textContent()).toContain(today);
-      expect(await lastSignIn().textContent()).toContain('(1 in all)');
+      const recorded = (await store.signIns.get(student.id))!;
+      expect(recorded.signIns).toBe(1);
+      expect(await lastSignIn().textContent()).toBe(`${utc(recorded.lastSignInAt)} (1 in all)`);
       await bothThemes('account-after-sign-in', false);
 
       const teacher = (await activeAccounts('staff')).find((a) => a.roles.includes('teacher'))!;
@@ -421,7 +422,8 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
       expect(await p.locator('dd[data-field="kind"]').textContent()).toBe('staff');
       expect(await p.locator('dd[data-field="roles"]').textContent()).toContain('teacher');
       await page.goto(`${base}/admin/accounts/${teacher.id}`);
-      expect(await lastSignIn().textContent()).toContain(today);
+      const teacherSignIn = (await store.signIns.get(teacher.id))!.lastSignInAt;
+      expect(await lastSignIn().textContent()).toBe(`${utc(teacherSignIn)} (1 in all)`);
     } finally {
       await people.close();
     }
