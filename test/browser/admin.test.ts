@@ -17,6 +17,9 @@ import { Store } from '../../src/store/store.js';
 import type { SyncRun } from '../../src/model/run.js';
 import { browserAvailable, expectAccessible, launchChromium } from './browser.js';
 import { simConfig, syncSim } from '../helpers/sync.js';
+import { freePort } from '../helpers/clever-sign-in.js';
+import { utc } from '../../src/server/admin/format.js';
+import type { StoredAccount } from '../../src/model/stored-account.js';
 import { syncFromClever } from '../../src/sync/clever-sync.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,10 +29,12 @@ const SHOTS = '.tmp/screenshots';
 const PASSWORD = 'a password long enough';
 
 /**
- * The admin web app in Chromium, against `serve`'s parts (the app and the embedded service) over a
- * SQLite store synced from the simulator: sign in, the dashboard, a school filter change and the run
- * it asks for, a held run rejected and a bad-sharing day's held run approved, an account found by an
- * identifier. Every page is checked with axe in light and dark, and screenshots are saved.
+ * The admin web app in Chromium, against `serve`'s parts (the app, Clever sign-in and the embedded
+ * service) over a SQLite store synced from the simulator: sign in, the dashboard, a school filter
+ * change and the run it asks for, a held run rejected and a bad-sharing day's held run approved, an
+ * account found by an identifier, API keys; then students and a teacher signing in with Clever
+ * through the simulator's login page. Every page is checked with axe in light and dark, and
+ * screenshots are saved.
  */
 describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
   let dir: string;
@@ -62,9 +67,26 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
       metrics,
       pollMs: 200,
     });
+    // Clever sign-in is configured before the server listens: its callback URL names the port.
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
     app = await buildApp({
       store,
       metrics,
+      signIn: {
+        config: {
+          clientId: sim.clientId,
+          clientSecret: sim.clientSecret,
+          oauthUrl: sim.url,
+          apiUrl: sim.url,
+          apiVersion: 'v3.0',
+          redirectUri: `${base}/auth/clever/callback`,
+          appUrl: null,
+          signingKey: null,
+        },
+        logger: silentLogger(),
+        secretBox,
+      },
       admin: {
         timezone: 'UTC',
         secureCookies: false,
@@ -74,7 +96,7 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
           syncFromClever({ store, config, logger: silentLogger(), district, mode: 'plan', schoolFilter }),
       },
     });
-    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    await app.listen({ port, host: '127.0.0.1' });
     browser = await launchChromium();
     // axe is injected as a script: the app's CSP (script-src 'self') would refuse it.
     context = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
@@ -92,7 +114,8 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
   });
 
   /** axe in light and dark; with `shot`, screenshots of both (the top 1400 px of a long page). */
-  async function bothThemes(name: string, shot: boolean): Promise<void> {
+  async function bothThemes(name: string, shot: boolean, on: Page = page): Promise<void> {
+    const page = on;
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       await expectAccessible(page, `${name} (${scheme})`);
@@ -283,6 +306,38 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
     await bothThemes('district', true);
   });
 
+  it('manages API keys: creates one shown once, which the API takes, and revokes it', async () => {
+    await page.goto(`${base}/admin`);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API keys' }).click();
+    await expect.poll(() => page.url()).toBe(`${base}/admin/api-keys`);
+    await page.getByLabel('Name (what the key is for)').fill('Reporting app');
+    await page.getByLabel('Scope').selectOption('read');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const shown = page.locator('code[data-key]');
+    await expect.poll(() => shown.count()).toBe(1);
+    const token = (await shown.textContent())!;
+    await bothThemes('api-keys', true);
+    const api = (t: string) =>
+      page.request.get(`${base}/api/v1/districts`, { headers: { authorization: `Bearer ${t}` } });
+    expect((await api(token)).status()).toBe(200);
+    const row = page.getByRole('row', { name: /Reporting app/ });
+    expect(await row.textContent()).toContain('read');
+    expect(await row.getByText('Active', { exact: true }).count()).toBe(1);
+    // Shown once: the page opened again lists the key by its id only.
+    await page.goto(`${base}/admin/api-keys`);
+    expect(await page.locator('code[data-key]').count()).toBe(0);
+    expect(await page.content()).not.toContain(token);
+    await row.getByRole('button', { name: /^Revoke the key Reporting app/ }).click();
+    await expect.poll(() => page.getByRole('status').textContent()).toContain('revoked');
+    expect(await row.textContent()).toContain('Revoked');
+    expect(await row.getByRole('button').count()).toBe(0);
+    const [key] = await store.apiKeys.list();
+    expect(key).toMatchObject({ name: 'Reporting app', scope: 'read' });
+    expect(key!.lastUsedAt).not.toBeNull();
+    expect(key!.revokedAt).not.toBeNull();
+    await bothThemes('api-keys-revoked', false);
+  });
+
   it('works without JavaScript: sign in and find an account', async () => {
     const plain = await browser.newContext({ javaScriptEnabled: false });
     try {
@@ -299,6 +354,114 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
       expect(await p.locator(`#results a[href="/admin/accounts/${student.id}"]`).count()).toBe(1);
     } finally {
       await plain.close();
+    }
+  });
+
+  /**
+   * A student's or teacher's browser signing in: our login route, the simulator's Clever login page,
+   * the person picked there (by Clever user id and role), and back to our callback.
+   */
+  async function cleverSignIn(p: Page, account: StoredAccount, role: string): Promise<number> {
+    await p.goto(`${base}/auth/clever/login`);
+    expect(p.url().startsWith(`${sim.url}/oauth/authorize?`)).toBe(true);
+    expect(await p.getByRole('heading', { level: 1 }).textContent()).toContain('Instant Login');
+    const pick = new URL(p.url());
+    pick.searchParams.set('login_as', cleverIdOf(account));
+    pick.searchParams.set('login_role', role);
+    const res = await p.goto(pick.toString());
+    expect(p.url().startsWith(`${base}/auth/clever/callback?`)).toBe(true);
+    return res!.status();
+  }
+  const cleverIdOf = (a: StoredAccount): string => a.identities.find((i) => i.type === 'clever_id')!.value;
+  async function activeAccounts(kind: 'student' | 'staff'): Promise<StoredAccount[]> {
+    const list = await store.accounts.list({ district: 'demo', kind, status: 'active', limit: 50 });
+    return list.filter((a) => a.identities.some((i) => i.type === 'clever_id'));
+  }
+  const lastSignIn = () => page.locator('dt:text-is("Last sign-in") + dd');
+
+  it('signs a student and a teacher in with Clever, and the account page shows the sign-in', async () => {
+    const people = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+    try {
+      const p = await people.newPage();
+      const student = (await activeAccounts('student'))[0]!;
+      // Where trying again can help (a callback without its code), the page offers it. Without
+      // bypassing the page's Content-Security-Policy, its style still applies (allowed by its hash).
+      const strict = await browser.newContext();
+      try {
+        const q = await strict.newPage();
+        await q.emulateMedia({ colorScheme: 'light' });
+        expect((await q.goto(`${base}/auth/clever/callback`))!.status()).toBe(400);
+        expect(await q.locator('code[data-reason]').textContent()).toBe('missing_code');
+        const again = q.getByRole('link', { name: 'Sign in with Clever again' });
+        expect(await again.getAttribute('href')).toBe('/auth/clever/login');
+        const card = await q.locator('.card').evaluate((e) => getComputedStyle(e).backgroundColor);
+        expect(card).toBe('rgb(255, 255, 255)');
+      } finally {
+        await strict.close();
+      }
+      await page.goto(`${base}/admin/accounts/${student.id}`);
+      expect(await lastSignIn().textContent()).toBe('never');
+      expect(await cleverSignIn(p, student, 'student')).toBe(200);
+      expect(await p.getByRole('heading', { level: 1 }).textContent()).toBe('Signed in');
+      expect(await p.locator('dd[data-field="account"]').textContent()).toBe(student.id);
+      expect(await p.locator('dd[data-field="kind"]').textContent()).toBe('student');
+      expect(await p.locator('dd[data-field="name"]').textContent()).toBe(
+        `${student.name.first} ${student.name.last}`,
+      );
+      await bothThemes('sign-in-student', true, p);
+      // The admin app's account page has it from the sign-in record.
+      await page.goto(`${base}/admin/accounts/${student.id}`);
+      const recorded = (await store.signIns.get(student.id))!;
+      expect(recorded.signIns).toBe(1);
+      expect(await lastSignIn().textContent()).toBe(`${utc(recorded.lastSignInAt)} (1 in all)`);
+      await bothThemes('account-after-sign-in', false);
+
+      const teacher = (await activeAccounts('staff')).find((a) => a.roles.includes('teacher'))!;
+      expect(await cleverSignIn(p, teacher, 'teacher')).toBe(200);
+      expect(await p.locator('dd[data-field="account"]').textContent()).toBe(teacher.id);
+      expect(await p.locator('dd[data-field="kind"]').textContent()).toBe('staff');
+      expect(await p.locator('dd[data-field="roles"]').textContent()).toContain('teacher');
+      await page.goto(`${base}/admin/accounts/${teacher.id}`);
+      const teacherSignIn = (await store.signIns.get(teacher.id))!.lastSignInAt;
+      expect(await lastSignIn().textContent()).toBe(`${utc(teacherSignIn)} (1 in all)`);
+    } finally {
+      await people.close();
+    }
+  });
+
+  it('refuses a deactivated student with a page that says what happened and to ask the school', async () => {
+    const people = await browser.newContext({ bypassCSP: true, viewport: { width: 1280, height: 900 } });
+    try {
+      const p = await people.newPage();
+      const student = (await activeAccounts('student'))[1]!;
+      await store.accounts.setStatus([student.id], 'inactive');
+      expect(await cleverSignIn(p, student, 'student')).toBe(403);
+      expect(await p.getByRole('heading', { level: 1 }).textContent()).toBe('You could not be signed in');
+      expect(await p.getByRole('alert').textContent()).toContain('Your account in this app is turned off');
+      expect(await p.locator('main').textContent()).toContain("Ask your teacher or your school's office");
+      expect(await p.locator('code[data-reason]').textContent()).toBe('account_deactivated');
+      // Trying again cannot help: no button offers it.
+      expect(await p.getByRole('link', { name: 'Sign in with Clever again' }).count()).toBe(0);
+      // Nothing about the person or the login on the page: no name, no ids, no code or state.
+      const html = await p.content();
+      const callback = new URL(p.url());
+      for (const secret of [
+        student.name.first,
+        student.name.last,
+        student.id,
+        cleverIdOf(student),
+        callback.searchParams.get('code')!,
+        callback.searchParams.get('state')!,
+      ])
+        expect(html).not.toContain(secret);
+      await bothThemes('sign-in-refused', true, p);
+      await page.goto(`${base}/admin/accounts/${student.id}`);
+      expect(await lastSignIn().textContent()).toBe('never');
+      expect(await page.locator('dt:text-is("Last refused login") + dd').textContent()).toContain(
+        'account_deactivated',
+      );
+    } finally {
+      await people.close();
     }
   });
 });

@@ -35,7 +35,7 @@ describe('admins and the demo that keeps serving', () => {
     expect(list.stdout).toMatch(/support@example\.org\s+\(all: vendor\)\s+no/);
   });
 
-  it('demo --serve syncs, then serves the admin app with a one-time sign-in link until stopped', async () => {
+  it('demo --serve syncs, then serves the admin app with a one-time sign-in link and Clever sign-in for a demo student until stopped', async () => {
     const db = join(dir, 'demo.db');
     const { child, match, exited, output } = await startCli(
       ['demo', '--serve', '--port', '0', '--students', '200', '--database', db],
@@ -62,7 +62,26 @@ describe('admins and the demo that keeps serving', () => {
       );
       const login = await fetch(student);
       expect(login.status).toBe(200);
-      expect(await login.text()).toContain('login_as');
+      const picker = await login.text();
+      // The first student on the simulator's login page, as a person would click them.
+      const pick = /<a class="login" data-role="student" data-user="[^"]+" href="([^"]+)">([^<]+)<\/a>/.exec(
+        picker,
+      )!;
+      expect(pick).not.toBeNull();
+      const chosen = await fetch(new URL(pick[1]!.replaceAll('&#38;', '&'), student), { redirect: 'manual' });
+      expect(chosen.status).toBe(302);
+      const callback = new URL(chosen.headers.get('location')!);
+      expect(`${callback.origin}${callback.pathname}`).toBe(student.searchParams.get('redirect_uri'));
+      callback.hostname = '127.0.0.1';
+      const signedIn = await fetch(callback, { redirect: 'manual' });
+      const body = await signedIn.text();
+      expect(signedIn.status, body).toBe(200);
+      expect(body).toContain('<h1>Signed in</h1>');
+      expect(body).toContain(`<dd data-field="name">${pick[2]!}</dd>`);
+      expect(body).toContain('<dd data-field="kind">student</dd>');
+      expect(body).toMatch(/<dd data-field="account">[^<]+<\/dd>/);
+      // The same code a second time is refused: it was exchanged once.
+      expect((await fetch(callback, { redirect: 'manual' })).status).toBe(400);
     } finally {
       child.kill('SIGTERM');
     }

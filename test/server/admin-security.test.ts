@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { LOCKOUT_FAILURES } from '../../src/accounts/admin-auth.js';
+import { createApiKey, verifyApiKey } from '../../src/accounts/api-keys.js';
 import { ServiceMetrics } from '../../src/jobs/service-metrics.js';
 import { buildApp } from '../../src/server/app.js';
 import type { AdminOptions } from '../../src/server/admin/admin-plugin.js';
@@ -69,6 +70,7 @@ describeEachDatabase('the admin web app refuses what it must', (dbs) => {
       '/admin',
       '/admin/accounts?q=a',
       '/admin/webhooks',
+      '/admin/api-keys',
       ...d1Routes.filter(([m]) => m === 'GET').map(([, u]) => u),
     ];
     for (const url of pages) {
@@ -81,6 +83,8 @@ describeEachDatabase('the admin web app refuses what it must', (dbs) => {
       '/admin/logout',
       '/admin/webhooks',
       '/admin/webhooks/x/delete',
+      '/admin/api-keys',
+      '/admin/api-keys/x/revoke',
       ...d1Routes.filter(([m]) => m === 'POST').map(([, u]) => u),
     ];
     for (const url of forms) {
@@ -92,6 +96,7 @@ describeEachDatabase('the admin web app refuses what it must', (dbs) => {
     expect(r.statusCode).toBe(303);
     expect((await store.runs.get(heldRun))?.status).toBe('held');
     expect(await store.service.queuedRequests()).toEqual([]);
+    expect(await store.apiKeys.list()).toEqual([]);
   });
 
   it('does not let a district admin see or act on another district, on any route', async () => {
@@ -130,6 +135,29 @@ describeEachDatabase('the admin web app refuses what it must', (dbs) => {
     });
     expect(add.statusCode).toBe(403);
     expect(await store.webhooks.list()).toEqual([]);
+    // So are API keys: a key reads every district. Listing, creating and revoking are refused.
+    const { key } = await createApiKey(store, { name: 'the vendor app', scope: 'read' });
+    const keysPage = await app.inject({ url: '/admin/api-keys', cookies: other.cookies });
+    expect(keysPage.statusCode).toBe(403);
+    expect(keysPage.body).not.toContain(key.id);
+    const create = await app.inject({
+      method: 'POST',
+      url: '/admin/api-keys',
+      cookies: other.cookies,
+      payload: { _csrf: other.csrf, name: 'mine', scope: 'admin' },
+    });
+    expect(create.statusCode).toBe(403);
+    expect(create.body).not.toContain('rsk_');
+    const revoke = await app.inject({
+      method: 'POST',
+      url: `/admin/api-keys/${key.id}/revoke`,
+      cookies: other.cookies,
+      payload: { _csrf: other.csrf },
+    });
+    expect(revoke.statusCode).toBe(403);
+    expect((await store.apiKeys.list()).map((k) => [k.id, k.revokedAt])).toEqual([[key.id, null]]);
+    expect(dash.body).not.toContain('/admin/api-keys');
+    await store.apiKeys.revoke(key.id);
     // Their own district works.
     expect((await app.inject({ url: '/admin/districts/d2', cookies: other.cookies })).statusCode).toBe(200);
   });
@@ -163,6 +191,83 @@ describeEachDatabase('the admin web app refuses what it must', (dbs) => {
     });
     expect(ok.statusCode).toBe(303);
     expect((await store.service.queuedRequests()).map((q) => q.district)).toEqual(['d1']);
+    // Creating and revoking API keys are forms like any other.
+    const before = await store.apiKeys.list();
+    const create = await app.inject({
+      method: 'POST',
+      url: '/admin/api-keys',
+      cookies: vendor.cookies,
+      payload: { name: 'forged', scope: 'admin' },
+    });
+    expect(create.statusCode).toBe(403);
+    expect(create.body).not.toContain('rsk_');
+    const { key } = await createApiKey(store, { name: 'kept', scope: 'read' });
+    const revoke = await app.inject({
+      method: 'POST',
+      url: `/admin/api-keys/${key.id}/revoke`,
+      cookies: vendor.cookies,
+      payload: { _csrf: 'forged' },
+    });
+    expect(revoke.statusCode).toBe(403);
+    expect(await store.apiKeys.list()).toEqual([
+      ...before,
+      expect.objectContaining({ id: key.id, revokedAt: null }),
+    ]);
+    await store.apiKeys.revoke(key.id);
+  });
+
+  it('lets a vendor admin list, create (the key shown once) and revoke API keys', async () => {
+    const page = await app.inject({ url: '/admin/api-keys', cookies: vendor.cookies });
+    expect(page.statusCode).toBe(200);
+    const created = await app.inject({
+      method: 'POST',
+      url: '/admin/api-keys',
+      cookies: vendor.cookies,
+      payload: { _csrf: vendor.csrf, name: '  Reporting app  ', scope: 'admin' },
+    });
+    expect(created.statusCode).toBe(200);
+    expect(created.headers['cache-control']).toBe('no-store');
+    const token = /<code class="secret" data-key>(rsk_[^<]+)<\/code>/.exec(created.body)![1]!;
+    const key = await verifyApiKey(store, token);
+    expect(key).toMatchObject({ name: 'Reporting app', scope: 'admin', revokedAt: null });
+    // Shown once: the list names the key but never holds it again.
+    const listed = await app.inject({ url: '/admin/api-keys', cookies: vendor.cookies });
+    expect(listed.body).toContain('Reporting app');
+    expect(listed.body).toContain(`<code>${key!.id}</code>`);
+    expect(listed.body).not.toContain(token);
+    expect(listed.body).toContain(`/admin/api-keys/${key!.id}/revoke`);
+    // Input is checked: an empty name, a scope that does not exist.
+    const count = (await store.apiKeys.list()).length;
+    for (const payload of [
+      { name: ' ', scope: 'read' },
+      { name: 'x', scope: 'root' },
+    ]) {
+      const bad = await app.inject({
+        method: 'POST',
+        url: '/admin/api-keys',
+        cookies: vendor.cookies,
+        payload: { _csrf: vendor.csrf, ...payload },
+      });
+      expect(bad.statusCode, payload.scope).toBe(400);
+      expect(bad.body).toContain('role="alert"');
+      expect(bad.body).not.toContain('class="secret"');
+    }
+    expect((await store.apiKeys.list()).length).toBe(count);
+    const revoke = (id: string) =>
+      app.inject({
+        method: 'POST',
+        url: `/admin/api-keys/${id}/revoke`,
+        cookies: vendor.cookies,
+        payload: { _csrf: vendor.csrf },
+      });
+    const r = await revoke(key!.id);
+    expect(r.statusCode).toBe(303);
+    expect(r.headers.location).toBe('/admin/api-keys');
+    expect(await verifyApiKey(store, token)).toBeNull();
+    expect((await store.apiKeys.get(key!.id))?.revokedAt).not.toBeNull();
+    expect((await revoke(key!.id)).statusCode).toBe(409);
+    expect((await revoke('0000000000000000')).statusCode).toBe(404);
+    expect((await store.apiKeys.list()).length).toBe(count);
   });
 
   it('sets a session cookie that is http-only and same-site, and ends it at sign-out', async () => {

@@ -1,7 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
 import { API_KEY_SCOPES } from '../../store/queries/api-keys.js';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../server/api/api-keys.js';
+import { createApiKey, listApiKeys, revokeApiKey } from '../../accounts/api-keys.js';
 import { action, configFromFlags, withStore } from '../context.js';
 import { table } from '../render.js';
 

@@ -1,4 +1,7 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Command } from '@commander-js/extra-typings';
 import { startCleverSimulator } from '../../simulator/index.js';
 import { isPostgresUrl } from '../../store/db.js';
@@ -16,7 +19,8 @@ const DEMO_ADMIN = 'demo-admin@example.org';
 
 /**
  * The simulator's Clever login page for the demo district, sending the chosen user back to our
- * Clever sign-in callback (`/auth/clever/callback`).
+ * Clever sign-in callback (`/auth/clever/callback`). A login that starts there carries no state of
+ * ours, as one from the Clever portal does: it works in any browser.
  */
 function studentSignInLink(sim: CleverSimulator, base: string): string {
   const q = new URLSearchParams({
@@ -25,6 +29,42 @@ function studentSignInLink(sim: CleverSimulator, base: string): string {
     redirect_uri: `${base}/auth/clever/callback`,
   });
   return `${sim.url}/oauth/authorize?${q.toString()}`;
+}
+
+/**
+ * The port `--port 0` stands for, chosen before the server starts: the callback URL Clever sends
+ * the browser to must name it, and sign-in is configured before the server listens.
+ */
+async function freePort(host: string): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(0, host, resolve);
+  });
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+/** The address people open: `server.publicUrl`, else the listen address (localhost for a local one). */
+function publicBase(publicUrl: string | undefined, host: string, port: number): string {
+  if (publicUrl) return publicUrl.replace(/\/+$/, '');
+  const name = ['127.0.0.1', '0.0.0.0', '::', '::1'].includes(host)
+    ? 'localhost'
+    : host.includes(':')
+      ? `[${host}]`
+      : host;
+  return `http://${name}:${port}`;
+}
+
+/**
+ * The demo's Clever sign-in key. No `sso.appUrl`: no assertion leaves the server, so a key per
+ * process will do, and a demo on PostgreSQL needs no secretKey to keep a generated one.
+ */
+function demoSigningKey(): string {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
 }
 
 /**
@@ -93,15 +133,31 @@ export function registerDemoCommand(program: Command): void {
               return ok ? 0 : 1;
             }
             const admin = await createAdmin(store, { email: DEMO_ADMIN, district: null });
+            const port = opts.port === 0 ? await freePort(opts.host) : opts.port;
+            const base = publicBase(run.server.publicUrl, opts.host, port);
+            // Clever sign-in against the simulator, showing who signed in (no sso.appUrl).
+            const { appUrl: _appUrl, ...sso } = run.sso;
+            const served = {
+              ...run,
+              clever: {
+                ...run.clever,
+                oauthUrl: sim.url,
+                clientId: sim.clientId,
+                clientSecret: sim.clientSecret,
+              },
+              sso: {
+                ...sso,
+                redirectUri: `${base}/auth/clever/callback`,
+                signingKey: sso.signingKey ?? demoSigningKey(),
+              },
+            };
             await serveUntilStopped(
-              { store, config: run, logger },
+              { store, config: served, logger },
               {
-                port: opts.port,
+                port,
                 host: opts.host,
                 distributed: false,
-                onListening: (url) => {
-                  const base =
-                    run.server.publicUrl?.replace(/\/+$/, '') ?? url.replace('127.0.0.1', 'localhost');
+                onListening: () => {
                   out.write(
                     `\n4. Serving the demo database until Ctrl-C.\n` +
                       `   Admin web app: ${base}/admin\n` +

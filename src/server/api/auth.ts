@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiKeyScope } from '../../store/queries/api-keys.js';
 import type { Store } from '../../store/store.js';
-import { verifyApiKey } from './api-keys.js';
-import type { ApiKeyInfo } from './api-keys.js';
+import { verifyApiKey } from '../../accounts/api-keys.js';
+import type { ApiKeyInfo } from '../../accounts/api-keys.js';
 import { ApiError } from './errors.js';
 
 /** Who may call a route: anyone (the OpenAPI document, the docs page), a key of any scope, an admin key. */

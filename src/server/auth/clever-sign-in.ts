@@ -10,7 +10,7 @@ import type { CleverLoginIdentity } from '../../sources/clever-sign-in.js';
 import type { SecretBox } from '../../store/secrets.js';
 import type { Store } from '../../store/store.js';
 import { signAssertion } from './assertion.js';
-import { REFUSAL_REASONS, refusalPage, signedInPage } from './pages.js';
+import { PAGE_CSP, REFUSAL_REASONS, refusalPage, signedInPage } from './pages.js';
 import type { RefusalReason } from './pages.js';
 import { loadAssertionKey } from './signing-key.js';
 import { cookieScope, finishLogin, startLogin } from './state-cookie.js';
@@ -87,6 +87,7 @@ export const cleverSignInPlugin: FastifyPluginAsync<CleverSignInPluginOptions> =
     return reply
       .code(REFUSAL_REASONS[reason].status)
       .header('cache-control', 'no-store')
+      .header('content-security-policy', PAGE_CSP)
       .type('text/html; charset=utf-8')
       .send(refusalPage(reason));
   };
@@ -158,15 +159,18 @@ export const cleverSignInPlugin: FastifyPluginAsync<CleverSignInPluginOptions> =
     logger.info({ sso: 'signed_in', district, account: account.id, kind: account.kind }, 'clever sign-in');
     reply.header('cache-control', 'no-store');
     if (config.appUrl === null) {
-      return reply.type('text/html; charset=utf-8').send(
-        signedInPage({
-          name: account.name,
-          accountId: account.id,
-          kind: account.kind,
-          roles: account.roles,
-          district,
-        }),
-      );
+      return reply
+        .header('content-security-policy', PAGE_CSP)
+        .type('text/html; charset=utf-8')
+        .send(
+          signedInPage({
+            name: account.name,
+            accountId: account.id,
+            kind: account.kind,
+            roles: account.roles,
+            district,
+          }),
+        );
     }
     const assertion = await signAssertion(key, {
       account,
