@@ -45,7 +45,7 @@ import autocannon from 'autocannon';
 import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
 import type { JSONWebKeySet } from 'jose';
 import { loadConfig } from '../src/config.js';
-import { createApiKey } from '../src/server/api/api-keys.js';
+import { createApiKey } from '../src/accounts/api-keys.js';
 import { silentLogger } from '../src/shared/logger.js';
 import { startCleverSimulator } from '../src/simulator/index.js';
 import { Store } from '../src/store/store.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createApiKey, revokeApiKey } from '../../../src/server/api/api-keys.js';
+import { createApiKey, revokeApiKey } from '../../../src/accounts/api-keys.js';
 import { startCleverSimulator } from '../../../src/simulator/index.js';
 import type { CleverSimulator } from '../../../src/simulator/index.js';
 import { Store } from '../../../src/store/store.js';

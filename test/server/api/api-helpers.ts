@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { ServiceMetrics } from '../../../src/jobs/service-metrics.js';
-import { createApiKey } from '../../../src/server/api/api-keys.js';
+import { createApiKey } from '../../../src/accounts/api-keys.js';
 import { buildApp } from '../../../src/server/app.js';
 import type { Logger } from '../../../src/shared/logger.js';
 import type { Store } from '../../../src/store/store.js';

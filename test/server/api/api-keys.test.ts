@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from '../../../src/server/api/api-keys.js';
+import { createApiKey, listApiKeys, revokeApiKey, verifyApiKey } from '../../../src/accounts/api-keys.js';
 import { Store } from '../../../src/store/store.js';
 import { describeEachDatabase } from '../../helpers/databases.js';
 
