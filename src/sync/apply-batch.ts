@@ -6,6 +6,7 @@ import type { AccountCounts, RunProblem } from '../model/run.js';
 import type { SourceStream } from '../sources/source.js';
 import type { RawRefresh } from '../store/queries/raw-fingerprints.js';
 import { loadStored } from './load-stored.js';
+import { settleBatchClaims } from './rekeys.js';
 import type { PageTurn } from './page-overlap.js';
 import type { NormalizedRecord } from './reconcile.js';
 import type { RunContext } from './run-context.js';
@@ -35,6 +36,11 @@ export interface BatchCommit {
    * the batch's transaction (see EventPipeline).
    */
   eventCursor?: string;
+  /**
+   * An events sync: the batch's claims on other records' accounts are decided in its own transaction
+   * (see settleBatchClaims), with `absent` as the records it deletes.
+   */
+  settleClaims?: boolean;
 }
 
 /**
@@ -86,6 +92,19 @@ export async function applyBatch(run: RunContext, b: BatchCommit): Promise<void>
     });
     addAccountCounts(run.counts.accounts, prov.counts);
     b.problems.push(...prov.problems);
+    if (b.settleClaims) {
+      const rest = await settleBatchClaims(run, tx, b.entity, prov.waiting, {
+        deleted: b.absent,
+        present: b.present,
+      });
+      prov.waiting = [];
+      if (rest) {
+        addAccountCounts(run.counts.accounts, rest.counts);
+        b.problems.push(...rest.problems);
+        prov.pendingDeactivations.push(...rest.pendingDeactivations);
+        prov.superseded.push(...rest.superseded);
+      }
+    }
     await ledger.keepBatch(tx, b, prov);
     if (prov.waiting.length > 0) waiting = prov.waiting;
   });

@@ -218,6 +218,7 @@ export class EventPipeline {
       present,
       turn: null,
       rawRefresh: [],
+      settleClaims: true,
       ...(commit.eventCursor !== undefined ? { eventCursor: commit.eventCursor } : {}),
     });
   }

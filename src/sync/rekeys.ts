@@ -1,4 +1,5 @@
 import { provisionBatch, deriveVersion } from '../accounts/provision.js';
+import type { ProvisionResult } from '../accounts/provision-batch.js';
 import { decideRekeys } from '../accounts/rekey.js';
 import { defaultDistrictConfig } from '../model/district-config.js';
 import type { Entity } from '../model/entities.js';
@@ -72,6 +73,61 @@ export async function settleWaitingClaims(run: RunContext, entity: Entity): Prom
   await transaction;
   await ledger.addProblems(problems);
   run.noteProblems(problems);
+}
+
+/**
+ * An events sync decides a batch's waiting claims in the batch's own transaction `tx`, before the
+ * ledger keeps the batch: a record is absent when the batch deletes it (`deleted`) or an earlier
+ * batch of the run did (and this one does not send it again, `present`), so a `*.deleted` and a
+ * `*.created` of one person in one batch are a re-key in either order, and one deleted on an
+ * earlier page of the run too. The re-keys join the run's pending ones (counted and held by the
+ * safety valve, applied after it, as a full sync's) and the rest are provisioned again without
+ * waiting, all in the transaction that moves the event cursor past them: a crash replays the
+ * batch, it never leaves its new records without a decision. A claim whose old record is deleted
+ * only in a later run is a conflict now; that delete then deactivates the account as any delete
+ * does, and the next full sync (which looks at every record without an account) links it.
+ * Returns what provisioning the rest gave, to add to the batch's own result.
+ */
+export async function settleBatchClaims(
+  run: RunContext,
+  tx: Store,
+  entity: Entity,
+  claims: ProvisionResult['waiting'],
+  batch: { deleted: readonly string[]; present: readonly string[] },
+): Promise<ProvisionResult | null> {
+  if (claims.length === 0) return null;
+  const { ledger } = run;
+  const deleted = new Set(batch.deleted);
+  const present = new Set(batch.present);
+  const earlier = await ledger.absentAmong(
+    entity,
+    claims.map((c) => c.oldId).filter((id) => !deleted.has(id) && !present.has(id)),
+    tx,
+  );
+  const { rekeys, rest } = decideRekeys(claims, (id) => deleted.has(id) || earlier.has(id));
+  if (rekeys.length > 0) {
+    await ledger.addRekeys(
+      rekeys.map((c) => ({
+        entity,
+        source: run.source.kind,
+        oldId: c.oldId,
+        newId: c.newId,
+        accountId: c.accountId,
+        accountKind: c.accountKind,
+      })),
+      tx,
+    );
+  }
+  if (rest.length === 0) return null;
+  return provisionBatch(tx, {
+    runId: ledger.runId,
+    district: run.district!,
+    source: run.source.kind,
+    entity,
+    config: run.config,
+    deriveVersion: run.deriveVersion,
+    records: rest.map((c) => c.record),
+  });
 }
 
 /**
