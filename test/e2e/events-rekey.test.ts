@@ -3,7 +3,7 @@ import { silentLogger } from '../../src/shared/logger.js';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator, DayRecord } from '../../src/simulator/index.js';
 import { CleverSource } from '../../src/sources/clever/clever-source.js';
-import type { EventFeed } from '../../src/sources/source.js';
+import type { EventFeed, EventPage, SourceChange } from '../../src/sources/source.js';
 import { Store } from '../../src/store/store.js';
 import { approveRun } from '../../src/sync/run-control.js';
 import { changedNothing } from '../../src/sync/run-report.js';
@@ -87,13 +87,25 @@ async function twoSynced(
   return [stores[0]!, stores[1]!];
 }
 
+const DEPENDENCY_ORDER: readonly string[] = [
+  'schools',
+  'terms',
+  'courses',
+  'students',
+  'staff',
+  'sections',
+  'contacts',
+];
+
 /**
- * The simulator's source, its event feed leaving out upserts of `withheld` ids, and failing once its
- * last page is applied when `failAtEnd` (as a run that stops before its removals).
+ * The simulator's source, its event feed leaving out the changes of `withheld` ids; with `createsFirst`,
+ * its changes read again as pages of that many, every create and update (in dependency order)
+ * before every delete; failing
+ * once its last page is applied when `failAtEnd` (as a run that stops before its removals).
  */
 function simSource(
   sim: CleverSimulator,
-  opts: { withheld?: ReadonlySet<string>; failAtEnd?: boolean } = {},
+  opts: { withheld?: ReadonlySet<string>; failAtEnd?: boolean; createsFirst?: number } = {},
 ): CleverSource {
   const withheld = opts.withheld ?? new Set<string>();
   const s = new CleverSource({
@@ -113,11 +125,33 @@ function simSource(
       has: (id) => feed.has(id),
       schools: () => feed.schools(),
       pages: async function* (cursor) {
-        for await (const page of feed.pages(cursor))
-          yield {
-            ...page,
-            changes: page.changes.filter((c) => !(c.kind === 'upsert' && withheld.has(c.record.sourceId))),
-          };
+        const all: EventPage[] = [];
+        for await (const page of feed.pages(cursor)) {
+          const changes = page.changes.filter(
+            (c) =>
+              !(
+                (c.kind === 'upsert' && withheld.has(c.record.sourceId)) ||
+                (c.kind === 'delete' && withheld.has(c.sourceId))
+              ),
+          );
+          if (opts.createsFirst === undefined) yield { ...page, changes };
+          else all.push({ ...page, changes });
+        }
+        if (opts.createsFirst !== undefined && all.length > 0) {
+          const changes = all.flatMap((p) => p.changes);
+          // Records before the records that name them (a contact after its students), as in the feed.
+          const rank = (c: SourceChange) =>
+            c.kind === 'delete' ? 9 : c.kind === 'upsert' ? DEPENDENCY_ORDER.indexOf(c.record.entity) : 0;
+          const ordered = changes
+            .map((c, i) => ({ c, i }))
+            .sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i)
+            .map((x) => x.c);
+          const last = all[all.length - 1]!;
+          for (let i = 0; i < ordered.length; i += opts.createsFirst) {
+            const part = ordered.slice(i, i + opts.createsFirst);
+            yield { changes: part, problems: [], cursor: last.cursor, events: part.length };
+          }
+        }
         if (opts.failAtEnd) throw new Error('stopped before its removals');
       },
     };
@@ -216,6 +250,24 @@ describeEachDatabase('re-keys in an events sync', (dbs) => {
     }
   });
 
+  it('a create read on an earlier page of the run than its delete is a re-key too', async () => {
+    const [byEvents, byFull] = await twoSynced(dbs, sim, district);
+    try {
+      const [day] = sim.advance(1, 'rekey');
+      const ev = await eventsRun(byEvents, simSource(sim, { createsFirst: 40 }));
+      expect(ev.stats.pages).toBeGreaterThan(3);
+      const full = await syncSim(byFull, sim, { kind: 'full' });
+      expect(ev.status, ev.reason ?? '').toBe('succeeded');
+      expect(ev.accounts).toEqual(full.accounts);
+      expect(ev.accounts).toMatchObject({ rekeyed: day!.rekeyed.length, deactivated: 0, conflicts: 0 });
+      expect(rekeyedCounts(ev)).toEqual(rekeyedCounts(full));
+      await expectSameStore(byEvents, byFull, district);
+    } finally {
+      await byEvents.close();
+      await byFull.close();
+    }
+  });
+
   it('an events run that fails after its batches hands its re-keys to the next events run', async () => {
     const [byEvents, byFull] = await twoSynced(dbs, sim, district);
     try {
@@ -247,6 +299,51 @@ describeEachDatabase('a delete whose create comes in a later events run', (dbs) 
   });
   afterAll(async () => {
     await sim.close();
+  });
+
+  it('a create whose old record is not deleted in the run is a conflict, reported, as in a full sync', async () => {
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      expect((await syncSim(store, sim, { kind: 'full' })).status).toBe('succeeded');
+      const [day] = sim.advance(1, 'rekey');
+      const rekeyed = day!.rekeyed;
+      const byOld = await store.accounts.byRecords(
+        district,
+        'clever',
+        rekeyed.map((r) => r.from),
+      );
+      // The deletes are left out: every old record stays, so each new one is a true duplicate.
+      const r = await eventsRun(store, simSource(sim, { withheld: new Set(rekeyed.map((x) => x.from)) }));
+      expect(r.status, r.reason ?? '').toBe('succeeded');
+      expect(r.accounts).toMatchObject({
+        rekeyed: 0,
+        deactivated: 0,
+        provisioned: 0,
+        linked: 0,
+        conflicts: rekeyed.length,
+      });
+      expect(r.counts.students.rekeyed + r.counts.staff.rekeyed).toBe(0);
+      const reported = (await store.runs.problems(r.runId, 10_000))
+        .filter((p) => p.severity === 'error')
+        .map((p) => p.recordId);
+      expect(new Set(reported)).toEqual(new Set(rekeyed.map((x) => x.to)));
+      for (const x of rekeyed)
+        expect(await store.accounts.get(byOld.get(x.from)!.id)).toMatchObject({
+          status: 'active',
+          recordSourceId: x.from,
+        });
+      expect(
+        (
+          await store.accounts.byRecords(
+            district,
+            'clever',
+            rekeyed.map((x) => x.to),
+          )
+        ).size,
+      ).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it('deactivates as a delete does; the later create links and reactivates as linking does', async () => {
