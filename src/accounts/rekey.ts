@@ -15,9 +15,10 @@ import type { AccountKind } from '../model/account.js';
  *   claims stay what they were before re-keys existed (conflicts; an email claim creates an
  *   account), decided again by provisioning without waiting.
  *
- * The events sync decides the same way for a batch of events: the ids of its `users.deleted` are
- * the absent old records and its `users.created` that claim their accounts are the waiting claims,
- * in either order within the batch.
+ * The events sync decides the same way for a batch of events: the ids of its `users.deleted` (and
+ * of earlier batches of the run) are the absent old records and its `users.created` that claim
+ * their accounts are the waiting claims, in either order within the batch; a claim whose old record
+ * is still there waits for a later batch of the run (see settleBatchClaims in sync/rekeys.ts).
  */
 
 /** A new record's claim on an account linked to another record of the same source, not yet decided. */

@@ -6,6 +6,7 @@ import type { AccountCounts, RunProblem } from '../model/run.js';
 import type { SourceStream } from '../sources/source.js';
 import type { RawRefresh } from '../store/queries/raw-fingerprints.js';
 import { loadStored } from './load-stored.js';
+import { settleBatchClaims } from './rekeys.js';
 import type { PageTurn } from './page-overlap.js';
 import type { NormalizedRecord } from './reconcile.js';
 import type { RunContext } from './run-context.js';
@@ -35,6 +36,12 @@ export interface BatchCommit {
    * the batch's transaction (see EventPipeline).
    */
   eventCursor?: string;
+  /**
+   * An events sync: the batch's claims on other records' accounts (and those of earlier batches that
+   * wait on) are decided in its own transaction, with `absent` as the records it deletes (see
+   * settleBatchClaims).
+   */
+  settleClaims?: boolean;
 }
 
 /**
@@ -52,6 +59,8 @@ export async function applyBatch(run: RunContext, b: BatchCommit): Promise<void>
   // Records the source recognised unchanged by their bytes, without decoding them (PageOptions.known).
   if (source.undecoded !== undefined) run.stats.undecoded = source.undecoded;
   let waiting: ProvisionResult['waiting'] = [];
+  // With `settleClaims`: the entity's claims that wait on once this batch commits.
+  const still: { waiting: ProvisionResult['waiting'] | null } = { waiting: null };
   let ended!: () => void;
   const transactionEnded = new Promise<void>((resolve) => (ended = resolve));
   const transaction = ledger.transaction(async (tx) => {
@@ -86,13 +95,31 @@ export async function applyBatch(run: RunContext, b: BatchCommit): Promise<void>
     });
     addAccountCounts(run.counts.accounts, prov.counts);
     b.problems.push(...prov.problems);
+    if (b.settleClaims) {
+      const settled = await settleBatchClaims(run, tx, b.entity, prov.waiting, {
+        deleted: b.absent,
+        present: b.present,
+      });
+      prov.waiting = [];
+      still.waiting = settled.waiting;
+      const rest = settled.provisioned;
+      if (rest) {
+        addAccountCounts(run.counts.accounts, rest.counts);
+        b.problems.push(...rest.problems);
+        prov.pendingDeactivations.push(...rest.pendingDeactivations);
+        prov.superseded.push(...rest.superseded);
+      }
+    }
     await ledger.keepBatch(tx, b, prov);
     if (prov.waiting.length > 0) waiting = prov.waiting;
   });
   // Later batches may be waiting for this one to end: tell them before anything else.
   void transaction.then(ended, ended);
   await transaction;
-  if (waiting.length > 0) {
+  if (still.waiting !== null) {
+    if (still.waiting.length > 0) run.waiting.set(b.entity, still.waiting);
+    else run.waiting.delete(b.entity);
+  } else if (waiting.length > 0) {
     const list = run.waiting.get(b.entity);
     if (list) list.push(...waiting);
     else run.waiting.set(b.entity, waiting);

@@ -57,8 +57,8 @@ export async function attachDistrict(
  * Ends the district's runs a stopped process left `running` (the caller holds the district lock, so
  * none of them is alive) and drops what they had queued for removal. What a stopped or failed events
  * sync queued (its cursor moved past the deletes those removals came from, so they would not be read
- * again) is handed to the new run when that is an events sync too (`carryEvents`), and dropped
- * otherwise: a full sync finds the same records absent.
+ * again), with the re-keys it found among them, is handed to the new run when that is an events
+ * sync too (`carryEvents`), and dropped otherwise: a full sync finds the same records absent.
  */
 export async function takeOverInterrupted(
   store: Store,
@@ -78,6 +78,7 @@ export async function takeOverInterrupted(
     if (opts.carryEvents && (await store.runs.get(r))?.kind?.kind === 'events') {
       await store.runs.movePendingArchives(r, runId);
       await store.pendingDeactivations.move(r, runId);
+      await store.pendingRekeys.move(r, runId);
       continue;
     }
     await store.runs.clearPendingArchives(r);

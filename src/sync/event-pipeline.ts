@@ -3,6 +3,7 @@ import type { RunProblem } from '../model/run.js';
 import type { EventFeed, EventPage, SourceRecord, SourceStream } from '../sources/source.js';
 import { applyBatch } from './apply-batch.js';
 import { normalise, reconcile } from './reconcile.js';
+import { settleWaitingClaims } from './rekeys.js';
 import type { NormalizedRecord } from './reconcile.js';
 import type { RunContext } from './run-context.js';
 
@@ -91,6 +92,9 @@ export class EventPipeline {
       run.onProgress?.({ stream: 'events', pages, records: events, done: false });
     }
     if (merged && !run.failure) await this.applyPage(merged, { pages, records: events });
+    // Claims whose old record no page of the run deleted: decided as at the end of a full sync's
+    // stream (see settleBatchClaims).
+    if (!run.failure) for (const entity of [...run.waiting.keys()]) await settleWaitingClaims(run, entity);
     run.stats.events = events;
     run.stats.timings.events = Date.now() - t;
     run.onProgress?.({ stream: 'events', pages, records: events, done: true });
@@ -218,6 +222,7 @@ export class EventPipeline {
       present,
       turn: null,
       rawRefresh: [],
+      settleClaims: true,
       ...(commit.eventCursor !== undefined ? { eventCursor: commit.eventCursor } : {}),
     });
   }

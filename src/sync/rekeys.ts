@@ -1,4 +1,5 @@
 import { provisionBatch, deriveVersion } from '../accounts/provision.js';
+import type { ProvisionResult } from '../accounts/provision-batch.js';
 import { decideRekeys } from '../accounts/rekey.js';
 import { defaultDistrictConfig } from '../model/district-config.js';
 import type { Entity } from '../model/entities.js';
@@ -72,6 +73,86 @@ export async function settleWaitingClaims(run: RunContext, entity: Entity): Prom
   await transaction;
   await ledger.addProblems(problems);
   run.noteProblems(problems);
+}
+
+/**
+ * An events sync decides a batch's waiting claims in the batch's own transaction `tx`, before the
+ * ledger keeps the batch. A record is absent when the batch deletes it (`deleted`) or an earlier
+ * batch of the run did (and this one does not send it again, `present`), so a `*.deleted` and a
+ * `*.created` of one person in one batch are a re-key in either order. A claim whose old record is
+ * still there waits on, in the run's memory (`RunContext.waiting`), for a later batch of the run
+ * that deletes it: it is decided again with that batch's claims (a create read on an earlier page
+ * than its delete is a re-key too), and at the end of the run those still waiting are decided as
+ * the end of a full sync's stream decides them (see {@link settleWaitingClaims}: conflicts, as
+ * before re-keys existed). The re-keys join the run's pending ones (counted and held by the safety
+ * valve, applied after it, as a full sync's) in the transaction that moves the event cursor past
+ * them; the claims that cannot be re-keys (two new records for one account, or one for an account
+ * whose record is absent but claimed twice) are provisioned again without waiting, in it too. A
+ * run that stops leaves its still waiting records without accounts, as a conflict would: the next
+ * full sync (which looks at every record without an account) decides them. A delete whose create
+ * comes in a later run deactivates the account as any delete does, and the create then links it.
+ * Returns what provisioning gave (to add to the batch's own result) and the claims that wait on.
+ */
+export async function settleBatchClaims(
+  run: RunContext,
+  tx: Store,
+  entity: Entity,
+  claims: ProvisionResult['waiting'],
+  batch: { deleted: readonly string[]; present: readonly string[] },
+): Promise<{ provisioned: ProvisionResult | null; waiting: ProvisionResult['waiting'] }> {
+  const deleted = new Set(batch.deleted);
+  const present = new Set(batch.present);
+  const accounts = new Set(claims.map((c) => c.accountId));
+  const waiting: ProvisionResult['waiting'] = [];
+  const all: ProvisionResult['waiting'] = [];
+  // Claims of earlier batches come in again when this batch deletes their old record or claims their
+  // account; a claim of a record this batch deletes is dropped.
+  for (const c of run.waiting.get(entity) ?? []) {
+    if (deleted.has(c.newId)) continue;
+    if (deleted.has(c.oldId) || accounts.has(c.accountId)) all.push(c);
+    else waiting.push(c);
+  }
+  all.push(...claims);
+  if (all.length === 0) return { provisioned: null, waiting };
+  const { ledger } = run;
+  const earlier = await ledger.absentAmong(
+    entity,
+    [...new Set(all.map((c) => c.oldId).filter((id) => !deleted.has(id) && !present.has(id)))],
+    tx,
+  );
+  const absent = (id: string) => deleted.has(id) || earlier.has(id);
+  const { rekeys, rest } = decideRekeys(all, absent);
+  if (rekeys.length > 0) {
+    await ledger.addRekeys(
+      rekeys.map((c) => ({
+        entity,
+        source: run.source.kind,
+        oldId: c.oldId,
+        newId: c.newId,
+        accountId: c.accountId,
+        accountKind: c.accountKind,
+      })),
+      tx,
+    );
+  }
+  const perAccount = new Map<string, number>();
+  for (const c of rest) perAccount.set(c.accountId, (perAccount.get(c.accountId) ?? 0) + 1);
+  const now: ProvisionResult['waiting'] = [];
+  for (const c of rest) {
+    if (!absent(c.oldId) && perAccount.get(c.accountId) === 1) waiting.push(c);
+    else now.push(c);
+  }
+  if (now.length === 0) return { provisioned: null, waiting };
+  const provisioned = await provisionBatch(tx, {
+    runId: ledger.runId,
+    district: run.district!,
+    source: run.source.kind,
+    entity,
+    config: run.config,
+    deriveVersion: run.deriveVersion,
+    records: now.map((c) => c.record),
+  });
+  return { provisioned, waiting };
 }
 
 /**

@@ -46,7 +46,10 @@ export class RunContext {
   readonly decisions = new DecisionOrder();
   /** The first infrastructure failure: no stream starts or reads a page after it. */
   failure: RostersyncError | null = null;
-  /** Per entity, claims waiting for the end of their stream (see accounts/rekey.ts and sync/rekeys.ts). */
+  /**
+   * Per entity, claims waiting for the end of their stream, or in an events sync for a later batch
+   * of the run that deletes their old record (see accounts/rekey.ts and sync/rekeys.ts).
+   */
   readonly waiting = new Map<Entity, Array<WaitingClaim & { record: ProvisionRecord }>>();
   /** Streams that returned no records at all, by entity (see the safety valve). */
   readonly emptied = new Set<Entity>();

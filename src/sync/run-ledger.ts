@@ -59,10 +59,16 @@ export interface RunLedger {
   studentsInScope(ids: readonly string[], stored: Map<string, StoredState>): Promise<Set<string>>;
   /** Sets records of a lower source to be retired (archived); returns how many. */
   retire(source: SourceKind, entity: Entity, ids: readonly string[]): Promise<number>;
-  /** Of `ids` of `entity` (the run's source), those the run has found absent (to be archived). */
-  absentAmong(entity: Entity, ids: readonly string[]): Promise<Set<string>>;
-  /** Re-keys found at the end of a stream, applied once the run passes the valve (see sync/rekeys.ts). */
-  addRekeys(items: readonly PendingRekey[]): Promise<void>;
+  /**
+   * Of `ids` of `entity` (the run's source), those the run has found absent (to be archived); `tx`:
+   * read inside that batch transaction.
+   */
+  absentAmong(entity: Entity, ids: readonly string[], tx?: Store): Promise<Set<string>>;
+  /**
+   * Re-keys found at the end of a stream (or in an events sync's batch, then written in its
+   * transaction `tx`), applied once the run passes the valve (see sync/rekeys.ts).
+   */
+  addRekeys(items: readonly PendingRekey[], tx?: Store): Promise<void>;
   /** The re-keys the run would make, per account kind. */
   pendingRekeyCounts(): Promise<Record<string, number>>;
   /** What the run would archive, per entity. */
@@ -194,15 +200,15 @@ export class WritingLedger implements RunLedger {
     return ids.length;
   }
 
-  async absentAmong(entity: Entity, ids: readonly string[]): Promise<Set<string>> {
+  async absentAmong(entity: Entity, ids: readonly string[], tx?: Store): Promise<Set<string>> {
     if (ids.length === 0 || !this.pendingArchives.has(entity)) return new Set();
     return new Set(
-      await this.run.store.runs.pendingArchivesAmong(this.runId, entity, ids, this.run.source.kind),
+      await (tx ?? this.run.store).runs.pendingArchivesAmong(this.runId, entity, ids, this.run.source.kind),
     );
   }
 
-  addRekeys(items: readonly PendingRekey[]): Promise<void> {
-    return this.run.store.pendingRekeys.add(this.runId, items);
+  addRekeys(items: readonly PendingRekey[], tx?: Store): Promise<void> {
+    return (tx ?? this.run.store).pendingRekeys.add(this.runId, items);
   }
 
   pendingRekeyCounts(): Promise<Record<string, number>> {

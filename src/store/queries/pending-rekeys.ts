@@ -83,6 +83,30 @@ export class PendingRekeysRepo {
     }
   }
 
+  /** Hands a stopped events sync's re-keys to the run that takes over its removals. */
+  async move(from: string, to: string): Promise<void> {
+    await this.db
+      .insertInto('run_pending_rekeys')
+      .columns(['run_id', 'entity', 'source', 'new_id', 'old_id', 'account_id', 'account_kind'])
+      .expression((eb) =>
+        eb
+          .selectFrom('run_pending_rekeys')
+          .select((s) => [
+            s.val(to).as('run_id'),
+            'entity',
+            'source',
+            'new_id',
+            'old_id',
+            'account_id',
+            'account_kind',
+          ])
+          .where('run_id', '=', from),
+      )
+      .onConflict((oc) => oc.doNothing())
+      .execute();
+    await this.clear(from);
+  }
+
   async clear(runId: string): Promise<void> {
     await this.db.deleteFrom('run_pending_rekeys').where('run_id', '=', runId).execute();
   }
