@@ -41,8 +41,8 @@ import {
   PENDING_PAGE_SIZE,
   STATE_LABELS,
   webhooksPage,
-} from '../../jobs/admin-views.js';
-import type { PlanSchoolFilter } from '../../jobs/admin-views.js';
+} from '../../jobs/admin-views/dashboard.js';
+import type { PlanSchoolFilter } from '../../jobs/admin-views/dashboard.js';
 import { isRostersyncError, errorMessage } from '../../shared/errors.js';
 import type { Admin } from '../../store/queries/admins.js';
 import type { SecretBox } from '../../store/secrets.js';
