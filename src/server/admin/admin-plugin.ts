@@ -20,29 +20,25 @@ import {
   signIn,
   signOut,
 } from '../../accounts/admin-auth.js';
+import { accountPage, searchAccounts } from '../../jobs/admin-views/accounts.js';
+import { addApiKey, apiKeysPage, revokeKey } from '../../jobs/admin-views/api-keys.js';
+import { dashboard, STATE_LABELS } from '../../jobs/admin-views/dashboard.js';
 import {
-  accountPage,
-  pendingCsv,
-  previewSchoolFilter,
-  addWebhook,
-  removeWebhook,
-  addApiKey,
-  apiKeysPage,
-  revokeKey,
-  searchAccounts,
-  dashboard,
   districtPage,
+  previewSchoolFilter,
   requestRunNow,
+  saveSchoolFilter,
+} from '../../jobs/admin-views/district.js';
+import type { PlanSchoolFilter } from '../../jobs/admin-views/district.js';
+import {
   approveShownRun,
+  pendingCsv,
+  PENDING_PAGE_SIZE,
   rejectHeldRun,
   runPage,
   runProblemsCsv,
-  saveSchoolFilter,
-  PENDING_PAGE_SIZE,
-  STATE_LABELS,
-  webhooksPage,
-} from '../../jobs/admin-views/dashboard.js';
-import type { PlanSchoolFilter } from '../../jobs/admin-views/dashboard.js';
+} from '../../jobs/admin-views/run.js';
+import { addWebhook, removeWebhook, webhooksPage } from '../../jobs/admin-views/webhooks.js';
 import { isRostersyncError, errorMessage } from '../../shared/errors.js';
 import type { Admin } from '../../store/queries/admins.js';
 import type { SecretBox } from '../../store/secrets.js';
@@ -97,7 +93,7 @@ function safeNext(v: unknown): string {
  * The admin web app under `/admin`: server-rendered pages (Eta), forms that work without
  * JavaScript (htmx only makes search and refresh nicer), a session cookie per admin, CSRF tokens on
  * every form, a rate limit and a lockout on sign-in. Routes only compose: they validate input, call
- * one function of jobs/admin-views, accounts/admin-auth or sync/run-control, and render.
+ * one function of jobs/admin-views/, accounts/admin-auth or sync/run-control, and render.
  */
 export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) => {
   const { store } = opts;
