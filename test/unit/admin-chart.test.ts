@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ChartPoint } from '../../src/jobs/admin-views.js';
+import type { ChartPoint } from '../../src/jobs/admin-views/dashboard.js';
 import { changesScale, runChart } from '../../src/server/admin/chart.js';
 
 const point = (i: number, active: number, changes: number): ChartPoint => ({

@@ -1,4 +1,4 @@
-import type { ChartPoint } from '../../jobs/admin-views.js';
+import type { ChartPoint } from '../../jobs/admin-views/dashboard.js';
 import { num, utc } from './format.js';
 
 /** Escapes text for SVG/HTML. */
