@@ -443,7 +443,8 @@ export class RecordsRepo {
   }
 }
 
-function toStored<E extends Entity>(
+/** A record table's row as a StoredRecord (its data parsed). */
+export function toStored<E extends Entity>(
   entity: E,
   row: Pick<
     DbRecordBase,

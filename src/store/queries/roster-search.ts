@@ -1,9 +1,10 @@
 import { sql } from 'kysely';
 import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
-import type { EntityData, SourceKind, StoredRecord } from '../../model/entities.js';
+import type { SourceKind, StoredRecord } from '../../model/entities.js';
 import { SOURCE_PRECEDENCE } from '../../model/entities.js';
 import type { DialectQueries } from '../dialect/dialect.js';
-import type { DB, DbRecordBase } from '../schema.js';
+import type { DB } from '../schema.js';
+import { toStored } from './records.js';
 
 /** The roster entities the API lists and shows. */
 export const BROWSED_ENTITIES = ['schools', 'students', 'staff', 'contacts', 'sections'] as const;
@@ -63,34 +64,6 @@ function parseCursor(after: string): [string, string] | null {
   return at <= 0 ? null : [after.slice(0, at), after.slice(at + 1)];
 }
 
-type RecordRow = Pick<
-  DbRecordBase,
-  | 'district_id'
-  | 'source'
-  | 'source_id'
-  | 'hash'
-  | 'data'
-  | 'archived_at'
-  | 'created_at'
-  | 'updated_at'
-  | 'run_id'
->;
-
-function toRecord<E extends BrowsedEntity>(entity: E, r: RecordRow): StoredRecord<E> {
-  return {
-    entity,
-    district: r.district_id,
-    source: r.source as SourceKind,
-    sourceId: r.source_id,
-    hash: r.hash,
-    data: JSON.parse(r.data) as EntityData[E],
-    archivedAt: r.archived_at,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    runId: r.run_id,
-  };
-}
-
 /**
  * Reading the active roster a page at a time (schools, students, staff, contacts, sections of a
  * district), filtered by school and searched by name or identifier, and one record by id.
@@ -141,7 +114,7 @@ export class RosterSearchRepo {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      items: page.map((r) => toRecord(entity, r)),
+      items: page.map((r) => toStored(entity, r)),
       next: rows.length > limit && last ? `${last.source}:${last.source_id}` : null,
     };
   }
@@ -166,7 +139,7 @@ export class RosterSearchRepo {
     const best = rows.sort(
       (a, b) => SOURCE_PRECEDENCE[b.source as SourceKind] - SOURCE_PRECEDENCE[a.source as SourceKind],
     )[0];
-    return best ? toRecord(entity, best) : undefined;
+    return best ? toStored(entity, best) : undefined;
   }
 
   private schoolMatch(
