@@ -77,6 +77,40 @@ async function expectRekeyed(
   }
 }
 
+/**
+ * A synced district of a simulator of its own with `safetyValve.holdRekeys` on: `fn` gets the store, the
+ * simulator, the district, its accounts and status totals before anything is re-keyed.
+ */
+async function withHoldRekeys(
+  location: string,
+  seed: number,
+  fn: (c: {
+    store: Store;
+    local: CleverSimulator;
+    d: string;
+    before: Map<string, StoredAccount>;
+    totalsBefore: Awaited<ReturnType<typeof getStatus>>['districts'][number]['totals'];
+  }) => Promise<void>,
+): Promise<void> {
+  const store = await Store.open({ location });
+  const local = await startCleverSimulator({ seed, students: 500 });
+  try {
+    const d = local.districts[0]!.id;
+    expect((await syncSim(store, local)).status).toBe('succeeded');
+    const row = (await store.districts.get(d))!;
+    await store.districts.setConfig(d, {
+      ...row.config,
+      safetyValve: { ...row.config.safetyValve, holdRekeys: true },
+    });
+    const before = await accountsOf(store, d);
+    const totalsBefore = (await getStatus(store, { district: d })).districts[0]!.totals;
+    await fn({ store, local, d, before, totalsBefore });
+  } finally {
+    await store.close();
+    await local.close();
+  }
+}
+
 describeEachDatabase('re-keys: accounts follow a person whose source id changes', (dbs) => {
   let sim: CleverSimulator;
   let district: string;
@@ -166,18 +200,7 @@ describeEachDatabase('re-keys: accounts follow a person whose source id changes'
   });
 
   it('holdRekeys: a mass re-key is held (counted once by status); approval applies it and deactivates no one', async () => {
-    const store = await Store.open({ location: await dbs.fresh() });
-    const local = await startCleverSimulator({ seed: 47, students: 500 });
-    try {
-      const d = local.districts[0]!.id;
-      expect((await syncSim(store, local)).status).toBe('succeeded');
-      const row = (await store.districts.get(d))!;
-      await store.districts.setConfig(d, {
-        ...row.config,
-        safetyValve: { ...row.config.safetyValve, holdRekeys: true },
-      });
-      const before = await accountsOf(store, d);
-      const totalsBefore = (await getStatus(store, { district: d })).districts[0]!.totals;
+    await withHoldRekeys(await dbs.fresh(), 47, async ({ store, local, d, before, totalsBefore }) => {
       const seq = await store.changeFeed.lastSeq();
       const [day] = local.advance(1, 'rekey');
       expect(rekeysOf(day!).staff.length).toBeGreaterThan(0);
@@ -215,25 +238,11 @@ describeEachDatabase('re-keys: accounts follow a person whose source id changes'
       const again = await syncSim(store, local);
       expect(again.status).toBe('succeeded');
       expect(changedNothing(again)).toBe(true);
-    } finally {
-      await store.close();
-      await local.close();
-    }
+    });
   });
 
   it('holdRekeys: a rejected mass re-key changes nothing and status still counts each person once; the next run holds it again', async () => {
-    const store = await Store.open({ location: await dbs.fresh() });
-    const local = await startCleverSimulator({ seed: 48, students: 500 });
-    try {
-      const d = local.districts[0]!.id;
-      expect((await syncSim(store, local)).status).toBe('succeeded');
-      const row = (await store.districts.get(d))!;
-      await store.districts.setConfig(d, {
-        ...row.config,
-        safetyValve: { ...row.config.safetyValve, holdRekeys: true },
-      });
-      const before = await accountsOf(store, d);
-      const totalsBefore = (await getStatus(store, { district: d })).districts[0]!.totals;
+    await withHoldRekeys(await dbs.fresh(), 48, async ({ store, local, d, before, totalsBefore }) => {
       const [day] = local.advance(1, 'rekey');
 
       const held = await syncSim(store, local);
@@ -259,10 +268,7 @@ describeEachDatabase('re-keys: accounts follow a person whose source id changes'
       expect((await getStatus(store, { district: d })).districts[0]!.totals.students).toBe(
         local.truth().students,
       );
-    } finally {
-      await store.close();
-      await local.close();
-    }
+    });
   });
 
   it('a small re-key passes even with holdRekeys on; without it a mass re-key never holds', async () => {
