@@ -62,9 +62,6 @@ export class EventPipeline {
     for (const id of schools.invalidIds) run.scope.addKnownId(id);
     for (const r of schools.records) run.scope.addSchool(r.sourceId, r.data as EntityData['schools']);
     run.stats.timings.schools = Date.now() - t;
-    // New people are matched by identity; after a full sync's bulk writes the index may hold a long
-    // list of entries every lookup would scan (see DialectQueries.tidyIdentityIndex).
-    if (run.ledger.keeps) await run.store.identities.tidy();
     // Removals a stopped events sync queued and this run took over (see takeOverInterrupted).
     if (run.ledger.keeps) {
       for (const [entity, n] of Object.entries(await run.store.runs.pendingArchiveCounts(run.runId))) {

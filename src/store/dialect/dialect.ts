@@ -102,12 +102,6 @@ export interface DialectQueries {
   ): Promise<void>;
   /** The same for accounts written in bulk (a new account has no indexed identities to clear). */
   replaceIdentitiesOf(items: ReadonlyArray<{ write: AccountWrite; isNew: boolean }>): Promise<void>;
-  /**
-   * Before many lookups by identity: moves what the identity index holds aside for later (GIN's
-   * pending list on PostgreSQL, which every lookup scans in full until autovacuum merges it) into
-   * the index proper. Nothing to do where the index has no such list (SQLite).
-   */
-  tidyIdentityIndex(): Promise<void>;
 }
 
 /** Schema differences, as migrations need them. Migrations see the schema of their own time. */

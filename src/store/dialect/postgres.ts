@@ -183,12 +183,6 @@ function queries(db: Kysely<DB>, transactionClient: () => pg.PoolClient | null):
       sql<string | null>`(${sql.ref(column)}::jsonb #>> ${textArrayLiteral(path)}::text[])`,
     jsonArrayHas: (column, key, value) =>
       sql<boolean>`(${sql.ref(column)}::jsonb @> ${JSON.stringify({ [key]: [value] })}::jsonb)`,
-    async tidyIdentityIndex() {
-      // Only an optimisation: a role that may not clean the list leaves it to autovacuum.
-      await sql`select gin_clean_pending_list('accounts_identities_idx'::regclass)`
-        .execute(db)
-        .catch(() => undefined);
-    },
     // The GIN index follows the `identities` column by itself.
     replaceIdentities: () => Promise.resolve(),
     replaceIdentitiesOf: () => Promise.resolve(),

@@ -185,7 +185,6 @@ function queries(db: Kysely<DB>, handle: SQLite.Database): DialectQueries {
           .execute();
       }
     },
-    tidyIdentityIndex: () => Promise.resolve(),
     async replaceIdentitiesOf(items) {
       const ids = items.filter((i) => !i.isNew).map((i) => i.write.id);
       for (const part of chunk(ids, MAX_BIND_PARAMETERS - 2)) {

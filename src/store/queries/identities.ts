@@ -90,10 +90,6 @@ export class IdentitiesRepo {
     return out;
   }
 
-  /** Readies the identity index for many lookups (see DialectQueries.tidyIdentityIndex). */
-  async tidy(): Promise<void> {
-    await this.q.tidyIdentityIndex();
-  }
 
   /** Replaces one account's indexed identities. */
   async replace(accountId: string, district: string, identities: readonly Identity[]): Promise<void> {
