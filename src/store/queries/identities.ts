@@ -90,7 +90,6 @@ export class IdentitiesRepo {
     return out;
   }
 
-
   /** Replaces one account's indexed identities. */
   async replace(accountId: string, district: string, identities: readonly Identity[]): Promise<void> {
     await this.q.replaceIdentities(accountId, district, identities);
