@@ -25,7 +25,12 @@ export function diffLinks(
 ): LinkDiff {
   const remove: string[][] = [];
   const add: Array<Array<string | null>> = [];
-  const keyOf = (row: ReadonlyArray<string | null>) => JSON.stringify(row.slice(0, keyWidth));
+  // Each value after its length: no two keys join to the same string, whatever the values hold.
+  const keyOf = (row: ReadonlyArray<string | null>) => {
+    let key = '';
+    for (let i = 0; i < keyWidth; i++) key += `${row[i]!.length}:${row[i]}`;
+    return key;
+  };
   for (const { id, links } of records) {
     const before = new Map<string, { row: ReadonlyArray<string | null>; count: number }>();
     for (const row of stored.get(id) ?? []) {

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { expressionBuilder, sql } from 'kysely';
 import type { Kysely, RawBuilder } from 'kysely';
 import { hasLines, preparedLinkLines, preparedLinks } from '../encoding/prepared-row.js';
 import type { PreparedRow } from '../encoding/prepared-row.js';
@@ -117,22 +117,19 @@ export class LinksRepo {
     ids: readonly string[],
   ): Promise<Map<string, Array<Array<string | null>>>> {
     const { table, columns } = LINK_TABLES[entity];
+    const values = columns.slice(3);
     const out = new Map<string, Array<Array<string | null>>>();
     for (const part of chunk(ids, this.q.maxBindParameters - 8)) {
       if (part.length === 0) continue;
-      const found = await this.db
-        .selectFrom(table)
-        .selectAll()
-        .where('district_id', '=', scope.district)
-        .where('source', '=', scope.source)
-        .where((eb) => this.q.anyOf(eb, columns[2], part))
-        .execute();
-      for (const stored of found) {
-        const row: Record<string, string | null> = stored;
+      const where = this.q.anyOf(expressionBuilder<DB, typeof table>(), columns[2], part);
+      const found = await sql<Record<string, string | null>>`
+        select ${sql.join(columns.slice(2).map((c) => sql.ref(c)))} from ${sql.table(table)}
+        where district_id = ${scope.district} and source = ${scope.source} and ${where}`.execute(this.db);
+      for (const row of found.rows) {
         const id = row[columns[2]]!;
         let list = out.get(id);
         if (!list) out.set(id, (list = []));
-        list.push(columns.slice(3).map((c) => row[c] ?? null));
+        list.push(values.map((c) => row[c] ?? null));
       }
     }
     return out;
