@@ -15,6 +15,7 @@ import * as m0010 from './migrations/0010-sign-in.js';
 import * as m0011 from './migrations/0011-api-keys.js';
 import * as m0012 from './migrations/0012-event-cursors.js';
 import * as m0013 from './migrations/0013-admins.js';
+import * as m0014 from './migrations/0014-account-lookups.js';
 import type { DB } from './schema.js';
 
 /**
@@ -38,6 +39,7 @@ const MIGRATIONS: ReadonlyArray<[string, MigrationModule]> = [
   ['0011-api-keys', m0011],
   ['0012-event-cursors', m0012],
   ['0013-admins', m0013],
+  ['0014-account-lookups', m0014],
 ];
 
 export interface MigrationOutcome {

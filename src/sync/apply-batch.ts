@@ -124,7 +124,7 @@ export async function applyBatch(run: RunContext, b: BatchCommit): Promise<void>
     if (list) list.push(...waiting);
     else run.waiting.set(b.entity, waiting);
   }
-  ledger.committed(b.entity, b.writes.length);
+  ledger.committed(b.entity, b.writes.filter((w) => w.isNew).length);
   run.noteProblems(b.problems);
 }
 

@@ -6,7 +6,7 @@ import type { RecordScope } from '../store/queries/records.js';
 import type { Store } from '../store/store.js';
 import type { RunContext } from './run-context.js';
 import { applyRunRekeys } from './rekeys.js';
-import { evaluateSafetyValve } from './safety-valve.js';
+import { activeCountNeeded, evaluateSafetyValve } from './safety-valve.js';
 
 /** Ids written per archive transaction. */
 export const ARCHIVE_CHUNK = 5000;
@@ -29,17 +29,23 @@ export async function finaliseRun(run: RunContext): Promise<RunOutcome> {
   await retireLowerSources(run);
   const pending = await ledger.pendingArchiveCounts();
   const deactivating = await ledger.pendingDeactivationCounts(pending);
-  // Hand-made accounts are never deactivated by a run, so they do not dilute the percentage.
-  const active = await store.accounts.countsByKind(run.district!, 'sync');
   // Re-keys deactivate no one: weighed apart, and holding a run only where the district asks.
   const rekeying = await ledger.pendingRekeyCounts();
+  const valveOpts = {
+    maxPercent: run.config.safetyValve.maxPercent,
+    minCount: run.config.safetyValve.minCount,
+    holdRekeys: run.config.safetyValve.holdRekeys ?? false,
+  };
+  // Hand-made accounts are never deactivated by a run, so they do not dilute the percentage. Each
+  // kind is counted only as far as the valve's decision needs (see activeCountNeeded).
+  const weigh = async (kind: 'student' | 'staff', exact: boolean) => {
+    const k = { removing: deactivating[kind] ?? 0, rekeying: rekeying[kind] ?? 0 };
+    const upTo = exact ? Infinity : activeCountNeeded(k, valveOpts);
+    return { active: await store.accounts.activeSyncCountUpTo(run.district!, kind, upTo), ...k };
+  };
   const kinds: Record<string, { active: number; removing: number; rekeying?: number }> = {
-    students: {
-      active: active.student.active,
-      removing: deactivating.student ?? 0,
-      rekeying: rekeying.student ?? 0,
-    },
-    staff: { active: active.staff.active, removing: deactivating.staff ?? 0, rekeying: rekeying.staff ?? 0 },
+    students: await weigh('student', false),
+    staff: await weigh('staff', false),
   };
   const emptied: string[] = [];
   for (const e of run.emptied) {
@@ -47,13 +53,13 @@ export async function finaliseRun(run: RunContext): Promise<RunOutcome> {
     if (e !== 'students' && e !== 'staff')
       kinds[e] = { active: await store.records.count(run.recordScope(), e), removing: 0 };
   }
-  const valve = evaluateSafetyValve({
-    kinds,
-    emptiedKinds: emptied,
-    maxPercent: run.config.safetyValve.maxPercent,
-    minCount: run.config.safetyValve.minCount,
-    holdRekeys: run.config.safetyValve.holdRekeys ?? false,
-  });
+  let valve = evaluateSafetyValve({ kinds, emptiedKinds: emptied, ...valveOpts });
+  if (valve.hold) {
+    // The same decision; the reasons name the whole active counts.
+    kinds.students = await weigh('student', true);
+    kinds.staff = await weigh('staff', true);
+    valve = evaluateSafetyValve({ kinds, emptiedKinds: emptied, ...valveOpts });
+  }
   const totalDeactivating = Object.values(deactivating).reduce((a, b) => a + b, 0);
   if (valve.hold) {
     run.counts.accounts.held += totalDeactivating;

@@ -4,12 +4,14 @@ import type { Store } from '../store/store.js';
 import type { RunContext } from './run-context.js';
 
 /**
- * Gives the planner statistics while tables grow from empty: once, when a run has written 4,000
+ * Gives the planner statistics while tables grow from empty: once, when a run has added 4,000
  * rows of an entity. At that size ANALYZE reads the whole table, so it is cheap, and it records
  * which columns are unique (n_distinct -1, which scales with the table). From then on PostgreSQL
  * scales its estimates by the table's current size, so the plans stay right as it grows, and
  * autovacuum takes over (its analyze threshold is 10% of the 4,000 rows). A second refresh at a
- * larger size costs more than it saves (see docs/benchmarks.md).
+ * larger size costs more than it saves (see docs/benchmarks.md). Changed rows do not count: a run
+ * that updates a large table (an events sync's sections) would pay a sample of the whole table
+ * for plans that have not changed.
  *
  * The refresh runs beside the sync, on a connection of its own: ANALYZE takes no lock that writes
  * wait for, and awaited it would stall the stream (the next page's transaction waits for the one
@@ -17,15 +19,15 @@ import type { RunContext } from './run-context.js';
  * planner. The run waits for refreshes before it ends (see settled).
  */
 export class PlannerStatistics {
-  /** Per entity: rows this run has written. */
+  /** Per entity: rows this run has added. */
   private readonly growth = new Map<Entity, number>();
   /** Refreshes still running. */
   private readonly refreshing = new Set<Promise<void>>();
 
   constructor(private readonly run: RunContext) {}
 
-  /** A batch of `rows` written rows of `entity` has committed. */
-  wrote(entity: Entity, rows: number): void {
+  /** A batch that added `rows` new rows of `entity` has committed. */
+  grew(entity: Entity, rows: number): void {
     const written = (this.growth.get(entity) ?? 0) + rows;
     this.growth.set(entity, written);
     if (written < 4000 || written - rows >= 4000) return;

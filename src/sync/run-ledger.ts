@@ -46,8 +46,8 @@ export interface RunLedger {
   addProblems(problems: readonly RunProblem[]): Promise<void>;
   /** Inside the batch's transaction, once it is provisioned: what the run keeps of the batch. */
   keepBatch(tx: Store, b: BatchCommit, prov: ProvisionResult): Promise<void>;
-  /** After the batch's transaction: it committed `rows` written rows of `entity`. */
-  committed(entity: Entity, rows: number): void;
+  /** After the batch's transaction: it committed, adding `created` new rows of `entity`. */
+  committed(entity: Entity, created: number): void;
   /** Records of `entity` the batch created. */
   created(entity: Entity, records: readonly NormalizedRecord[]): void;
   /** The run holds pending archives of `entity` it did not mark itself (taken over, see takeOverInterrupted). */
@@ -166,8 +166,8 @@ export class WritingLedger implements RunLedger {
     }
   }
 
-  committed(entity: Entity, rows: number): void {
-    this.run.statistics.wrote(entity, rows);
+  committed(entity: Entity, created: number): void {
+    this.run.statistics.grew(entity, created);
   }
 
   notePendingArchives(entity: Entity): void {

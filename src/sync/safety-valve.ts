@@ -57,6 +57,25 @@ export function evaluateSafetyValve(input: ValveInput): ValveDecision {
   return { hold: reasons.length > 0, reasons };
 }
 
+/**
+ * How many active accounts of a kind the valve needs to have counted to decide on it: at that many
+ * or more, neither `removing` nor (with `holdRekeys`) `rekeying` can exceed, so counting can stop
+ * there; below it the count is exact. 0: nothing can exceed whatever the count. Counting every
+ * account of a large district costs a scan of them all, and a normal night removes a few.
+ */
+export function activeCountNeeded(
+  k: { removing: number; rekeying?: number },
+  opts: Pick<ValveInput, 'maxPercent' | 'minCount' | 'holdRekeys'>,
+): number {
+  let needed = 0;
+  for (const n of [k.removing, opts.holdRekeys === true ? (k.rekeying ?? 0) : 0]) {
+    if (!(n > 0 && n > opts.minCount)) continue;
+    // percentOf(active, n) > maxPercent exactly when active < n * 100 / maxPercent.
+    needed = Math.max(needed, opts.maxPercent > 0 ? Math.floor((n * 100) / opts.maxPercent) + 1 : Infinity);
+  }
+  return needed;
+}
+
 function percentOf(active: number, n: number): number {
   return active === 0 ? 100 : (n / active) * 100;
 }

@@ -66,6 +66,44 @@ describeEachDatabase('planner statistics refreshes', (dbs) => {
     }
   });
 
+  it('a run that changes thousands of stored rows but adds few asks for no refresh', async () => {
+    const own = await startCleverSimulator({ seed: 29, students: 4700 });
+    const store = await Store.open({ location: await dbs.fresh() });
+    try {
+      const sync = () =>
+        syncFromClever({
+          store,
+          config: simConfig(own),
+          logger: createLogger('silent'),
+          token: own.token,
+          retryBaseMs: 5,
+        });
+      const first = await sync();
+      expect(first.status).toBe('succeeded');
+      // The rollover's graduates would hold the run; this test is about its updates.
+      const row = (await store.districts.get(first.district!))!;
+      await store.districts.setConfig(first.district!, {
+        ...row.config,
+        safetyValve: { maxPercent: 100, minCount: 1_000_000 },
+      });
+      own.advance(1, 'rollover');
+      const asked: string[][] = [];
+      store.analyze = (tables) => {
+        asked.push([...tables]);
+        return Promise.resolve();
+      };
+      const report = await sync();
+      expect(report.status).toBe('succeeded');
+      // Every student moves up a grade: thousands of rows updated, a few hundred added.
+      expect(report.counts.students.updated).toBeGreaterThan(4000);
+      expect(report.counts.students.created).toBeLessThan(4000);
+      expect(asked).toEqual([]);
+    } finally {
+      await store.close();
+      await own.close();
+    }
+  });
+
   // PostgreSQL only (SQLite keeps no statistics the sync refreshes).
   if (dbs.kind === 'postgres')
     it('on PostgreSQL the tables a first sync filled have statistics when it ends', async () => {

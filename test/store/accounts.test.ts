@@ -16,6 +16,35 @@ describeEachDatabase('store: accounts', (dbs) => {
     await store.close();
   });
 
+  it('counts active sync accounts of a kind up to a limit, and tells whether a district has guardians', async () => {
+    const account = (id: string, fields: Partial<AccountWrite> = {}): AccountWrite =>
+      accountWrite(id, { district: 'count-d1', ...fields });
+    await store.transaction((tx) =>
+      tx.accounts.writeMany(
+        [
+          ...['c1', 'c2', 'c3', 'c4'].map((id) => account(id)),
+          account('c-inactive', { status: 'inactive' }),
+          account('c-manual', { origin: 'manual' }),
+          account('c-staff', { kind: 'staff' }),
+          account('c-other', { district: 'count-d2' }),
+        ].map((write) => ({ write, isNew: true })),
+      ),
+    );
+    const upTo = (kind: 'student' | 'staff', n: number) =>
+      store.accounts.activeSyncCountUpTo('count-d1', kind, n);
+    expect(await upTo('student', Infinity)).toBe(4);
+    expect(await upTo('student', 3)).toBe(3);
+    expect(await upTo('student', 10)).toBe(4);
+    expect(await upTo('student', 0)).toBe(0);
+    expect(await upTo('staff', Infinity)).toBe(1);
+    expect(await store.accounts.hasAny('count-d1', { kind: 'guardian' })).toBe(false);
+    await store.transaction((tx) =>
+      tx.accounts.writeMany([{ write: account('c-guardian', { kind: 'guardian' }), isNew: true }]),
+    );
+    expect(await store.accounts.hasAny('count-d1', { kind: 'guardian' })).toBe(true);
+    expect(await store.accounts.hasAny('count-d1', { kind: 'guardian', recordSource: 'csv' })).toBe(false);
+  });
+
   it('tells which records have a quiet account: active, derived from that content under those rules, not edited since', async () => {
     const account = (id: string, fields: Partial<AccountWrite> = {}): AccountWrite =>
       accountWrite(id, { district: 'quiet-d1', name: { last: 'Quiet' }, ...fields });

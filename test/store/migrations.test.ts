@@ -38,6 +38,7 @@ describeEachDatabase('store: migrations', (dbs) => {
       '0011-api-keys',
       '0012-event-cursors',
       '0013-admins',
+      '0014-account-lookups',
     ]);
   });
 
@@ -87,6 +88,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0011-api-keys',
         '0012-event-cursors',
         '0013-admins',
+        '0014-account-lookups',
       ]);
       const tables = await sql<{ n: number }>`
         select count(*) as n from ${sql.raw(
@@ -146,6 +148,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0011-api-keys',
         '0012-event-cursors',
         '0013-admins',
+        '0014-account-lookups',
       ]);
       const indexes =
         dbs.kind === 'postgres'
@@ -214,6 +217,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0011-api-keys',
         '0012-event-cursors',
         '0013-admins',
+        '0014-account-lookups',
       ]);
     } finally {
       await database.close();
@@ -337,6 +341,7 @@ describeEachDatabase('store: migrations', (dbs) => {
         '0011-api-keys',
         '0012-event-cursors',
         '0013-admins',
+        '0014-account-lookups',
       ]);
       if (dbs.kind === 'postgres') {
         const defs = await sql<{ def: string }>`

@@ -128,6 +128,11 @@ export interface MigrationDialect {
    * pending entries merged now, where there is one.
    */
   identityIndexWithoutPendingList(db: AnyKysely): Promise<void>;
+  /**
+   * Migration 0014: `accounts.record_source_id` compares as {@link idColumn} does (bytewise), where
+   * the default differs.
+   */
+  accountRecordIdsBytewise(db: AnyKysely): Promise<void>;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations see the schema of their own time

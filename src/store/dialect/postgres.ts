@@ -124,6 +124,13 @@ const migrations: MigrationDialect = {
     await sql`alter index accounts_identities_idx set (fastupdate = off)`.execute(db);
     await sql`select gin_clean_pending_list('accounts_identities_idx'::regclass)`.execute(db);
   },
+  async accountRecordIdsBytewise(db: AnyKysely) {
+    // Rebuilds the column's index (accounts_record_idx) in the new collation. A changed column
+    // loses its planner statistics: gathered again at once, or the first sync after the upgrade
+    // plans its account lookups blind.
+    await sql`alter table accounts alter column record_source_id type text collate "C"`.execute(db);
+    await sql`analyze accounts`.execute(db);
+  },
 };
 
 function queries(db: Kysely<DB>, transactionClient: () => pg.PoolClient | null): DialectQueries {

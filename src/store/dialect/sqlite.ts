@@ -100,6 +100,8 @@ const migrations: MigrationDialect = {
   // No GIN index: the `account_identities` table stays.
   rebuildIdentityIndex: () => Promise.resolve(),
   identityIndexWithoutPendingList: () => Promise.resolve(),
+  // Text compares bytewise (BINARY) in every column here.
+  accountRecordIdsBytewise: () => Promise.resolve(),
 };
 
 /** A JSON path of object keys, each quoted (`$."name"."first"`). */

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { accountStateHash } from '../../model/account.js';
 import type { AccountKind, IdentityType } from '../../model/account.js';
@@ -275,10 +276,33 @@ export class AccountsRepo {
     only: { kind?: AccountKind; recordSource?: SourceKind } = {},
   ): Promise<boolean> {
     let q = this.db.selectFrom('accounts').select('id').where('district_id', '=', district);
-    if (only.kind) q = q.where('kind', '=', only.kind);
+    // The kind as a literal: a planner proves a partial index (accounts_guardian_idx) applies only
+    // from a value it can read, and SQLite's cannot read a bound one.
+    if (only.kind) q = q.where('kind', '=', sql.lit(only.kind));
     if (only.recordSource) q = q.where('record_source', '=', only.recordSource);
     const row = await q.limit(1).executeTakeFirst();
     return row !== undefined;
+  }
+
+  /**
+   * Active sync-provisioned accounts of one kind, counted up to `limit` (Infinity: all of them): the
+   * count stops reading accounts once it reaches the limit.
+   */
+  async activeSyncCountUpTo(district: string, kind: AccountKind, limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    let q = this.db
+      .selectFrom('accounts')
+      .select('id')
+      .where('district_id', '=', district)
+      .where('kind', '=', kind)
+      .where('status', '=', 'active')
+      .where('origin', '=', 'sync');
+    if (Number.isFinite(limit)) q = q.limit(limit);
+    const row = await this.db
+      .selectFrom(q.as('a'))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** Accounts per kind and status; `origin` limits to sync-provisioned or hand-made ones. */

@@ -37,7 +37,7 @@ column accounts.name: text not null;
 column accounts.origin: text not null;
 column accounts.record_hash: text;
 column accounts.record_source: text;
-column accounts.record_source_id: text;
+column accounts.record_source_id: text collate "C";
 column accounts.roles: text not null;
 column accounts.state_hash: text;
 column accounts.status: text not null;
@@ -324,6 +324,7 @@ index account_former_identities_pk: CREATE UNIQUE INDEX account_former_identitie
 index account_overrides_pk: CREATE UNIQUE INDEX account_overrides_pk ON public.account_overrides USING btree (district_id, key_type, key_value);
 index account_sign_ins_pkey: CREATE UNIQUE INDEX account_sign_ins_pkey ON public.account_sign_ins USING btree (account_id);
 index accounts_email_idx: CREATE INDEX accounts_email_idx ON public.accounts USING btree (district_id, email);
+index accounts_guardian_idx: CREATE INDEX accounts_guardian_idx ON public.accounts USING btree (district_id, record_source) WHERE (kind = 'guardian'::text);
 index accounts_identities_idx: CREATE INDEX accounts_identities_idx ON public.accounts USING gin (((identities)::jsonb) jsonb_path_ops) WITH (fastupdate=off);
 index accounts_pkey: CREATE UNIQUE INDEX accounts_pkey ON public.accounts USING btree (id);
 index accounts_record_idx: CREATE INDEX accounts_record_idx ON public.accounts USING btree (district_id, record_source, record_source_id);

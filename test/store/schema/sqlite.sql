@@ -2,6 +2,7 @@ index account_changes_account_idx: CREATE INDEX "account_changes_account_idx" on
 index account_former_identities_lookup_idx: CREATE INDEX "account_former_identities_lookup_idx" on "account_former_identities" ("district_id", "type", "value");
 index account_identities_lookup_idx: CREATE INDEX "account_identities_lookup_idx" on "account_identities" ("district_id", "type", "value");
 index accounts_email_idx: CREATE INDEX "accounts_email_idx" on "accounts" ("district_id", "email");
+index accounts_guardian_idx: CREATE INDEX "accounts_guardian_idx" on "accounts" ("district_id", "record_source") where "kind" = 'guardian';
 index accounts_record_idx: CREATE INDEX "accounts_record_idx" on "accounts" ("district_id", "record_source", "record_source_id");
 index admin_login_attempts_email_idx: CREATE INDEX "admin_login_attempts_email_idx" on "admin_login_attempts" ("email", "at");
 index admin_sessions_admin_idx: CREATE INDEX "admin_sessions_admin_idx" on "admin_sessions" ("admin_id");
