@@ -297,10 +297,25 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
       expect(overflow, url).toBeLessThanOrEqual(0);
     }
     await page.goto(`${base}/admin`);
+    // The dashboard's table stacks into one card per district, each line naming its column, and
+    // the charts say their axes in text: nothing scrolls sideways, no label shrinks with a chart.
+    const table = await page.evaluate(() => {
+      const wrap = document.querySelector('#districts .table-wrap')!;
+      const cell = document.querySelector('#districts td[data-label="Status"]')!;
+      return {
+        scrolls: wrap.scrollWidth > wrap.clientWidth,
+        label: getComputedStyle(cell, '::before').content,
+      };
+    });
+    expect(table).toEqual({ scrolls: false, label: '"Status"' });
+    expect(await page.locator('.chart-axes').first().isVisible()).toBe(true);
+    expect(await page.locator('svg.chart .tick').first().isVisible()).toBe(false);
+    await expectAccessible(page, 'dashboard (phone)');
     await page.screenshot({ path: `${SHOTS}/dashboard-phone-light.png`, fullPage: true });
     // The dashboard and district screenshots again, now with a few runs behind them.
     await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto(`${base}/admin`);
+    expect(await page.locator('.chart-axes').first().isVisible()).toBe(false);
     await bothThemes('dashboard', true);
     await page.goto(`${base}/admin/districts/demo`);
     await bothThemes('district', true);

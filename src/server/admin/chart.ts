@@ -62,6 +62,7 @@ export function runChart(points: readonly ChartPoint[], title: string, id: strin
 <text class="tick" x="${pad.l + iw}" y="${H - 8}" text-anchor="end">${esc(utc(last.at).slice(0, 10))}</text>
 ${bars}<path class="line" d="${line}"/>${dots}
 </svg>
+<p class="chart-axes" aria-hidden="true"><span>${esc(utc(first.at).slice(0, 10))} – ${esc(utc(last.at).slice(0, 10))}</span><span>active accounts 0–${num(maxActive)} (left)</span><span>changes 0–${num(maxChanges)} (right)</span></p>
 <p class="legend"><span class="key key-line" aria-hidden="true"></span> Active accounts (left scale) <span class="key key-bar" aria-hidden="true"></span> Account changes per run (right scale)</p>`;
 }
 
