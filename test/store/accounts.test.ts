@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
 import type { AccountWrite } from '../../src/model/stored-account.js';
 import { accountWrite } from '../helpers/accounts.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { withFreshStore } from './fixtures.js';
 
 describeEachDatabase('store: accounts', (dbs) => {
-  let location: string;
-  let store: Store;
-
-  beforeAll(async () => {
-    location = await dbs.fresh();
-    store = await Store.open({ location });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('counts active sync accounts of a kind up to a limit, and tells whether a district has guardians', async () => {
     const account = (id: string, fields: Partial<AccountWrite> = {}): AccountWrite =>

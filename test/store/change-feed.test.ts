@@ -1,17 +1,12 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { ChangeWrite } from '../../src/model/stored-account.js';
-import { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { withFreshStore } from './fixtures.js';
 
 describeEachDatabase('store: change feed', (dbs) => {
-  let store: Store;
-
-  beforeAll(async () => {
-    store = await Store.open({ location: await dbs.fresh() });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('appends changes in order, in the transaction of the change, and reads them after a sequence number', async () => {
     expect(await store.changeFeed.lastSeq()).toBe(0);

@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
 import { SecretBox } from '../../src/store/secrets.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { withFreshStore } from './fixtures.js';
 
 describeEachDatabase('store: districts', (dbs) => {
-  let location: string;
-  let store: Store;
-
-  beforeAll(async () => {
-    location = await dbs.fresh();
-    store = await Store.open({ location });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('keeps district configuration and stores tokens encrypted', async () => {
     const d = await store.districts.ensure('dist-1', 'Springfield');

@@ -3,7 +3,9 @@ import { contentHash } from '../../src/model/hash.js';
 import type { Student } from '../../src/model/entities.js';
 import { emptyAccountCounts, emptyEntityCounts } from '../../src/model/run.js';
 import type { RunCounts } from '../../src/model/run.js';
-import type { Store } from '../../src/store/store.js';
+import { afterAll, beforeAll } from 'vitest';
+import { Store } from '../../src/store/store.js';
+import type { TestDatabases } from '../helpers/databases.js';
 import type { RecordWrite } from '../../src/store/queries/records.js';
 
 export const scope = { district: 'd1', source: 'clever' as const };
@@ -70,5 +72,20 @@ export function createRun(store: Store, id: string) {
     mode: 'sync',
     counts: counts(),
     stats: { requests: 0, retries: 0, pages: 0, timings: {} },
+  });
+}
+
+/**
+ * Opens a store on a fresh database of the suite's kind before its tests, hands it to `use`, and
+ * closes it after them.
+ */
+export function withFreshStore(dbs: TestDatabases, use: (store: Store) => void): void {
+  let opened: Store | undefined;
+  beforeAll(async () => {
+    opened = await Store.open({ location: await dbs.fresh() });
+    use(opened);
+  });
+  afterAll(async () => {
+    await opened?.close();
   });
 }

@@ -1,12 +1,13 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { contentHash } from '../../src/model/hash.js';
 import type { EntityData } from '../../src/model/entities.js';
 import { diffLinks } from '../../src/store/queries/link-diff.js';
 import type { LinkedEntity } from '../../src/store/queries/links.js';
 import type { RecordScope, RecordWrite } from '../../src/store/queries/records.js';
-import { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { withFreshStore } from './fixtures.js';
 
 /**
  * Link rows written by their difference (LinksRepo.replace, the fast path) against deleting and
@@ -44,13 +45,8 @@ const steps = <E extends LinkedEntity>(data: fc.Arbitrary<EntityData[E]>) =>
   );
 
 describeEachDatabase('store: link rows by their difference', (dbs) => {
-  let store: Store;
-  beforeAll(async () => {
-    store = await Store.open({ location: await dbs.fresh() });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   let round = 0;
   async function check<E extends LinkedEntity>(

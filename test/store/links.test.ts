@@ -1,19 +1,12 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
 import { contentHash } from '../../src/model/hash.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { withFreshStore } from './fixtures.js';
 
 describeEachDatabase('store: links', (dbs) => {
-  let location: string;
-  let store: Store;
-
-  beforeAll(async () => {
-    location = await dbs.fresh();
-    store = await Store.open({ location });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('keeps section memberships in step with section writes and archives', async () => {
     const s3 = { district: 'd-sec', source: 'clever' as const };

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { withFreshStore } from './fixtures.js';
 
 describeEachDatabase('store: overrides', (dbs) => {
-  let store: Store;
-
-  beforeAll(async () => {
-    store = await Store.open({ location: await dbs.fresh() });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('sets, finds, lists, replaces the CSV ones and removes overrides; the stamp changes with each', async () => {
     const D = 'o1';

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
 import { accountWrite } from '../helpers/accounts.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { createRun } from './fixtures.js';
+import { createRun, withFreshStore } from './fixtures.js';
 
 describeEachDatabase('store: pending deactivations', (dbs) => {
-  let store: Store;
-
-  beforeAll(async () => {
-    store = await Store.open({ location: await dbs.fresh() });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('holds deactivations per run, counts what approving the run would deactivate, and clears them', async () => {
     await createRun(store, 'run-p');

@@ -1,25 +1,17 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
 import type { Kysely } from 'kysely';
 import { canonicalJson, contentHash } from '../../src/model/hash.js';
 import type { Contact, Entity, EntityData, Section, Student } from '../../src/model/entities.js';
 import { PreparedRowsWriter } from '../../src/store/encoding/prepared-row.js';
 import type { RecordScope, RecordWrite } from '../../src/store/queries/records.js';
 import type { DB } from '../../src/store/schema.js';
-import { scope, student } from './fixtures.js';
+import { scope, student, withFreshStore } from './fixtures.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 
 describeEachDatabase('store: records', (dbs) => {
-  let location: string;
-  let store: Store;
-
-  beforeAll(async () => {
-    location = await dbs.fresh();
-    store = await Store.open({ location });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('bulk-upserts 50,000 rows, then an identical batch is all unchanged and writes nothing', async () => {
     const rows = Array.from({ length: 50_000 }, (_, i) => student(i));

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
 import { accountWrite } from '../helpers/accounts.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { createRun, scope, student } from './fixtures.js';
+import { createRun, scope, student, withFreshStore } from './fixtures.js';
 
 describeEachDatabase('store: pending re-keys and former identities', (dbs) => {
-  let store: Store;
-
-  beforeAll(async () => {
-    store = await Store.open({ location: await dbs.fresh() });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('keeps a run’s re-keys, counts them per kind, leaves re-keyed accounts out of deactivations, and drops them', async () => {
     await createRun(store, 'run-k');

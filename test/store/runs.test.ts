@@ -1,19 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
-import { createRun, counts } from './fixtures.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
+import { createRun, counts, withFreshStore } from './fixtures.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 
 describeEachDatabase('store: runs, checkpoints and locks', (dbs) => {
-  let location: string;
-  let store: Store;
-
-  beforeAll(async () => {
-    location = await dbs.fresh();
-    store = await Store.open({ location });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('stores runs with counts, problems and pending archives', async () => {
     const run = await createRun(store, 'run-a');

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { Store } from '../../src/store/store.js';
+import { expect, it } from 'vitest';
+import type { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { scope, student } from './fixtures.js';
+import { scope, student, withFreshStore } from './fixtures.js';
 
 describeEachDatabase('store: transactions', (dbs) => {
-  let store: Store;
-
-  beforeAll(async () => {
-    store = await Store.open({ location: await dbs.fresh() });
-  });
-  afterAll(async () => {
-    await store.close();
-  });
+  let store!: Store;
+  withFreshStore(dbs, (opened) => (store = opened));
 
   it('a rolled-back transaction sees its own writes, returns its value, and keeps nothing', async () => {
     const seen = await store.rolledBack(async (tx) => {
