@@ -12,6 +12,22 @@ import type { RunContext } from './run-context.js';
 /** Re-keys applied per transaction. */
 const REKEY_CHUNK = 500;
 
+/** The decided re-keys of `entity` as the run's pending re-keys. */
+function pendingRekeys(
+  run: RunContext,
+  entity: Entity,
+  rekeys: ReturnType<typeof decideRekeys>['rekeys'],
+): PendingRekey[] {
+  return rekeys.map((c) => ({
+    entity,
+    source: run.source.kind,
+    oldId: c.oldId,
+    newId: c.newId,
+    accountId: c.accountId,
+    accountKind: c.accountKind,
+  }));
+}
+
 /**
  * The sync's side of re-keys (the decision is accounts/rekey.ts): at the end of a stream the claims
  * that waited for its snapshot are settled, and once the run passes the safety valve (or is
@@ -38,16 +54,7 @@ export async function settleWaitingClaims(run: RunContext, entity: Entity): Prom
   );
   const { rekeys, rest } = decideRekeys(claims, (id) => absent.has(id));
   if (rekeys.length > 0) {
-    await ledger.addRekeys(
-      rekeys.map((c) => ({
-        entity,
-        source: run.source.kind,
-        oldId: c.oldId,
-        newId: c.newId,
-        accountId: c.accountId,
-        accountKind: c.accountKind,
-      })),
-    );
+    await ledger.addRekeys(pendingRekeys(run, entity, rekeys));
   }
   if (rest.length === 0) return;
   let ended!: () => void;
@@ -123,17 +130,7 @@ export async function settleBatchClaims(
   const absent = (id: string) => deleted.has(id) || earlier.has(id);
   const { rekeys, rest } = decideRekeys(all, absent);
   if (rekeys.length > 0) {
-    await ledger.addRekeys(
-      rekeys.map((c) => ({
-        entity,
-        source: run.source.kind,
-        oldId: c.oldId,
-        newId: c.newId,
-        accountId: c.accountId,
-        accountKind: c.accountKind,
-      })),
-      tx,
-    );
+    await ledger.addRekeys(pendingRekeys(run, entity, rekeys), tx);
   }
   const perAccount = new Map<string, number>();
   for (const c of rest) perAccount.set(c.accountId, (perAccount.get(c.accountId) ?? 0) + 1);

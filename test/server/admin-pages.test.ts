@@ -5,7 +5,8 @@ import { buildApp } from '../../src/server/app.js';
 import { SecretBox } from '../../src/store/secrets.js';
 import { Store } from '../../src/store/store.js';
 import { emptyRunCounts, emptyStats } from '../../src/sync/run-report.js';
-import { signedInAdmin } from '../helpers/admin-session.js';
+import { createAdmin } from '../../src/accounts/admin-auth.js';
+import { csrfOf, keepCookies, signedInAdmin } from '../helpers/admin-session.js';
 import type { InjectSession } from '../helpers/admin-session.js';
 
 /** The pages' read side on seeded runs: status words and order, problem search and CSV. */
@@ -88,6 +89,28 @@ describe('admin pages', () => {
   afterAll(async () => {
     await app?.close();
     await store?.close();
+  });
+
+  it('the setup link says what is wrong with a password and keeps the link usable', async () => {
+    const { setupToken } = await createAdmin(store, { email: 'setup@example.org', district: null });
+    const form = await app.inject({ url: `/admin/setup?token=${setupToken}` });
+    const cookies: Record<string, string> = {};
+    keepCookies({ cookies }, form);
+    const post = (password: string, confirm: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/admin/setup',
+        cookies,
+        payload: { _csrf: csrfOf(form.body), token: setupToken, password, confirm },
+      });
+    const differ = await post('a long enough password', 'another long password');
+    expect(differ.statusCode).toBe(400);
+    expect(differ.body).toContain('The two passwords are not the same.');
+    expect(differ.body).toContain('setup@example.org');
+    const short = await post('short', 'short');
+    expect(short.statusCode).toBe(400);
+    expect(short.body).toMatch(/at least \d+ characters/);
+    expect((await post('a long enough password', 'a long enough password')).statusCode).toBe(303);
   });
 
   it('lists the districts needing someone first, each with its status in words and who acts', async () => {

@@ -8,7 +8,7 @@ import {
 } from '../../model/account.js';
 import type { AccountChange } from '../../model/account.js';
 import { districtConfigSchema } from '../../model/district-config.js';
-import { ACCESS_TYPES, SOURCES, STAFF_ROLES } from '../../model/entities.js';
+import { ACCESS_TYPES, personNameSchema, SOURCES, STAFF_ROLES } from '../../model/entities.js';
 import type { EntityData, StoredRecord } from '../../model/entities.js';
 import { RUN_STATUSES } from '../../model/run.js';
 import type { RunProblem, SyncRun } from '../../model/run.js';
@@ -31,14 +31,7 @@ export const errorSchema = z
   })
   .meta({ id: 'Error' });
 
-const personName = z.object({
-  first: z.string().optional(),
-  middle: z.string().optional(),
-  last: z.string().optional(),
-  preferredFirst: z.string().optional(),
-  preferredMiddle: z.string().optional(),
-  preferredLast: z.string().optional(),
-});
+const personName = personNameSchema;
 const source = z.enum(SOURCES);
 const str = z.string().optional();
 

@@ -50,7 +50,7 @@ export interface RecordScope {
 export type UpsertCounts = Record<UpsertKind, number>;
 
 /** The columns every record table has; what `write` fills and `get`/`list` read. */
-const BASE_COLUMNS = [
+export const BASE_COLUMNS = [
   'district_id',
   'source',
   'source_id',

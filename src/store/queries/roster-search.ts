@@ -4,7 +4,7 @@ import type { SourceKind, StoredRecord } from '../../model/entities.js';
 import { SOURCE_PRECEDENCE } from '../../model/entities.js';
 import type { DialectQueries } from '../dialect/dialect.js';
 import type { DB } from '../schema.js';
-import { toStored } from './records.js';
+import { BASE_COLUMNS, toStored } from './records.js';
 
 /** The roster entities the API lists and shows. */
 export const BROWSED_ENTITIES = ['schools', 'students', 'staff', 'contacts', 'sections'] as const;
@@ -84,17 +84,7 @@ export class RosterSearchRepo {
     const table = entity as 'students';
     let q = this.db
       .selectFrom(table)
-      .select([
-        'district_id',
-        'source',
-        'source_id',
-        'hash',
-        'data',
-        'archived_at',
-        'created_at',
-        'updated_at',
-        'run_id',
-      ])
+      .select(BASE_COLUMNS)
       .where('district_id', '=', query.district)
       .where('archived_at', 'is', null);
     const cursor = query.after !== undefined ? parseCursor(query.after) : null;

@@ -21,6 +21,8 @@ function safeNext(v: unknown): string {
 /** Sign-in with email and password, the one-time setup link, sign-out. */
 export function registerAuthRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { store, opts, page, render } = deps;
+  // Password sign-in and setup, per address: the lockout (see signIn) guards each account besides.
+  const limited = { config: { rateLimit: { max: opts.loginRateLimit ?? 10, timeWindow: 60_000 } } };
 
   app.get('/login', async (req, reply) =>
     render(req, reply, 'login', {
@@ -30,27 +32,23 @@ export function registerAuthRoutes(app: FastifyInstance, deps: RouteDeps): void 
     }),
   );
 
-  app.post(
-    '/login',
-    { config: { rateLimit: { max: opts.loginRateLimit ?? 10, timeWindow: 60_000 } } },
-    async (req, reply) => {
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const email = str(body.email);
-      const r = await signIn(store, email, str(body.password));
-      if (!r.ok) {
-        const error =
-          r.reason === 'locked'
-            ? `Too many wrong passwords for this email: sign-in is locked until ${f.utc(r.lockedUntil)}.`
-            : 'That email and password do not match.';
-        return reply
-          .code(r.reason === 'locked' ? 429 : 401)
-          .type('text/html')
-          .send(await page(reply, 'login', { title: 'Sign in', next: safeNext(body.next), error, email }));
-      }
-      setSession(reply, r.sessionToken);
-      return reply.redirect(safeNext(body.next), 303);
-    },
-  );
+  app.post('/login', limited, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const email = str(body.email);
+    const r = await signIn(store, email, str(body.password));
+    if (!r.ok) {
+      const error =
+        r.reason === 'locked'
+          ? `Too many wrong passwords for this email: sign-in is locked until ${f.utc(r.lockedUntil)}.`
+          : 'That email and password do not match.';
+      return reply
+        .code(r.reason === 'locked' ? 429 : 401)
+        .type('text/html')
+        .send(await page(reply, 'login', { title: 'Sign in', next: safeNext(body.next), error, email }));
+    }
+    setSession(reply, r.sessionToken);
+    return reply.redirect(safeNext(body.next), 303);
+  });
 
   function setSession(reply: FastifyReply, token: string): void {
     reply.setCookie(SESSION_COOKIE, token, {
@@ -86,49 +84,36 @@ export function registerAuthRoutes(app: FastifyInstance, deps: RouteDeps): void 
     });
   });
 
-  app.post(
-    '/setup',
-    { config: { rateLimit: { max: opts.loginRateLimit ?? 10, timeWindow: 60_000 } } },
-    async (req, reply) => {
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const token = str(body.token);
-      const password = str(body.password);
-      const admin = await setupAdmin(store, token);
-      if (admin && password !== str(body.confirm))
-        return reply
-          .code(400)
-          .type('text/html')
-          .send(
-            await page(reply, 'setup', {
-              title: 'Choose a password',
-              token,
-              email: admin.email,
-              min: MIN_PASSWORD_LENGTH,
-              error: 'The two passwords are not the same.',
-            }),
-          );
-      try {
-        const r = await completeSetup(store, token, password);
-        setSession(reply, r.sessionToken);
-        return reply.redirect('/admin', 303);
-      } catch (err) {
-        if (admin && isRostersyncError(err, 'input'))
-          return reply
-            .code(400)
-            .type('text/html')
-            .send(
-              await page(reply, 'setup', {
-                title: 'Choose a password',
-                token,
-                email: admin.email,
-                min: MIN_PASSWORD_LENGTH,
-                error: errorMessage(err),
-              }),
-            );
-        throw err;
-      }
-    },
-  );
+  app.post('/setup', limited, async (req, reply) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const token = str(body.token);
+    const password = str(body.password);
+    const admin = await setupAdmin(store, token);
+    // The setup form again, saying what was wrong.
+    const again = async (email: string, error: string) =>
+      reply
+        .code(400)
+        .type('text/html')
+        .send(
+          await page(reply, 'setup', {
+            title: 'Choose a password',
+            token,
+            email,
+            min: MIN_PASSWORD_LENGTH,
+            error,
+          }),
+        );
+    if (admin && password !== str(body.confirm))
+      return again(admin.email, 'The two passwords are not the same.');
+    try {
+      const r = await completeSetup(store, token, password);
+      setSession(reply, r.sessionToken);
+      return reply.redirect('/admin', 303);
+    } catch (err) {
+      if (admin && isRostersyncError(err, 'input')) return again(admin.email, errorMessage(err));
+      throw err;
+    }
+  });
 
   app.post('/logout', async (req, reply) => {
     const token = req.cookies[SESSION_COOKIE];
