@@ -1,5 +1,5 @@
 import { provisionBatch, deriveVersion } from '../accounts/provision.js';
-import type { ProvisionResult } from '../accounts/provision-batch.js';
+import type { ProvisionRecord, ProvisionResult } from '../accounts/provision-batch.js';
 import { decideRekeys } from '../accounts/rekey.js';
 import { defaultDistrictConfig } from '../model/district-config.js';
 import type { Entity } from '../model/entities.js';
@@ -11,6 +11,23 @@ import type { RunContext } from './run-context.js';
 
 /** Re-keys applied per transaction. */
 const REKEY_CHUNK = 500;
+
+/** Provisioning the records of `claims` again in this run, without waiting (the claims are settled). */
+function provisionRequest(
+  run: RunContext,
+  entity: Entity,
+  claims: ReadonlyArray<{ record: ProvisionRecord }>,
+) {
+  return {
+    runId: run.ledger.runId,
+    district: run.district!,
+    source: run.source.kind,
+    entity,
+    config: run.config,
+    deriveVersion: run.deriveVersion,
+    records: claims.map((c) => c.record),
+  };
+}
 
 /** The decided re-keys of `entity` as the run's pending re-keys. */
 function pendingRekeys(
@@ -65,13 +82,7 @@ export async function settleWaitingClaims(run: RunContext, entity: Entity): Prom
       ...(run.store.concurrentTransactions
         ? { order: { decisions: run.decisions, ended: transactionEnded } }
         : {}),
-      runId: ledger.runId,
-      district: run.district!,
-      source: run.source.kind,
-      entity,
-      config: run.config,
-      deriveVersion: run.deriveVersion,
-      records: rest.map((c) => c.record),
+      ...provisionRequest(run, entity, rest),
     });
     addAccountCounts(run.counts.accounts, prov.counts);
     problems.push(...prov.problems);
@@ -140,15 +151,7 @@ export async function settleBatchClaims(
     else now.push(c);
   }
   if (now.length === 0) return { provisioned: null, waiting };
-  const provisioned = await provisionBatch(tx, {
-    runId: ledger.runId,
-    district: run.district!,
-    source: run.source.kind,
-    entity,
-    config: run.config,
-    deriveVersion: run.deriveVersion,
-    records: now.map((c) => c.record),
-  });
+  const provisioned = await provisionBatch(tx, provisionRequest(run, entity, now));
   return { provisioned, waiting };
 }
 
