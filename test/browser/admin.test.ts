@@ -319,6 +319,21 @@ describe.skipIf(!browserAvailable())('the admin web app in a browser', () => {
     await bothThemes('dashboard', true);
     await page.goto(`${base}/admin/districts/demo`);
     await bothThemes('district', true);
+    // The run history, below the fold of that screenshot: its status filter and its runs.
+    const top = await page
+      .locator('#history')
+      .evaluate((h) => h.getBoundingClientRect().top + window.scrollY);
+    await page.screenshot({
+      path: `${SHOTS}/district-history-light.png`,
+      fullPage: true,
+      clip: { x: 0, y: top - 16, width: 1280, height: 420 },
+    });
+    await page
+      .getByRole('navigation', { name: 'Run history by status' })
+      .getByRole('link', { name: 'Succeeded' })
+      .click();
+    await expect.poll(() => page.url()).toContain('status=succeeded');
+    expect(await page.locator('#history ~ .table-wrap tbody tr').count()).toBeGreaterThan(0);
   });
 
   it('manages API keys: creates one shown once, which the API takes, and revokes it', async () => {

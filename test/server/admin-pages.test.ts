@@ -125,6 +125,59 @@ describe('admin pages', () => {
     expect(held).not.toContain('Birch USD');
   });
 
+  it("pages a district's run history 25 at a time, newest first, and filters it by status", async () => {
+    await store.districts.ensure('h', 'Hemlock USD');
+    // 30 runs: every tenth failed, and a plan, which the history leaves out.
+    for (let i = 0; i < 30; i++) {
+      const id = `h-${String(i).padStart(2, '0')}`;
+      await store.runs.create({
+        id,
+        district: 'h',
+        source: 'clever',
+        mode: 'sync',
+        counts: emptyRunCounts(),
+        stats: emptyStats(),
+      });
+      await store.runs.finish(id, i % 10 === 0 ? 'failed' : 'succeeded', {
+        counts: emptyRunCounts(),
+        stats: emptyStats(),
+        reason: null,
+      });
+    }
+    await store.runs.create({
+      id: 'h-plan',
+      district: 'h',
+      source: 'clever',
+      mode: 'plan',
+      counts: emptyRunCounts(),
+      stats: emptyStats(),
+    });
+    const history = async (query: string) => {
+      const r = await app.inject({ url: `/admin/districts/h${query}`, cookies: s.cookies });
+      expect(r.statusCode).toBe(200);
+      const part = r.body.slice(r.body.indexOf('id="history"'));
+      return {
+        runs: [...part.matchAll(/href="\/admin\/runs\/(h-[\w-]+)"/g)].map((m) => m[1]),
+        older: /older=([\w-]+)#history" rel="next"/.exec(part)?.[1] ?? null,
+        newest: part.includes('>Newest runs</a>'),
+      };
+    };
+    const first = await history('');
+    expect(first.runs).toHaveLength(25);
+    expect(first.runs[0]).toBe('h-29');
+    expect(first.runs).not.toContain('h-plan');
+    expect(first).toMatchObject({ older: 'h-05', newest: false });
+    const second = await history(`?older=${first.older}`);
+    expect(second).toEqual({ runs: ['h-04', 'h-03', 'h-02', 'h-01', 'h-00'], older: null, newest: true });
+    expect(await history('?status=failed')).toEqual({
+      runs: ['h-20', 'h-10', 'h-00'],
+      older: null,
+      newest: false,
+    });
+    // An id of another district's run starts at the newest page.
+    expect((await history('?older=a-succeeded')).runs[0]).toBe('h-29');
+  });
+
   it('searches the problems of a run and downloads them as CSV, spreadsheet formulas defused', async () => {
     const page = await app.inject({ url: '/admin/runs/c-held?q=grade', cookies: s.cookies });
     expect(page.statusCode).toBe(200);

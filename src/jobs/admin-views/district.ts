@@ -1,7 +1,7 @@
 import type { Admin } from '../../store/queries/admins.js';
 import type { DistrictRow } from '../../store/queries/districts.js';
 import type { Store } from '../../store/store.js';
-import type { SyncRun } from '../../model/run.js';
+import type { RunStatus, SyncRun } from '../../model/run.js';
 import type { School } from '../../model/entities.js';
 import type { SchoolFilter } from '../../model/district-config.js';
 import type { RunReport } from '../../sync/run-report.js';
@@ -32,15 +32,33 @@ export interface DistrictPage {
   schools: SchoolRow[];
   /** The filter is more than a list of ids (patterns, SIS ids, numbers): saving the editor replaces it. */
   filterHasRules: boolean;
+  /** One page of the run history, newest first (see HistoryQuery). */
   runs: SyncRun[];
+  history: {
+    /** The status the history is filtered to, if any. */
+    status: RunStatus | null;
+    /** The last run shown, when older ones follow: the next page starts after it. */
+    older: string | null;
+    /** The page is not the newest one. */
+    paged: boolean;
+  };
   queued: boolean;
+}
+
+/** Runs per page of a district's history. */
+export const HISTORY_PAGE = 25;
+
+/** Which page of a district's run history to show: runs of one status, older than run `older`. */
+export interface HistoryQuery {
+  status?: RunStatus | undefined;
+  older?: string | undefined;
 }
 
 export async function districtPage(
   store: Store,
   admin: Admin,
   id: string,
-  opts: { timezone: string; now?: Date },
+  opts: { timezone: string; now?: Date; history?: HistoryQuery },
 ): Promise<DistrictPage> {
   const district = await visibleDistrict(store, admin, id);
   const now = opts.now ?? store.clock();
@@ -74,7 +92,18 @@ export async function districtPage(
   }
   schools.sort((a, b) => a.name.localeCompare(b.name));
   const f = district.config.schoolFilter;
-  const runs = (await store.runs.list({ district: id, limit: 50 })).filter((r) => r.mode !== 'plan');
+  const q = opts.history ?? {};
+  // A page starts after a run of this district; any other id starts at the newest.
+  const from = q.older !== undefined ? await store.runs.get(q.older) : undefined;
+  const before = from && from.district === id ? { startedAt: from.startedAt, id: from.id } : undefined;
+  const found = await store.runs.list({
+    district: id,
+    modes: ['sync', 'import'],
+    limit: HISTORY_PAGE + 1,
+    ...(q.status ? { status: q.status } : {}),
+    ...(before ? { before } : {}),
+  });
+  const runs = found.slice(0, HISTORY_PAGE);
   const queued = (await store.service.queuedRequests(1000)).some((r) => r.district === id);
   return {
     summary,
@@ -83,6 +112,11 @@ export async function districtPage(
     schools,
     filterHasRules: !!f && (f.sisIds.length > 0 || f.schoolNumbers.length > 0 || f.namePatterns.length > 0),
     runs,
+    history: {
+      status: q.status ?? null,
+      older: found.length > HISTORY_PAGE ? runs[runs.length - 1]!.id : null,
+      paged: before !== undefined,
+    },
     queued,
   };
 }

@@ -163,6 +163,8 @@ export class RunsRepo {
       district?: string;
       limit?: number;
       mode?: RunMode;
+      /** Any of these modes (with `mode`, both hold). */
+      modes?: readonly RunMode[];
       status?: RunStatus;
       before?: { startedAt: string; id: string };
     } = {},
@@ -170,6 +172,7 @@ export class RunsRepo {
     let q = this.db.selectFrom('sync_runs').selectAll();
     if (opts.district) q = q.where('district_id', '=', opts.district);
     if (opts.mode) q = q.where('mode', '=', opts.mode);
+    if (opts.modes) q = q.where('mode', 'in', [...opts.modes]);
     if (opts.status) q = q.where('status', '=', opts.status);
     const before = opts.before;
     if (before)

@@ -5,6 +5,7 @@ import {
   requestRunNow,
   saveSchoolFilter,
 } from '../../../jobs/admin-views/district.js';
+import { RUN_STATUSES } from '../../../model/run.js';
 import { idParam, list, me, str } from './route-deps.js';
 import type { RouteDeps } from './route-deps.js';
 
@@ -14,7 +15,10 @@ export function registerDistrictRoutes(app: FastifyInstance, deps: RouteDeps): v
 
   app.get('/districts/:id', async (req, reply) => {
     const { id } = idParam.parse(req.params);
-    const p = await districtPage(store, me(req), id, { timezone: opts.timezone });
+    const query = (req.query ?? {}) as Record<string, unknown>;
+    const status = RUN_STATUSES.find((s) => s === query.status);
+    const older = str(query.older) || undefined;
+    const p = await districtPage(store, me(req), id, { timezone: opts.timezone, history: { status, older } });
     return render(req, reply, 'district', { title: p.district.name, p, canPlan: !!opts.planSchoolFilter });
   });
 
