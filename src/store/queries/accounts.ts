@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { accountStateHash } from '../../model/account.js';
 import type { AccountKind, IdentityType } from '../../model/account.js';
@@ -276,9 +275,7 @@ export class AccountsRepo {
     only: { kind?: AccountKind; recordSource?: SourceKind } = {},
   ): Promise<boolean> {
     let q = this.db.selectFrom('accounts').select('id').where('district_id', '=', district);
-    // The kind as a literal: a planner proves a partial index (accounts_guardian_idx) applies only
-    // from a value it can read, and SQLite's cannot read a bound one.
-    if (only.kind) q = q.where('kind', '=', sql.lit(only.kind));
+    if (only.kind) q = q.where('kind', '=', only.kind);
     if (only.recordSource) q = q.where('record_source', '=', only.recordSource);
     const row = await q.limit(1).executeTakeFirst();
     return row !== undefined;
