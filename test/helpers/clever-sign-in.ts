@@ -112,6 +112,11 @@ export async function signIn(
   const callback = new URL(picked.headers.get('location')!);
   expect(`${callback.origin}${callback.pathname}`).toBe(s.config.redirectUri);
   await opts.beforeCallback?.(callback);
+  return callBack(callback.toString(), cookie);
+}
+
+/** The browser arriving at our callback URL `callback`, with the login route's cookie if any. */
+export async function callBack(callback: string, cookie: string | null = null): Promise<LoginOutcome> {
   const res = await fetch(callback, {
     redirect: 'manual',
     headers: cookie !== null ? { cookie } : {},
@@ -120,7 +125,7 @@ export async function signIn(
     status: res.status,
     location: res.headers.get('location'),
     body: await res.text(),
-    callback: callback.toString(),
+    callback,
     cookie,
   };
 }

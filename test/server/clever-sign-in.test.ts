@@ -12,7 +12,7 @@ import type { CleverSimulator } from '../../src/simulator/index.js';
 import { SecretBox } from '../../src/store/secrets.js';
 import { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { serve, signIn } from '../helpers/clever-sign-in.js';
+import { callBack, serve, signIn } from '../helpers/clever-sign-in.js';
 import type { LoginOutcome, Served } from '../helpers/clever-sign-in.js';
 import { accountWrite } from '../helpers/accounts.js';
 import { capturedLogger } from '../helpers/log-capture.js';
@@ -287,15 +287,7 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
       authorize.searchParams.set('login_as', cleverIdOf(student));
       authorize.searchParams.set('login_role', 'student');
       const picked = await fetch(authorize, { redirect: 'manual' });
-      const callback = picked.headers.get('location')!;
-      const res = await fetch(callback, { redirect: 'manual' });
-      return {
-        status: res.status,
-        location: res.headers.get('location'),
-        body: await res.text(),
-        callback,
-        cookie: null,
-      };
+      return callBack(picked.headers.get('location')!);
     });
     // A login left on Clever's page longer than the state lives.
     await expectRefused('state_mismatch', () =>
@@ -371,17 +363,7 @@ describeEachDatabase('Clever sign-in onto provisioned accounts', (dbs) => {
       [`?code=${'c1'.repeat(16)}&code=${'d2'.repeat(16)}`, 'missing_code'],
       ['?error=access_denied', 'authorization_denied'],
     ] as const) {
-      await expectRefused(reason, async () => {
-        const callback = `${s.config.redirectUri}${query}`;
-        const res = await fetch(callback, { redirect: 'manual' });
-        return {
-          status: res.status,
-          location: res.headers.get('location'),
-          body: await res.text(),
-          callback,
-          cookie: null,
-        };
-      });
+      await expectRefused(reason, () => callBack(`${s.config.redirectUri}${query}`));
     }
   });
 
