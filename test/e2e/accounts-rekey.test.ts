@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import type { Entity, Student } from '../../src/model/entities.js';
 import type { StoredAccount } from '../../src/model/stored-account.js';
 import { startCleverSimulator } from '../../src/simulator/index.js';
@@ -10,7 +10,7 @@ import { changedNothing, exitCodeFor } from '../../src/sync/run-report.js';
 import { runSync } from '../../src/sync/run-sync.js';
 import { getStatus } from '../../src/sync/status.js';
 import { describeEachDatabase } from '../helpers/databases.js';
-import { syncSim } from '../helpers/sync.js';
+import { syncSim, withSimulator } from '../helpers/sync.js';
 
 /** Every account of the district, by id. */
 async function accountsOf(store: Store, district: string): Promise<Map<string, StoredAccount>> {
@@ -112,14 +112,11 @@ async function withHoldRekeys(
 }
 
 describeEachDatabase('re-keys: accounts follow a person whose source id changes', (dbs) => {
-  let sim: CleverSimulator;
-  let district: string;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 41, students: 500, contactsPerStudent: 1.5 });
-    district = sim.districts[0]!.id;
-  });
-  afterAll(async () => {
-    await sim.close();
+  let sim!: CleverSimulator;
+  let district!: string;
+  withSimulator({ seed: 41, students: 500, contactsPerStudent: 1.5 }, (started) => {
+    sim = started;
+    district = started.districts[0]!.id;
   });
 
   it('10% of students and teachers re-keyed: not held, nobody deactivated or created, counts match the day', async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createManualAccount, removeAccountOverride, setAccountOverride } from '../../src/accounts/manual.js';
 import { staffAccess } from '../../src/accounts/derive.js';
 import { districtConfigSchema } from '../../src/model/district-config.js';
@@ -12,7 +12,7 @@ import { getStatus } from '../../src/sync/status.js';
 import { accountWrite } from '../helpers/accounts.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
-import { syncSim } from '../helpers/sync.js';
+import { syncSim, withSimulator } from '../helpers/sync.js';
 
 describe('staff access mapping', () => {
   const base: Staff = { name: {}, roles: ['teacher'], schoolIds: ['s1', 's2'] };
@@ -49,14 +49,11 @@ describe('staff access mapping', () => {
 });
 
 describeEachDatabase('accounts', (dbs) => {
-  let sim: CleverSimulator;
-  let district: string;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 21, students: 800 });
-    district = sim.districts[0]!.id;
-  });
-  afterAll(async () => {
-    await sim.close();
+  let sim!: CleverSimulator;
+  let district!: string;
+  withSimulator({ seed: 21, students: 800 }, (started) => {
+    sim = started;
+    district = started.districts[0]!.id;
   });
 
   async function freshStore(): Promise<Store> {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deriveAccount } from '../../src/accounts/derive.js';
 import { ACCOUNT_FIELDS } from '../../src/model/account-fields.js';
 import type { AccountEntity } from '../../src/model/account-fields.js';
@@ -14,10 +14,10 @@ import {
   preparedLinks,
   preparedRowLines,
 } from '../../src/store/encoding/prepared-row.js';
-import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { CleverSource } from '../../src/sources/clever/clever-source.js';
 import type { PageOptions, SourceRecord } from '../../src/sources/source.js';
+import { withSimulator } from '../helpers/sync.js';
 
 /**
  * A decoded Clever record carries what writing it takes (its JSON as bytes, its indexed values and
@@ -27,13 +27,8 @@ import type { PageOptions, SourceRecord } from '../../src/sources/source.js';
  * them as from the whole record, under every matching key.
  */
 describe('Clever source records carry what a write needs', () => {
-  let sim: CleverSimulator;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 29, students: 600 });
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  let sim!: CleverSimulator;
+  withSimulator({ seed: 29, students: 600 }, (started) => (sim = started));
 
   /** Walks every record of every stream, in pages of `pageSize` read as `opts` asks. */
   async function eachRecord(

@@ -1,21 +1,14 @@
-import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startCleverSimulator } from '../../src/simulator/index.js';
+import { expect, it } from 'vitest';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { killSyncWhen } from '../helpers/spawn-cli.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
-import { syncSim } from '../helpers/sync.js';
+import { syncSim, withSimulator } from '../helpers/sync.js';
 
 describeEachDatabase('a sync killed halfway', (dbs) => {
-  let sim: CleverSimulator;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 11, students: 1200 });
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  let sim!: CleverSimulator;
+  withSimulator({ seed: 11, students: 1200 }, (started) => (sim = started));
 
   it('is finished by the next sync, ending in the same store as an uninterrupted sync', async () => {
     const district = sim.districts[0]!.id;
@@ -27,11 +20,11 @@ describeEachDatabase('a sync killed halfway', (dbs) => {
 
       // Slow the simulator down so the child is surely mid-walk when it is killed.
       sim.setFaults({ rate: 1, kinds: ['slow'], slowMs: 40 });
-      const child = spawn(
-        process.execPath,
+      // Kill it (SIGKILL: no cleanup at all) once some student pages have committed.
+      const killed = await killSyncWhen(
+        crashed,
+        district,
         [
-          'bin/rostersync.js',
-          'sync',
           '--clever-url',
           sim.url,
           '--clever-token',
@@ -40,23 +33,10 @@ describeEachDatabase('a sync killed halfway', (dbs) => {
           crashedLocation,
           '--page-size',
           '25',
-          '--json',
-          '--no-progress',
         ],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, ROSTERSYNC_LOG_LEVEL: 'silent', ROSTERSYNC_HEAP_MB: '0' },
-        },
+        (cps) => cps.some((c) => c.stream === 'users:student' && c.pages >= 4 && !c.complete),
       );
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      // Kill it (SIGKILL: no cleanup at all) once some student pages have committed.
-      for (let i = 0; i < 600; i++) {
-        const cps = await crashed.checkpoints.list(district).catch(() => []);
-        if (cps.some((c) => c.stream === 'users:student' && c.pages >= 4 && !c.complete)) break;
-        await sleep(50);
-      }
-      child.kill('SIGKILL');
-      expect(await exited).toBeNull();
+      expect(killed).toBeNull();
       sim.setFaults(null);
 
       const [interrupted] = await crashed.runs.list({ district });

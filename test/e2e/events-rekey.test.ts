@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { silentLogger } from '../../src/shared/logger.js';
-import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator, DayRecord } from '../../src/simulator/index.js';
 import { CleverSource } from '../../src/sources/clever/clever-source.js';
 import type { EventFeed, EventPage, SourceChange } from '../../src/sources/source.js';
@@ -11,7 +10,7 @@ import type { RunReport } from '../../src/sync/run-report.js';
 import { runSync } from '../../src/sync/run-sync.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
-import { simConfig, syncSim } from '../helpers/sync.js';
+import { simConfig, syncSim, withSimulator } from '../helpers/sync.js';
 
 /** The district's account change feed as comparable entries: kind, the account's record, fields. */
 async function feedDump(store: Store, district: string): Promise<string[]> {
@@ -169,14 +168,11 @@ async function eventsRun(store: Store, source: CleverSource): Promise<RunReport>
 }
 
 describeEachDatabase('re-keys in an events sync', (dbs) => {
-  let sim: CleverSimulator;
-  let district: string;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 47, students: 400, contactsPerStudent: 1.5 });
-    district = sim.districts[0]!.id;
-  });
-  afterAll(async () => {
-    await sim.close();
+  let sim!: CleverSimulator;
+  let district!: string;
+  withSimulator({ seed: 47, students: 400, contactsPerStudent: 1.5 }, (started) => {
+    sim = started;
+    district = started.districts[0]!.id;
   });
 
   it('a re-key day applied by events ends in the store a full sync of that day gives; replaying it changes nothing', async () => {
@@ -291,14 +287,11 @@ describeEachDatabase('re-keys in an events sync', (dbs) => {
 });
 
 describeEachDatabase('a delete whose create comes in a later events run', (dbs) => {
-  let sim: CleverSimulator;
-  let district: string;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 53, students: 200 });
-    district = sim.districts[0]!.id;
-  });
-  afterAll(async () => {
-    await sim.close();
+  let sim!: CleverSimulator;
+  let district!: string;
+  withSimulator({ seed: 53, students: 200 }, (started) => {
+    sim = started;
+    district = started.districts[0]!.id;
   });
 
   it('a create whose old record is not deleted in the run is a conflict, reported, as in a full sync', async () => {

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { Store } from '../../src/store/store.js';
@@ -8,8 +6,9 @@ import { approveRun } from '../../src/sync/run-control.js';
 import { changedNothing } from '../../src/sync/run-report.js';
 import type { RunReport } from '../../src/sync/run-report.js';
 import { describeEachDatabase } from '../helpers/databases.js';
+import { killSyncWhen } from '../helpers/spawn-cli.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
-import { simConfig, syncSim } from '../helpers/sync.js';
+import { simConfig, syncSim, withSimulator } from '../helpers/sync.js';
 import { silentLogger } from '../../src/shared/logger.js';
 import { syncFromClever } from '../../src/sync/clever-sync.js';
 
@@ -40,14 +39,11 @@ async function feedDump(store: Store, district: string): Promise<string[]> {
 }
 
 describeEachDatabase('an events sync', (dbs) => {
-  let sim: CleverSimulator;
-  let district: string;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 19, students: 500 });
-    district = sim.districts[0]!.id;
-  });
-  afterAll(async () => {
-    await sim.close();
+  let sim!: CleverSimulator;
+  let district!: string;
+  withSimulator({ seed: 19, students: 500 }, (started) => {
+    sim = started;
+    district = started.districts[0]!.id;
   });
 
   it('applies change days as full syncs of the same days do, replays harmlessly, and is held as a full sync is', async () => {
@@ -111,14 +107,11 @@ describeEachDatabase('an events sync', (dbs) => {
 });
 
 describeEachDatabase('sync --mode auto', (dbs) => {
-  let sim: CleverSimulator;
-  let district: string;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 23, students: 300 });
-    district = sim.districts[0]!.id;
-  });
-  afterAll(async () => {
-    await sim.close();
+  let sim!: CleverSimulator;
+  let district!: string;
+  withSimulator({ seed: 23, students: 300 }, (started) => {
+    sim = started;
+    district = started.districts[0]!.id;
   });
 
   it('syncs in full without a cursor, on its cadence, after a filter change and past the retention window; by events otherwise', async () => {
@@ -225,11 +218,10 @@ describeEachDatabase('sync --mode auto', (dbs) => {
       sim.advance(3);
       // Slow the simulator down so the child is surely between pages when it is killed.
       sim.setFaults({ rate: 1, kinds: ['slow'], slowMs: 40 });
-      const child = spawn(
-        process.execPath,
+      const killed = await killSyncWhen(
+        crashed,
+        district,
         [
-          'bin/rostersync.js',
-          'sync',
           '--mode',
           'events',
           '--clever-url',
@@ -240,22 +232,10 @@ describeEachDatabase('sync --mode auto', (dbs) => {
           crashedLocation,
           '--page-size',
           '5',
-          '--json',
-          '--no-progress',
         ],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, ROSTERSYNC_LOG_LEVEL: 'silent', ROSTERSYNC_HEAP_MB: '0' },
-        },
+        (cps) => cps.some((c) => c.stream === 'events' && c.pages >= 3),
       );
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      for (let i = 0; i < 600; i++) {
-        const cps = await crashed.checkpoints.list(district).catch(() => []);
-        if (cps.some((c) => c.stream === 'events' && c.pages >= 3)) break;
-        await sleep(50);
-      }
-      child.kill('SIGKILL');
-      expect(await exited).toBeNull();
+      expect(killed).toBeNull();
       sim.setFaults(null);
 
       const [interrupted] = await crashed.runs.list({ district });

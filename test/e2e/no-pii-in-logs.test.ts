@@ -1,21 +1,15 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startCleverSimulator } from '../../src/simulator/index.js';
+import { expect, it } from 'vitest';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { Store } from '../../src/store/store.js';
 import { syncFromClever } from '../../src/sync/clever-sync.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { capturedLogger } from '../helpers/log-capture.js';
-import { simConfig } from '../helpers/sync.js';
+import { simConfig, withSimulator } from '../helpers/sync.js';
 
 /** Everything a sync logs, at the most verbose level, while things go wrong in every way we can make them. */
 describeEachDatabase('logs carry no student data and no tokens', (dbs) => {
-  let sim: CleverSimulator;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 17, students: 400 });
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  let sim!: CleverSimulator;
+  withSimulator({ seed: 17, students: 400 }, (started) => (sim = started));
 
   it('a sync with faults, a change day and a bad token logs ids and reasons only', async () => {
     const captured = capturedLogger('trace');

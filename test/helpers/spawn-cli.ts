@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Store } from '../../src/store/store.js';
 
 /**
  * Starts `rostersync <args>` (bin/rostersync.js, as a user runs it) and resolves once it printed a
@@ -34,4 +35,30 @@ export async function startCli(args: string[], env: Record<string, string>, read
     return r;
   };
   return { child, match: m, exited, stop, output: () => ({ out, err }) };
+}
+
+type Checkpoints = Awaited<ReturnType<Store['checkpoints']['list']>>;
+
+/**
+ * Runs `rostersync sync <args> --json --no-progress` and kills it (SIGKILL: no cleanup at all) once
+ * `store` shows checkpoints of `district` that satisfy `when` (or after 30 s); resolves with its exit
+ * code, null when the kill ended it.
+ */
+export async function killSyncWhen(
+  store: Store,
+  district: string,
+  args: string[],
+  when: (checkpoints: Checkpoints) => boolean,
+): Promise<number | null> {
+  const child = spawn(process.execPath, ['bin/rostersync.js', 'sync', ...args, '--json', '--no-progress'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ROSTERSYNC_LOG_LEVEL: 'silent', ROSTERSYNC_HEAP_MB: '0' },
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  for (let i = 0; i < 600; i++) {
+    if (when(await store.checkpoints.list(district).catch(() => []))) break;
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  return exited;
 }

@@ -1,6 +1,8 @@
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
 import { silentLogger } from '../../src/shared/logger.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import type { Store } from '../../src/store/store.js';
 import { syncFromClever } from '../../src/sync/clever-sync.js';
@@ -36,5 +38,20 @@ export function syncSim(
     ...(opts.mode ? { mode: opts.mode } : {}),
     ...(opts.kind ? { kind: opts.kind } : {}),
     ...(opts.district ? { district: opts.district } : {}),
+  });
+}
+
+/** Starts a simulator before a suite's tests, hands it to `use`, and closes it after them. */
+export function withSimulator(
+  opts: Parameters<typeof startCleverSimulator>[0],
+  use: (sim: CleverSimulator) => void,
+): void {
+  let started: CleverSimulator | undefined;
+  beforeAll(async () => {
+    started = await startCleverSimulator(opts);
+    use(started);
+  });
+  afterAll(async () => {
+    await started?.close();
   });
 }

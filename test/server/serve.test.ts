@@ -13,16 +13,11 @@ import { Store } from '../../src/store/store.js';
 import { describeEachDatabase } from '../helpers/databases.js';
 import { dumpDistrict } from '../helpers/store-dump.js';
 import { startCli } from '../helpers/spawn-cli.js';
-import { simConfig, syncSim } from '../helpers/sync.js';
+import { simConfig, syncSim, withSimulator } from '../helpers/sync.js';
 
 describeEachDatabase('the service app', (dbs) => {
-  let sim: CleverSimulator;
-  beforeAll(async () => {
-    sim = await startCleverSimulator({ seed: 5, students: 200 });
-  });
-  afterAll(async () => {
-    await sim.close();
-  });
+  let sim!: CleverSimulator;
+  withSimulator({ seed: 5, students: 200 }, (started) => (sim = started));
 
   it('answers health, readiness and metrics, and is not ready while draining', async () => {
     const store = await Store.open({ location: await dbs.fresh() });
