@@ -52,7 +52,6 @@ declare module 'fastify' {
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const HTMX = readFileSync(createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js'));
 const PUBLIC_PATHS = new Set([
   '/admin/login',
   '/admin/setup',
@@ -185,14 +184,14 @@ export const adminPlugin: FastifyPluginAsync<AdminOptions> = async (app, opts) =
       ),
   );
 
+  // Read once, when the app is built (not when the module is imported).
+  const htmx = readFileSync(createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js'));
+  const css = readFileSync(`${here}views/admin.css`);
   app.get('/assets/htmx.min.js', (_req, reply) =>
-    reply.type('text/javascript').header('cache-control', 'public, max-age=86400').send(HTMX),
+    reply.type('text/javascript').header('cache-control', 'public, max-age=86400').send(htmx),
   );
   app.get('/assets/admin.css', (_req, reply) =>
-    reply
-      .type('text/css')
-      .header('cache-control', 'public, max-age=300')
-      .send(readFileSync(`${here}views/admin.css`)),
+    reply.type('text/css').header('cache-control', 'public, max-age=300').send(css),
   );
 
   registerAuthRoutes(app, deps);
