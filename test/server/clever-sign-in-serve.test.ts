@@ -1,7 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
@@ -10,16 +8,10 @@ import { startCleverSimulator } from '../../src/simulator/index.js';
 import type { CleverSimulator } from '../../src/simulator/index.js';
 import { SecretBox } from '../../src/store/secrets.js';
 import { Store } from '../../src/store/store.js';
+import { freePort } from '../helpers/clever-sign-in.js';
 import { startCli } from '../helpers/spawn-cli.js';
 import { syncSim } from '../helpers/sync.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
 
 /** `rostersync serve` reads the sign-in settings from its environment and serves the routes. */
 describe('rostersync serve with Clever sign-in', () => {
