@@ -12,7 +12,6 @@ import { freePort } from '../helpers/clever-sign-in.js';
 import { startCli } from '../helpers/spawn-cli.js';
 import { syncSim } from '../helpers/sync.js';
 
-
 /** `rostersync serve` reads the sign-in settings from its environment and serves the routes. */
 describe('rostersync serve with Clever sign-in', () => {
   let sim: CleverSimulator;
